@@ -1,0 +1,130 @@
+"""The executions API: the seed's two endpoints and the versioned ``/api/v1`` operations.
+Operations only translate HTTP to services and selectors and back."""
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Header, Router
+
+from executions import completion, selectors, services
+from executions.documents import Execution
+from executions.limits import limit_caps
+from executions.runners.base import get_runner
+from executions.schemas import (
+    ErrorOut,
+    ExecuteIn,
+    ExecuteOut,
+    ExecutionIn,
+    ExecutionOut,
+    ResultOut,
+    RuntimesOut,
+)
+
+IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 200 printable ASCII characters"
+# Extra time a waiting client allows beyond the script's wall limit, for start-up and storage.
+WAIT_SLACK_SECONDS = 2.0
+
+seed_router = Router(tags=["seed"])
+router = Router(tags=["executions"])
+
+
+def _in_thread(function):
+    return sync_to_async(function, thread_sensitive=False)
+
+
+def _caller(request: HttpRequest):
+    """The authenticated user, or None for anonymous callers."""
+    return getattr(request, "auth", None)
+
+
+def _owner_id(request: HttpRequest) -> int | None:
+    return getattr(_caller(request), "pk", None)
+
+
+def _result(execution: Execution) -> dict:
+    errors = "\n".join(part for part in (execution.errors, execution.error_message) if part) or None
+    return {
+        "execution_id": execution.execution_id,
+        "status": execution.status,
+        "output": execution.output or "",
+        "errors": errors,
+        "error_type": execution.error_type,
+        "exit_code": execution.exit_code,
+    }
+
+
+@seed_router.post("/execute", response={200: ExecuteOut, 413: ErrorOut, 422: ErrorOut}, summary="Run a script")
+async def execute(request: HttpRequest, payload: ExecuteIn):
+    execution, _ = await _in_thread(services.execution_submit)(script=payload.script, owner_id=_owner_id(request))
+    return 200, {"execution_id": execution.execution_id, "status": execution.status}
+
+
+@seed_router.get("/result/{execution_id}", response={200: ResultOut, 404: ErrorOut}, summary="A script's result")
+async def result(request: HttpRequest, execution_id: str):
+    execution = await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    return 200, _result(execution)
+
+
+@router.post(
+    "/executions",
+    response={200: ExecutionOut, 201: ExecutionOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Submit a script",
+    description=(
+        "Queues a script. With `wait=true` the response comes when the script has finished, "
+        "if it finishes within its wall limit; otherwise it returns the execution as it stands. "
+        "A repeated `Idempotency-Key` returns the original execution with status 200."
+    ),
+)
+async def execution_create(
+    request: HttpRequest,
+    payload: ExecutionIn,
+    wait: bool = False,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    if idempotency_key is not None and not _valid_idempotency_key(idempotency_key):
+        raise services.SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
+    execution, created = await _in_thread(services.execution_submit)(
+        script=payload.script,
+        stdin=payload.stdin,
+        runtime=payload.runtime,
+        limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
+        owner_id=_owner_id(request),
+        idempotency_key=idempotency_key,
+    )
+    if wait and not execution.is_final:
+        timeout = execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS
+        await completion.wait_finished(execution.execution_id, timeout=timeout)
+        await _in_thread(execution.reload)()
+    return (201 if created else 200), execution
+
+
+def _valid_idempotency_key(key: str) -> bool:
+    return 0 < len(key) <= 200 and key.isascii() and key.isprintable()
+
+
+@router.get("/executions/{execution_id}", response={200: ExecutionOut, 404: ErrorOut}, summary="One execution")
+async def execution_detail(request: HttpRequest, execution_id: str):
+    return await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+
+
+@router.post(
+    "/executions/{execution_id}/cancel",
+    response={200: ExecutionOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Cancel an execution",
+    description="A queued execution fails at once as `cancelled`; a running one is stopped within a moment.",
+)
+async def execution_cancel(request: HttpRequest, execution_id: str):
+    execution = await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    return await _in_thread(services.execution_cancel)(execution=execution)
+
+
+@router.get("/runtimes", response=RuntimesOut, summary="Runtimes and limit caps")
+def runtimes(request: HttpRequest):
+    available = get_runner().runtimes()
+    default = settings.DEFAULT_RUNTIME or next(iter(available))
+    return {
+        "runtimes": [{"name": n, "description": d, "default": n == default} for n, d in available.items()],
+        "limits": limit_caps(),
+        "script_max_bytes": settings.SCRIPT_MAX_BYTES,
+        "stdin_max_bytes": settings.STDIN_MAX_BYTES,
+    }

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ExecutionsConfig(AppConfig):
+    name = "executions"
+
+    def ready(self) -> None:
+        from executions import checks  # noqa: F401  (registers system checks)
+        from integr8scode import mongo
+
+        from executions.documents import Execution
+
+        mongo.connect()
+        Execution.ensure_indexes()

@@ -1,0 +1,251 @@
+"""Claims queued executions and drives each through the configured runner.
+
+One dispatcher per process: inside the web process in embedded mode, or in
+``manage.py executor`` workers. Claims are conditional updates, so any number of
+dispatchers can share one queue. A heartbeat renews the leases of running executions,
+persists their new output and notices cancellations; a dispatcher that dies stops
+renewing, and ``executions_recover_expired`` (run by every dispatcher) requeues or fails
+what it held.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from executions import completion, services, wakeups
+from executions.documents import Execution
+from executions.output import ExecutionOutput
+from executions.runners.base import (
+    BaseRunner,
+    ErrorType,
+    Limits,
+    RunnerError,
+    RunResult,
+    RunSpec,
+    Sandbox,
+    Stream,
+    get_runner,
+)
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 0.25
+RECOVERY_SECONDS = 5.0
+SANDBOX_CRASHED = "The sandbox failed unexpectedly: {error}"
+
+
+@dataclass
+class Run:
+    execution: Execution
+    output: ExecutionOutput
+    sandbox: Sandbox | None = None
+    stop_message: str = ""
+    lease_renewed_at: float = field(default_factory=time.monotonic)
+
+
+class Dispatcher:
+    def __init__(self, *, concurrency: int, runner: BaseRunner | None = None, worker: str | None = None):
+        self.runner = runner or get_runner()
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="execution")
+        self._runs: dict[str, Run] = {}
+        self._runs_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        for target in (self._claim_loop, self._heartbeat_loop):
+            thread = threading.Thread(target=target, name=f"dispatcher-{target.__name__}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if settings.REDIS_URL:
+            threading.Thread(target=wakeups.listen_forever, args=(self._stopping,), daemon=True).start()
+        log.info("dispatcher started", extra={"worker": self.worker, "concurrency": self.concurrency})
+
+    def shutdown(self, *, grace: float) -> None:
+        """Stop claiming; let running executions finish within ``grace`` seconds, then fail them."""
+        self._stopping.set()
+        wakeups.queued.set()
+        deadline = time.monotonic() + grace
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for run in self._snapshot():
+            self._stop_run(run, ErrorType.SYSTEM_ERROR, services.SHUTDOWN_MESSAGE)
+        self._pool.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        log.info("dispatcher stopped", extra={"worker": self.worker})
+
+    def busy(self) -> int:
+        with self._runs_lock:
+            return len(self._runs)
+
+    def request_stop(self, execution_id: str) -> bool:
+        with self._runs_lock:
+            run = self._runs.get(execution_id)
+        if run:
+            self._stop_run(run, ErrorType.CANCELLED, services.CANCELLED_MESSAGE)
+        return run is not None
+
+    # --- claiming ---------------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self._slots.acquire(timeout=IDLE_POLL_SECONDS):
+                continue
+            execution = self._claim()
+            if execution is None:
+                self._slots.release()
+                wakeups.queued.wait(IDLE_POLL_SECONDS)
+                continue
+            self._pool.submit(self._execute, execution)
+
+    def _claim(self) -> Execution | None:
+        # Clear before claiming: a submission arriving after the claim finds nothing
+        # sets the event again, so the wait above returns at once.
+        wakeups.queued.clear()
+        if self._stopping.is_set():
+            return None
+        try:
+            return services.execution_claim(worker=self.worker, runner=self.runner.name)
+        except Exception:
+            log.exception("claiming an execution failed")
+            self._stopping.wait(IDLE_POLL_SECONDS)
+            return None
+
+    # --- running ----------------------------------------------------------------------
+
+    def _execute(self, execution: Execution) -> None:
+        run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
+        with self._runs_lock:
+            self._runs[execution.execution_id] = run
+        try:
+            self._run_sandbox(run)
+        except Exception as exc:
+            log.exception("execution crashed in the dispatcher", extra={"execution_id": execution.execution_id})
+            services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+                                    message=SANDBOX_CRASHED.format(error=exc), worker=self.worker)
+        finally:
+            with self._runs_lock:
+                self._runs.pop(execution.execution_id, None)
+            self._slots.release()
+            completion.notify_finished(execution.execution_id)
+
+    def _run_sandbox(self, run: Run) -> None:
+        execution = run.execution
+        try:
+            run.sandbox = self.runner.start(_spec(execution), run.output)
+        except RunnerError as exc:
+            self._start_failed(execution, exc)
+            return
+        if run.stop_message:  # cancelled while starting
+            run.sandbox.stop(ErrorType.CANCELLED)
+        result = run.sandbox.wait()
+        if run.stop_message:
+            result.message = run.stop_message
+        services.execution_finish(
+            execution_id=execution.execution_id, worker=self.worker, result=result,
+            stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR),
+        )
+
+    def _start_failed(self, execution: Execution, error: RunnerError) -> None:
+        log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
+        retry = not error.permanent and execution.attempts < settings.EXECUTION_MAX_ATTEMPTS
+        if retry and services.execution_release(execution_id=execution.execution_id, worker=self.worker):
+            wakeups.notify_queued()
+            return
+        services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+                                message=error.message, worker=self.worker)
+
+    def _stop_run(self, run: Run, error_type: ErrorType, message: str) -> None:
+        if not run.stop_message:
+            run.stop_message = message
+            if run.sandbox is not None:
+                run.sandbox.stop(error_type)
+
+    # --- heartbeat --------------------------------------------------------------------
+
+    def _snapshot(self) -> list[Run]:
+        with self._runs_lock:
+            return list(self._runs.values())
+
+    def _heartbeat_loop(self) -> None:
+        last_recovery = 0.0
+        while not self._stopping.wait(HEARTBEAT_SECONDS) or self.busy():
+            for run in self._snapshot():
+                self._heartbeat(run)
+            if time.monotonic() - last_recovery >= RECOVERY_SECONDS and not self._stopping.is_set():
+                last_recovery = time.monotonic()
+                self._recover()
+
+    def _heartbeat(self, run: Run) -> None:
+        due = time.monotonic() - run.lease_renewed_at >= min(1.0, settings.EXECUTION_LEASE_SECONDS / 3)
+        if not (due or run.output.has_unpersisted()):
+            return
+        try:
+            stop = services.execution_renew_lease(
+                execution_id=run.execution.execution_id, worker=self.worker, output=run.output.take_unpersisted()
+            )
+        except Exception:
+            log.exception("renewing a lease failed", extra={"execution_id": run.execution.execution_id})
+            return
+        run.lease_renewed_at = time.monotonic()
+        if stop:
+            self._stop_run(run, ErrorType.CANCELLED, services.CANCELLED_MESSAGE)
+
+    def _recover(self) -> None:
+        try:
+            counts = services.executions_recover_expired()
+        except Exception:
+            log.exception("recovering expired leases failed")
+            return
+        if any(counts.values()):
+            log.warning("recovered executions with expired leases: %s", counts)
+
+
+def _spec(execution: Execution) -> RunSpec:
+    return RunSpec(
+        execution_id=execution.execution_id,
+        script=execution.script,
+        stdin=execution.stdin or "",
+        runtime=execution.runtime,
+        limits=Limits(**execution.limits),
+    )
+
+
+# --- the process's dispatcher --------------------------------------------------------------
+
+_dispatcher: Dispatcher | None = None
+
+
+def start(*, concurrency: int | None = None) -> Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = Dispatcher(concurrency=concurrency or settings.EXECUTOR_CONCURRENCY)
+        _dispatcher.start()
+    return _dispatcher
+
+
+def stop(*, grace: float | None = None) -> None:
+    global _dispatcher
+    if _dispatcher is not None:
+        _dispatcher.shutdown(grace=settings.EXECUTOR_GRACE_SECONDS if grace is None else grace)
+        _dispatcher = None
+
+
+def request_stop(execution_id: str) -> bool:
+    """Stop a run of this process at once; runs of other processes notice at their heartbeat."""
+    return _dispatcher is not None and _dispatcher.request_stop(execution_id)

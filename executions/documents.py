@@ -1,0 +1,89 @@
+"""The ``executions`` collection: one document per run of a script."""
+
+import secrets
+
+from django.utils import timezone
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    StringField,
+)
+
+from executions.runners.base import ErrorType
+
+
+class Status:
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    ALL = (QUEUED, RUNNING, COMPLETED, FAILED)
+    FINAL = (COMPLETED, FAILED)
+
+
+def new_execution_id() -> str:
+    """128 random bits, URL-safe: knowing the id is the capability to read an anonymous run."""
+    return secrets.token_hex(16)
+
+
+class Execution(Document):
+    execution_id = StringField(primary_key=True, default=new_execution_id)
+    script = StringField(required=True)
+    stdin = StringField(default="")
+    runtime = StringField(required=True)
+    limits = DictField(required=True)
+
+    status = StringField(required=True, choices=Status.ALL, default=Status.QUEUED)
+    output = StringField(default="")
+    errors = StringField(null=True, default=None)
+    output_truncated = BooleanField(default=False)
+    error_type = StringField(null=True, choices=[e.value for e in ErrorType], default=None)
+    error_message = StringField(default="")
+    exit_code = IntField(null=True, default=None)
+    signal = IntField(null=True, default=None)
+
+    created_at = DateTimeField(required=True, default=timezone.now)
+    updated_at = DateTimeField(required=True, default=timezone.now)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    duration_ms = IntField(null=True)
+    cpu_ms = IntField(null=True)
+    peak_memory_kb = IntField(null=True)
+
+    runner = StringField(null=True)
+    worker = StringField(null=True)
+    lease_until = DateTimeField(null=True)
+    attempts = IntField(default=0)
+    cancel_requested = BooleanField(default=False)
+
+    owner_id = IntField(null=True)
+    script_id = IntField(null=True)
+    idempotency_key = StringField(null=True)
+
+    meta = {
+        "collection": "executions",
+        "indexes": [
+            # The queue claim: oldest queued first.
+            {"fields": ["status", "created_at"], "name": "queue_claim"},
+            # Crash recovery: running executions by lease expiry.
+            {"fields": ["status", "lease_until"], "name": "lease_expiry"},
+            # Per-owner history, newest first.
+            {"fields": ["owner_id", "-created_at"], "name": "owner_history"},
+            # Retries with the same Idempotency-Key return the original execution.
+            {
+                "fields": ["owner_id", "idempotency_key"],
+                "name": "idempotency",
+                "unique": True,
+                "partialFilterExpression": {"idempotency_key": {"$type": "string"}},
+            },
+        ],
+        "auto_create_index": False,
+    }
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in Status.FINAL

@@ -1,0 +1,34 @@
+"""Run a dispatcher in its own process: claims queued executions and runs them until
+SIGTERM or SIGINT, then finishes (or, after the grace period, fails) what it is running."""
+
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from executions import dispatcher
+
+
+class Command(BaseCommand):
+    help = "Run execution workers (scaled deployments; the web process runs one itself in embedded mode)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concurrency", type=int, default=settings.EXECUTOR_CONCURRENCY,
+                            help="Executions run at once (default: EXECUTOR_CONCURRENCY, the number of cores).")
+        parser.add_argument("--grace", type=float, default=settings.EXECUTOR_GRACE_SECONDS,
+                            help="Seconds to let running executions finish after SIGTERM.")
+
+    def handle(self, *args, concurrency: int, grace: float, **options):
+        if concurrency < 1:
+            self.stderr.write("--concurrency must be at least 1")
+            raise SystemExit(2)
+        shutdown = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: shutdown.set())
+        worker = dispatcher.start(concurrency=concurrency)
+        self.stdout.write(f"executor {worker.worker} running {concurrency} at a time", ending="\n")
+        self.stdout.flush()
+        shutdown.wait()
+        self.stdout.write("shutting down: no new claims; waiting for running executions")
+        dispatcher.stop(grace=grace)

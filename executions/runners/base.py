@@ -1,0 +1,143 @@
+"""The runner contract: how the dispatcher starts, follows and stops one sandbox.
+
+Runners are pluggable backends, configured like Django's email backends::
+
+    EXECUTION_RUNNER = {"BACKEND": "executions.runners.local.LocalRunner", "OPTIONS": {...}}
+
+A runner turns a :class:`RunSpec` into a running sandbox, streams what the script writes
+into an :class:`OutputSink` as it is written, and returns a :class:`RunResult` that says
+how the run ended. Runners never touch the database: the dispatcher owns all writes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+
+class ErrorType(enum.StrEnum):
+    TIMEOUT = "timeout"
+    MEMORY_LIMIT = "memory_limit"
+    OUTPUT_LIMIT = "output_limit"
+    RUNTIME_ERROR = "runtime_error"
+    CANCELLED = "cancelled"
+    SYSTEM_ERROR = "system_error"
+
+
+class Stream(enum.StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits for one run. Every runner enforces all of them."""
+
+    wall_seconds: float
+    cpu_seconds: int
+    memory_mb: int
+    processes: int
+    disk_mb: int
+    output_bytes: int  # per stream
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    execution_id: str
+    script: str
+    stdin: str
+    runtime: str
+    limits: Limits
+
+
+class OutputSink(Protocol):
+    """Receives output as the script writes it, already decoded (UTF-8, invalid bytes replaced)."""
+
+    def write(self, stream: Stream, text: str) -> None: ...
+
+
+@dataclass
+class RunResult:
+    exit_code: int | None = None
+    signal: int | None = None
+    error_type: ErrorType | None = None
+    message: str = ""
+    duration_ms: int | None = None
+    cpu_ms: int | None = None
+    peak_memory_kb: int | None = None
+    output_truncated: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error_type is None and self.exit_code == 0
+
+
+class RunnerError(Exception):
+    """A sandbox could not be started or followed. ``permanent`` errors are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class Sandbox:
+    """One started run. ``wait`` blocks until it ends; ``stop`` may be called from any thread."""
+
+    def wait(self) -> RunResult:
+        raise NotImplementedError
+
+    def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
+        raise NotImplementedError
+
+
+class BaseRunner:
+    name = "base"
+
+    def __init__(self, **options):
+        self.options = options
+
+    def runtimes(self) -> dict[str, str]:
+        """Runtime name -> human description (e.g. ``{"python3.13": "CPython 3.13.0"}``)."""
+        raise NotImplementedError
+
+    def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
+        """Start a fresh sandbox for ``spec``; raise :class:`RunnerError` if it cannot start."""
+        raise NotImplementedError
+
+    def reap(self, *, older_than: timedelta) -> int:
+        """Remove leftover sandboxes older than ``older_than``; return how many were removed."""
+        raise NotImplementedError
+
+    def check(self) -> list[str]:
+        """Problems that stop this runner from working on this machine (empty when healthy)."""
+        return []
+
+
+_runner: BaseRunner | None = None
+
+
+def get_runner() -> BaseRunner:
+    """The configured runner, built once per process from ``settings.EXECUTION_RUNNER``."""
+    global _runner
+    if _runner is None:
+        _runner = build_runner(settings.EXECUTION_RUNNER)
+    return _runner
+
+
+def build_runner(config: dict) -> BaseRunner:
+    path = config.get("BACKEND", "")
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"EXECUTION_RUNNER backend {path!r} cannot be imported: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, BaseRunner)):
+        raise ImproperlyConfigured(f"EXECUTION_RUNNER backend {path!r} is not a BaseRunner")
+    return cls(**config.get("OPTIONS", {}))

@@ -1,0 +1,100 @@
+"""Request and response shapes of the executions API."""
+
+from datetime import datetime
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr
+
+
+class ExecuteIn(Schema):
+    """The seed's request: just the script."""
+
+    script: StrictStr = Field(..., description="Python source to run.")
+
+
+class ExecuteOut(Schema):
+    execution_id: str
+    status: str
+
+
+class LimitsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    wall_seconds: StrictFloat | StrictInt | None = None
+    cpu_seconds: StrictInt | None = None
+    memory_mb: StrictInt | None = None
+    processes: StrictInt | None = None
+    disk_mb: StrictInt | None = None
+    output_bytes: StrictInt | None = None
+
+
+class ExecutionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    script: StrictStr = Field(..., description="Python source to run.")
+    stdin: StrictStr = Field("", description="Text given to the script on standard input.")
+    runtime: StrictStr | None = Field(None, description="A runtime from GET /api/v1/runtimes; the default when omitted.")
+    limits: LimitsIn | None = Field(None, description="Lower limits for this run; none may exceed the server's caps.")
+
+
+class LimitsOut(Schema):
+    wall_seconds: float
+    cpu_seconds: int
+    memory_mb: int
+    processes: int
+    disk_mb: int
+    output_bytes: int
+
+
+class ResultOut(Schema):
+    """The seed's result shape, with the facts that explain it."""
+
+    execution_id: str
+    status: str
+    output: str
+    errors: str | None
+    error_type: str | None
+    exit_code: int | None
+
+
+class ExecutionOut(Schema):
+    execution_id: str
+    status: str
+    script: str
+    stdin: str
+    runtime: str
+    limits: LimitsOut
+    output: str
+    errors: str | None
+    output_truncated: bool
+    error_type: str | None
+    error_message: str
+    exit_code: int | None
+    signal: int | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    cpu_ms: int | None
+    peak_memory_kb: int | None
+    runner: str | None
+    owner_id: int | None
+    cancel_requested: bool
+
+
+class RuntimeOut(Schema):
+    name: str
+    description: str
+    default: bool
+
+
+class RuntimesOut(Schema):
+    runtimes: list[RuntimeOut]
+    limits: LimitsOut
+    script_max_bytes: int
+    stdin_max_bytes: int
+
+
+class ErrorOut(Schema):
+    detail: str

@@ -1,0 +1,57 @@
+"""The one NinjaAPI: the seed's endpoints at the root, the versioned API under /api/v1."""
+
+from django.http import HttpRequest
+from django.http.request import RawPostDataException
+from django.core.exceptions import RequestDataTooBig
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from executions import services
+from executions.api import router as executions_router
+from executions.api import seed_router
+from executions.selectors import ExecutionNotFound
+
+BODY_TOO_LARGE = "The request body is larger than this server accepts."
+MALFORMED_JSON = "The request body is not valid JSON."
+
+api = NinjaAPI(
+    title="Integr8sCode API",
+    version="1",
+    description="Run Python scripts in isolated sandboxes with hard limits.",
+    docs_url="/api/docs",
+    openapi_url="/api/openapi.json",
+    urls_namespace="api",
+)
+api.add_router("", seed_router)
+api.add_router("/api/v1", executions_router)
+
+
+def _error(request: HttpRequest, status: int, detail):
+    return api.create_response(request, {"detail": detail}, status=status)
+
+
+@api.exception_handler(services.SubmissionRejected)
+def submission_rejected(request, exc: services.SubmissionRejected):
+    return _error(request, exc.status, exc.message)
+
+
+@api.exception_handler(ExecutionNotFound)
+def not_found(request, exc: ExecutionNotFound):
+    return _error(request, 404, str(exc))
+
+
+@api.exception_handler(services.AlreadyFinished)
+def already_finished(request, exc: services.AlreadyFinished):
+    return _error(request, 409, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request, exc):
+    return _error(request, 413, BODY_TOO_LARGE)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    if any(error.get("type") == "json_invalid" for error in exc.errors):
+        return _error(request, 400, MALFORMED_JSON)
+    return _error(request, 422, exc.errors)

@@ -1,0 +1,21 @@
+"""HTTP and WebSocket entry point, served by Daphne."""
+
+import atexit
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_application})
+
+if settings.EXECUTOR_EMBEDDED:
+    from executions import dispatcher  # noqa: E402
+
+    dispatcher.start()
+    atexit.register(dispatcher.stop)
