@@ -12,6 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Our own modules get bytecode caches even where the environment turns them off.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test bench setup system-deps migrate check-python clean
 
@@ -38,7 +40,7 @@ $(UV): | check-python
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 system-deps:

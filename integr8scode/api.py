@@ -1,10 +1,9 @@
 """The one NinjaAPI: the seed's endpoints at the root, the versioned API under /api/v1."""
 
 from django.http import HttpRequest
-from django.http.request import RawPostDataException
 from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from executions import services
 from executions.api import router as executions_router
@@ -50,8 +49,14 @@ def body_too_large(request, exc):
     return _error(request, 413, BODY_TOO_LARGE)
 
 
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    # ninja reports an unparsable body as a 400 caused by the parser's exception.
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return _error(request, 400, MALFORMED_JSON)
+    return _error(request, exc.status_code, str(exc))
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
-    if any(error.get("type") == "json_invalid" for error in exc.errors):
-        return _error(request, 400, MALFORMED_JSON)
     return _error(request, 422, exc.errors)

@@ -1,0 +1,187 @@
+"""One memory + pids cgroup per sandbox, on cgroup v1 or a delegated cgroup v2 subtree.
+
+Run cgroups are created under the cgroups this process itself sits in (v1: one per
+controller, from ``/proc/self/cgroup``) or under a configured v2 directory whose
+``cgroup.subtree_control`` enables ``memory`` and ``pids``. They are named with
+:data:`PREFIX` so a reaper can find the ones a crashed server left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "integr8scode-"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+REMOVE_ATTEMPTS = 50  # rmdir fails with EBUSY until the killed tasks are fully gone
+
+
+@dataclass(frozen=True)
+class Usage:
+    peak_memory_kb: int | None
+    oom_kills: int
+
+
+class RunCgroup:
+    """The cgroup directories of one run (one per controller on v1, one on v2)."""
+
+    def __init__(self, dirs: list[Path], *, v2: bool):
+        self.dirs = dirs
+        self.v2 = v2
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.dirs[0]
+
+    def limit(self, *, memory_bytes: int, pids: int) -> None:
+        if self.v2:
+            _write(self.memory_dir / "memory.max", memory_bytes)
+            _write(self.memory_dir / "memory.swap.max", 0, missing_ok=True)
+            _write(self.memory_dir / "pids.max", pids)
+            return
+        _write(self.memory_dir / "memory.limit_in_bytes", memory_bytes)
+        _write(self.memory_dir / "memory.memsw.limit_in_bytes", memory_bytes, missing_ok=True)
+        _write(self.dirs[1] / "pids.max", pids)
+
+    def attach(self, pid: int = 0) -> None:
+        """Move ``pid`` (0: the calling process) in. Runs in ``preexec_fn``: keep it plain."""
+        for directory in self.dirs:
+            with open(directory / "cgroup.procs", "w") as file:
+                file.write(str(pid or os.getpid()))
+
+    def usage(self) -> Usage:
+        peak_file = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
+        events_file = "memory.events" if self.v2 else "memory.oom_control"
+        peak = _read_int(self.memory_dir / peak_file)
+        return Usage(
+            peak_memory_kb=None if peak is None else peak // 1024,
+            oom_kills=_read_key(self.memory_dir / events_file, "oom_kill"),
+        )
+
+    def kill_all(self) -> int:
+        killed = 0
+        for directory in self.dirs:
+            for pid in _read_pids(directory):
+                killed += _kill(pid)
+        return killed
+
+    def remove(self) -> None:
+        """Kill whatever is left and remove the directories; tolerate them being gone."""
+        for attempt in range(REMOVE_ATTEMPTS):
+            self.kill_all()
+            if all(_rmdir(directory) for directory in self.dirs):
+                return
+            time.sleep(0.01 * (attempt + 1))
+
+
+class CgroupManager:
+    """Creates run cgroups under parent directories found once, at start-up."""
+
+    def __init__(self, parents: list[Path], *, v2: bool):
+        self.parents = parents
+        self.v2 = v2
+
+    def create(self, label: str) -> RunCgroup:
+        name = f"{PREFIX}{label}-{secrets.token_hex(4)}"
+        dirs = [parent / name for parent in self.parents]
+        for directory in dirs:
+            directory.mkdir()
+        return RunCgroup(dirs, v2=self.v2)
+
+    def leftovers(self, *, older_than_seconds: float) -> list[RunCgroup]:
+        """Run cgroups (from any process of this server) older than the threshold."""
+        cutoff = time.time() - older_than_seconds
+        names = {
+            entry.name
+            for parent in self.parents
+            for entry in parent.iterdir()
+            if entry.name.startswith(PREFIX) and entry.stat().st_mtime < cutoff
+        }
+        return [RunCgroup([parent / name for parent in self.parents], v2=self.v2) for name in sorted(names)]
+
+
+def detect(*, v2_parent: str | None = None) -> CgroupManager | None:
+    """A manager for this machine, or None when no writable memory+pids hierarchy exists."""
+    if v2_parent:
+        return _probe(CgroupManager([Path(v2_parent)], v2=True))
+    own = _own_cgroups()
+    parents = [CGROUP_ROOT / controller / own[controller].lstrip("/") for controller in ("memory", "pids")]
+    if "memory" not in own or "pids" not in own or not all(p.is_dir() for p in parents):
+        return None
+    return _probe(CgroupManager(parents, v2=False))
+
+
+def _own_cgroups() -> dict[str, str]:
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            own[controller] = path
+    return own
+
+
+def _probe(manager: CgroupManager) -> CgroupManager | None:
+    try:
+        probe = manager.create("probe")
+    except OSError:
+        return None
+    try:
+        probe.limit(memory_bytes=64 << 20, pids=8)
+        return manager
+    except OSError:
+        return None
+    finally:
+        probe.remove()
+
+
+def _write(path: Path, value: int, *, missing_ok: bool = False) -> None:
+    try:
+        path.write_text(str(value))
+    except FileNotFoundError:
+        if not missing_ok:
+            raise
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_key(path: Path, key: str) -> int:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return 0
+    values = [line.split()[1] for line in lines if line.startswith(key + " ")]
+    return int(values[0]) if values else 0
+
+
+def _read_pids(directory: Path) -> list[int]:
+    try:
+        return [int(pid) for pid in (directory / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill(pid: int) -> int:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return 1
+    except ProcessLookupError:
+        return 0
+
+
+def _rmdir(directory: Path) -> bool:
+    try:
+        directory.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,409 @@
+"""The bubblewrap runner: one throwaway set of namespaces per run, on this machine.
+
+Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces, a read-only
+view of only the runtime it needs, a size-capped private ``/tmp``, an explicit tiny
+environment, no capabilities, rlimits and (when the machine offers one) a memory + pids
+cgroup. The sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does
+the in-sandbox work; this module builds the sandbox, streams the entry's framed output into
+the sink, applies host-side backstops (it trusts nothing the sandbox says about limits) and
+cleans up.
+
+When the server runs as root, bubblewrap itself is started as an unprivileged host uid from
+a range (one uid per concurrent run, claimed with a lock file) so the sandbox is not root
+outside its user namespace either.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from executions.runners import cgroups
+from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
+from executions.runners.local_setup import Runtime, SlotPool, staging_preexec, stray_processes
+from executions.sandbox.protocol import Decoder, ExitRecord
+
+ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
+
+BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
+USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
+USERNS_RESTRICTED = (
+    "Unprivileged user namespaces are restricted "
+    "(sysctl kernel.unprivileged_userns_clone=0 or kernel.apparmor_restrict_unprivileged_userns=1)"
+)
+RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
+UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
+NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
+START_FAILED = "The sandbox could not be started: {error}"
+SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
+HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
+MEMORY_EXCEEDED = "Memory limit exceeded"
+TIMED_OUT = "Wall-clock time limit exceeded"
+CPU_TIMED_OUT = "CPU time limit exceeded"
+OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
+STOPPED = "Stopped"
+
+SANDBOX_DIRS = {"script": "/sandbox/main.py", "stdin": "/sandbox/stdin", "entry": "/opt/integr8scode/entry.py"}
+SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+SANDBOX_USER = 1000  # the uid and gid the script sees
+ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd mappings
+PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
+READ_BYTES = 64 * 1024
+STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
+
+DEFAULT_OPTIONS = {
+    "bwrap": "/usr/bin/bwrap",
+    "runtimes": None,  # {"name": "/path/to/python"}; default: the interpreter running this
+    "uid_base": 200000,
+    "uid_count": 1024,
+    "cgroups": True,
+    "cgroup_v2_parent": None,  # a delegated cgroup v2 directory with memory and pids enabled
+    "work_dir": None,  # lock files and runtime mount points; default: <tmp>/integr8scode
+    "grace_seconds": 3.0,  # host backstop: wall limit + this
+    "open_files": 256,
+}
+
+
+class LocalRunner(BaseRunner):
+    name = "local"
+
+    def __init__(self, **options):
+        unknown = set(options) - set(DEFAULT_OPTIONS)
+        if unknown:
+            raise RunnerError(f"Unknown LocalRunner options: {sorted(unknown)}", permanent=True)
+        super().__init__(**{**DEFAULT_OPTIONS, **options})
+        self.work_dir = Path(self.options["work_dir"] or Path(tempfile.gettempdir()) / "integr8scode")
+        self.as_root = os.geteuid() == 0
+        self.slots = SlotPool(self.work_dir / "slots", self.options["uid_base"], self.options["uid_count"])
+        self._runtimes = self._build_runtimes()
+        self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
+        self._lock = threading.Lock()
+
+    def _build_runtimes(self) -> dict[str, Runtime]:
+        paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
+        return {name: Runtime(name, path, self.work_dir / "runtimes", self.as_root) for name, path in paths.items()}
+
+    @property
+    def cgroups(self) -> cgroups.CgroupManager | None:
+        with self._lock:
+            if self._cgroups is False:
+                wanted = self.options["cgroups"]
+                self._cgroups = cgroups.detect(v2_parent=self.options["cgroup_v2_parent"]) if wanted else None
+            return self._cgroups
+
+    def runtimes(self) -> dict[str, str]:
+        return {name: runtime.description for name, runtime in self._runtimes.items()}
+
+    def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
+        runtime = self._runtimes.get(spec.runtime)
+        if runtime is None:
+            message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join(self._runtimes))
+            raise RunnerError(message, permanent=True)
+        return LocalSandbox(self, runtime, spec, sink)
+
+    def check(self) -> list[str]:
+        problems = []
+        if not os.access(self.options["bwrap"], os.X_OK):
+            problems.append(BWRAP_MISSING)
+        problems += _userns_problems()
+        problems += [
+            RUNTIME_MISSING.format(name=name, path=runtime.interpreter)
+            for name, runtime in self._runtimes.items()
+            if not os.access(runtime.interpreter, os.X_OK)
+        ]
+        return problems
+
+    def reap(self, *, older_than: timedelta) -> int:
+        """Kill sandboxes whose uid is no longer claimed and remove cgroups older than the age."""
+        removed = 0
+        if self.as_root:
+            for pid in stray_processes(self.slots, older_than.total_seconds()):
+                removed += _kill(pid)
+        if self.cgroups is not None:
+            for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
+                leftover.remove()
+                removed += 1
+        return removed
+
+
+class LocalSandbox(Sandbox):
+    def __init__(self, runner: LocalRunner, runtime: Runtime, spec: RunSpec, sink: OutputSink):
+        self.runner, self.runtime, self.spec, self.sink = runner, runtime, spec, sink
+        self.limits = spec.limits
+        self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
+        self.stopped_as: ErrorType | None = None
+        self.backstop_fired = False
+        self.bwrap_stderr = bytearray()
+        self.start_ms: int | None = None
+        self._kill_lock = threading.Lock()
+        self._finished = False
+        self.uid = runner.slots.claim() if runner.as_root else None
+        if runner.as_root and self.uid is None:
+            raise RunnerError(NO_FREE_UID)
+        try:
+            self.cgroup = self._create_cgroup()
+            self.proc = self._spawn()
+        except BaseException:
+            self._release()
+            raise
+
+    # --- starting ---------------------------------------------------------------------
+
+    def _create_cgroup(self) -> cgroups.RunCgroup | None:
+        manager = self.runner.cgroups
+        if manager is None:
+            return None
+        try:
+            cgroup = manager.create(str(self.uid or os.getpid()))
+            cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
+        except OSError as exc:
+            raise RunnerError(START_FAILED.format(error=f"cgroup: {exc}")) from exc
+        return cgroup
+
+    def _spawn(self) -> subprocess.Popen:
+        fds = self._data_fds()
+        try:
+            self.started_at = time.monotonic()
+            return subprocess.Popen(
+                self._command(fds),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=list(fds.values()),
+                preexec_fn=self._preexec,
+                start_new_session=True,  # the host backstop kills the whole group
+                cwd="/",
+                env={},
+            )
+        except OSError as exc:
+            raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+
+    def _data_fds(self) -> dict[str, int]:
+        fds = {"entry": os.open(ENTRY_PATH, os.O_RDONLY | os.O_CLOEXEC)}
+        fds["script"] = _memfd("script", self.spec.script.encode())
+        if self.spec.stdin:
+            fds["stdin"] = _memfd("stdin", self.spec.stdin.encode())
+        return fds
+
+    def _command(self, fds: dict[str, int]) -> list[str]:
+        limits = self.limits
+        tmp_bytes = limits.disk_mb << 20
+        command = [self.runner.options["bwrap"], "--unshare-all", "--die-with-parent", "--new-session"]
+        command += ["--as-pid-1", "--cap-drop", "ALL", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER)]
+        command += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+        command += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in _merged_usr_link(name)]
+        command += self.runtime.bind_args()
+        for name, fd in fds.items():
+            command += ["--perms", "0444", "--ro-bind-data", str(fd), SANDBOX_DIRS[name]]
+        command += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+        command += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        command += [arg for key, value in self._environment().items() for arg in ("--setenv", key, value)]
+        return command + [self.runtime.interpreter, "-I", "-S", SANDBOX_DIRS["entry"], *self._entry_args(fds)]
+
+    def _environment(self) -> dict[str, str]:
+        return {**SANDBOX_ENV, "PATH": f"{self.runtime.bin_dir}:{SANDBOX_PATH}"}
+
+    def _entry_args(self, fds: dict[str, int]) -> list[str]:
+        limits = self.limits
+        memory = (limits.memory_mb << 20) + (ADDRESS_SPACE_HEADROOM if self.cgroup else 0)
+        args = {
+            "script": SANDBOX_DIRS["script"],
+            "stdin": SANDBOX_DIRS["stdin"] if "stdin" in fds else "/dev/null",
+            "wall": limits.wall_seconds,
+            "cpu": limits.cpu_seconds,
+            "memory": memory,
+            "nproc": limits.processes + 1,  # the entry runs as the same uid
+            "fsize": limits.disk_mb << 20,
+            "nofile": self.runner.options["open_files"],
+            "output": limits.output_bytes,
+        }
+        return [f"{key}={value}" for key, value in args.items()]
+
+    def _preexec(self) -> None:
+        # Runs in the forked child, before bubblewrap starts: nothing here may be slow.
+        staging_preexec(self.runtime)
+        if self.cgroup is not None:
+            self.cgroup.attach()
+        if self.uid is not None:
+            os.setgroups([])
+            os.setgid(self.uid)
+            os.setuid(self.uid)
+
+    # --- following --------------------------------------------------------------------
+
+    def wait(self) -> RunResult:
+        try:
+            self._follow()
+            self._emit(self.decoder.finish())
+            with self._kill_lock:
+                self.proc.wait()
+                self._finished = True
+            return self._result()
+        finally:
+            self._release()
+
+    def _follow(self) -> None:
+        deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
+        open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
+        while open_pipes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and not self.backstop_fired:
+                self.backstop_fired = True
+                self._kill()
+            ready, _, _ = select.select(open_pipes, [], [], max(remaining, 0.05))
+            for fd in ready:
+                if not self._read(fd):
+                    open_pipes.remove(fd)
+
+    def _read(self, fd: int) -> bool:
+        data = os.read(fd, READ_BYTES)
+        if fd == self.proc.stderr.fileno():
+            self.bwrap_stderr += data[: STDERR_KEPT - len(self.bwrap_stderr)]
+            return bool(data)
+        had_started = self.decoder.started
+        self._emit(self.decoder.feed(data))
+        if self.decoder.started and not had_started:
+            self.start_ms = round((time.monotonic() - self.started_at) * 1000)
+        if any(self.decoder.overflowed.values()):
+            self._kill()  # the entry should have stopped at the cap: do not trust it
+        return bool(data)
+
+    def _emit(self, chunks) -> None:
+        for stream, text in chunks:
+            self.sink.write(stream, text)
+
+    def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
+        if self.stopped_as is None:
+            self.stopped_as = error_type
+        self._kill()
+
+    def _kill(self) -> None:
+        with self._kill_lock:
+            if self._finished:
+                return  # the pid may already belong to someone else
+            _kill_group(self.proc.pid)
+            if self.cgroup is not None:
+                self.cgroup.kill_all()
+
+    def _release(self) -> None:
+        if getattr(self, "cgroup", None) is not None:
+            self.cgroup.remove()
+        if self.uid is not None:
+            self.runner.slots.release(self.uid)
+            self.uid = None
+
+    # --- reporting --------------------------------------------------------------------
+
+    def _result(self) -> RunResult:
+        record = self.decoder.exit
+        usage = self.cgroup.usage() if self.cgroup is not None else None
+        result = RunResult(extra={"start_ms": self.start_ms, "runner": "local"})
+        if usage is not None:
+            result.extra["cgroup_peak_memory_kb"] = usage.peak_memory_kb
+        if record is not None:
+            _apply_record(result, record)
+        result.output_truncated = result.output_truncated or any(self.decoder.overflowed.values())
+        result.error_type, result.message = self._classify(record, usage)
+        return result
+
+    def _classify(self, record: ExitRecord | None, usage: cgroups.Usage | None) -> tuple[ErrorType | None, str]:
+        if self.stopped_as is not None:
+            return self.stopped_as, STOPPED
+        if any(self.decoder.overflowed.values()) or (record and record.reason == "output_limit"):
+            return ErrorType.OUTPUT_LIMIT, OUTPUT_EXCEEDED
+        if record is None:
+            if self.backstop_fired:
+                return ErrorType.TIMEOUT, HOST_TIMEOUT
+            detail = self.bwrap_stderr.decode(errors="replace").strip() or f"exit status {self.proc.returncode}"
+            return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
+        return _classify_record(record, oom_killed=bool(usage and usage.oom_kills))
+
+
+def _apply_record(result: RunResult, record: ExitRecord) -> None:
+    result.exit_code = record.exit_code
+    result.signal = record.signal
+    result.duration_ms = record.wall_ms
+    result.cpu_ms = record.cpu_ms
+    result.peak_memory_kb = record.peak_memory_kb
+    result.output_truncated = record.stdout_truncated or record.stderr_truncated
+
+
+def _classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType | None, str]:
+    by_reason = {
+        "timeout": (ErrorType.TIMEOUT, TIMED_OUT),
+        "cpu": (ErrorType.TIMEOUT, CPU_TIMED_OUT),
+        "memory": (ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED),
+    }
+    if record.reason in by_reason:
+        return by_reason[record.reason]
+    if oom_killed:
+        return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
+    if record.exit_code == 0:
+        return None, ""
+    return ErrorType.RUNTIME_ERROR, ""
+
+
+def _default_runtime_name() -> str:
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _merged_usr_link(name: str) -> list[str]:
+    # Debian and most distributions merged /bin, /lib... into /usr: recreate the links.
+    path = Path("/") / name
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    return ["--ro-bind", str(path), str(path)] if path.is_dir() else []
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _kill(pid: int) -> int:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return 1
+    except ProcessLookupError:
+        return 0
+
+
+def _read_sysctl(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _userns_problems() -> list[str]:
+    if _read_sysctl("/proc/sys/user/max_user_namespaces") == "0":
+        return [USERNS_DISABLED]
+    restricted = ("/proc/sys/kernel/unprivileged_userns_clone", "0"), (
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        "1",
+    )
+    if any(_read_sysctl(path) == bad for path, bad in restricted):
+        return [USERNS_RESTRICTED]
+    return []
+

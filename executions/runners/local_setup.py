@@ -1,0 +1,164 @@
+"""Host-side pieces of the bubblewrap runner that do not depend on a run: runtimes, the uid
+slots sandboxes run as, and finding processes a crashed server left behind."""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import functools
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+MS_BIND, MS_REC, MS_SLAVE = 0x1000, 0x4000, 0x80000
+VERSION_PROBE = "import sys; print(sys.version.split()[0])"
+
+
+class Runtime:
+    """An interpreter and what of the host must be visible for it to run in a sandbox."""
+
+    def __init__(self, name: str, path: str, staging_root: Path, as_root: bool):
+        self.name = name
+        self.interpreter = os.path.realpath(path)
+        self.bin_dir = os.path.dirname(self.interpreter)
+        parent = os.path.dirname(self.bin_dir)
+        self.prefix = parent if os.path.basename(self.bin_dir) == "bin" else self.bin_dir
+        self.needs_bind = not _is_under(self.prefix, "/usr")
+        # bubblewrap runs as an unprivileged uid when we are root: it can only bind what that
+        # uid can reach. A prefix under a private directory (pyenv in /root) is first bound
+        # onto a reachable mount point, in a mount namespace private to that one bwrap.
+        self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
+        if self.staging is not None:
+            _make_reachable_dir(self.staging)
+
+    @functools.cached_property
+    def description(self) -> str:
+        if self.interpreter == os.path.realpath(sys._base_executable):
+            return f"CPython {sys.version.split()[0]}"
+        probe = subprocess.run([self.interpreter, "-I", "-S", "-c", VERSION_PROBE], capture_output=True, text=True)
+        return f"CPython {probe.stdout.strip() or '(unknown version)'}"
+
+    def bind_args(self) -> list[str]:
+        if not self.needs_bind:
+            return []
+        return ["--ro-bind", str(self.staging or self.prefix), self.prefix]
+
+
+def staging_preexec(runtime: Runtime) -> None:
+    """In the forked child that will exec bwrap: make a staged runtime reachable."""
+    if runtime.staging is None:
+        return
+    os.unshare(os.CLONE_NEWNS)
+    _mount(b"none", b"/", MS_REC | MS_SLAVE)  # nothing we mount may propagate to the host
+    _mount(runtime.prefix.encode(), str(runtime.staging).encode(), MS_BIND | MS_REC)
+
+
+@functools.cache
+def _libc_mount():
+    mount = ctypes.CDLL(None, use_errno=True).mount
+    mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+    return mount
+
+
+def _mount(source: bytes, target: bytes, flags: int) -> None:
+    if _libc_mount()(source, target, None, flags, None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), target.decode())
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _reachable(path: str) -> bool:
+    """Whether any user may traverse every directory down to ``path`` and read it."""
+    current = Path(path)
+    for directory in [current, *current.parents]:
+        if not os.stat(directory).st_mode & 0o001:
+            return False
+    return bool(os.stat(current).st_mode & 0o004)
+
+
+def _make_reachable_dir(path: Path) -> None:
+    # work_dir/runtimes/<name>: only the directories we own are opened up, for traversal.
+    for directory, mode in ((path.parent.parent, 0o711), (path.parent, 0o711), (path, 0o755)):
+        directory.mkdir(exist_ok=True)
+        os.chmod(directory, mode)
+
+
+class SlotPool:
+    """Host uids for concurrent sandboxes; a slot is claimed by an exclusive lock on a file,
+    so several server processes on one machine never share a uid."""
+
+    def __init__(self, directory: Path, base: int, count: int):
+        self.directory = directory
+        self.base = base
+        self.count = count
+        self._held: dict[int, int] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def claim(self) -> int | None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._lock:
+            for step in range(self.count):
+                uid = self.base + (self._next + step) % self.count
+                fd = self._try_lock(uid)
+                if fd is not None:
+                    self._held[uid] = fd
+                    self._next = (self._next + step + 1) % self.count
+                    return uid
+        return None
+
+    def release(self, uid: int) -> None:
+        with self._lock:
+            fd = self._held.pop(uid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def is_free(self, uid: int) -> bool:
+        fd = self._try_lock(uid)
+        if fd is None:
+            return False
+        os.close(fd)
+        return True
+
+    def owns(self, uid: int) -> bool:
+        return self.base <= uid < self.base + self.count
+
+    def _try_lock(self, uid: int) -> int | None:
+        fd = os.open(self.directory / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+
+def stray_processes(slots: SlotPool, older_than_seconds: float) -> Iterator[int]:
+    """Pids running as a sandbox uid that no live run has claimed, older than the age."""
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        info = _process_info(entry)
+        if info is None:
+            continue
+        uid, started_ticks = info
+        if slots.owns(uid) and uptime - started_ticks / ticks >= older_than_seconds and slots.is_free(uid):
+            yield int(entry.name)
+
+
+def _process_info(proc_dir: Path) -> tuple[int, int] | None:
+    try:
+        uid = proc_dir.stat().st_uid
+        stat = (proc_dir / "stat").read_text()
+    except OSError:
+        return None  # gone meanwhile
+    fields = stat.rpartition(")")[2].split()
+    return uid, int(fields[19])  # starttime is field 22; fields here start at field 3

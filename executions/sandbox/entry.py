@@ -1,0 +1,332 @@
+"""The sandbox entry: runs as PID 1 inside a sandbox, starts the user's script, reports back.
+
+Started as ``python -I -S entry.py key=value ...`` (see ``parse_args`` for the keys). It forks
+a child that runs the script *in this already started interpreter*, relays the child's
+stdout and stderr as framed records on its own stdout, enforces the wall-clock and output
+limits, reaps every process, and ends with one exit record. The records are one ASCII line
+each, so the same stream survives a Kubernetes pod log::
+
+    S v=1                      the interpreter is up (start latency ends here)
+    O <base64>                 a chunk of the script's stdout
+    E <base64>                 a chunk of the script's stderr
+    X exit=0 signal=- ...      how it ended (see ``exit_record``)
+
+Only builtin modules (``posix`` rather than ``os``, ``_signal`` rather than ``signal``) and a
+few small C extensions are imported: this file's start-up time is paid by every run.
+Being PID 1 of its PID namespace, it cannot be killed by the script, and when it exits the
+kernel kills whatever the script left behind.
+"""
+
+import _signal
+import posix
+import sys
+import time
+
+CHUNK_BYTES = 6 * 1024  # base64 turns this into 8 KiB, well under log line limits
+REAP_INTERVAL = 0.5  # orphans that exit are reaped at least this often
+DEFAULTS = {
+    "script": "/sandbox/main.py",
+    "stdin": "/dev/null",
+    "wall": "10",
+    "cpu": "10",
+    "memory": "0",  # RLIMIT_AS in bytes, 0 = leave as is
+    "nproc": "0",
+    "fsize": "0",
+    "nofile": "256",
+    "output": str(1024 * 1024),  # per stream
+}
+SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
+MEMORY_ERROR_MARK = b"M"
+
+
+def parse_args(argv):
+    args = dict(DEFAULTS)
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        args[key] = value
+    return args
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[posix.write(fd, view) :]
+
+
+# --- the child: becomes the user's script ------------------------------------------------
+
+
+def run_child(args, out_w, err_w, status_w):
+    stdin_fd = posix.open(args["stdin"], posix.O_RDONLY)
+    posix.dup2(stdin_fd, 0)
+    posix.dup2(out_w, 1)
+    posix.dup2(err_w, 2)
+    for fd in (stdin_fd, out_w, err_w):
+        posix.close(fd)
+    set_rlimits(args)
+    sys.dont_write_bytecode = True
+    # A pipe is block buffered; line buffering makes output appear live, like a terminal.
+    sys.stdout.reconfigure(line_buffering=True)
+    code = run_script(args["script"], status_w)
+    posix._exit(finalize(code, status_w))
+
+
+def set_rlimits(args):
+    import resource
+
+    cpu = int(args["cpu"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (int(args["nofile"]),) * 2)
+    for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_NPROC", "nproc"), ("RLIMIT_FSIZE", "fsize")):
+        if int(args[key]) > 0:
+            resource.setrlimit(getattr(resource, name), (int(args[key]),) * 2)
+
+
+def install_site_builtins():
+    # What site.py would have added; -S skips it to save start-up time.
+    import builtins
+    import _sitebuiltins
+
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
+    builtins.copyright = _sitebuiltins._Printer("copyright", sys.copyright)
+    builtins.credits = _sitebuiltins._Printer("credits", "See https://www.python.org/")
+    builtins.license = _sitebuiltins._Printer("license", "See https://www.python.org/psf/license/")
+
+
+def main_module(path):
+    module = type(sys)("__main__")
+    loader = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
+    module.__dict__.update(__file__=path, __cached__=None, __loader__=loader, __builtins__=__builtins__)
+    sys.modules["__main__"] = module
+    sys.argv[:] = [path]
+    sys.path.insert(0, path.rpartition("/")[0] or "/")
+    return module
+
+
+def run_script(path, status_w):
+    """Run the script like ``python path`` would; return the process exit code."""
+    try:
+        install_site_builtins()
+        with open(path, "rb") as file:
+            source = file.read()
+        namespace = main_module(path).__dict__
+        exec(compile(source, path, "exec"), namespace)
+        return 0
+    except SystemExit as exc:
+        return system_exit_code(exc)
+    except BaseException as exc:
+        return report_uncaught(exc, status_w)
+
+
+def system_exit_code(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def report_uncaught(exc, status_w):
+    if isinstance(exc, MemoryError) and status_w >= 0:
+        posix.write(status_w, MEMORY_ERROR_MARK)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next  # the user should see only their own frames
+    try:
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    except BaseException:
+        pass
+    if isinstance(exc, KeyboardInterrupt):
+        return -SIGINT
+    return 1
+
+
+def finalize(code, status_w):
+    """Interpreter shutdown as CPython does it: join threads, run atexit, flush."""
+    threading = sys.modules.get("threading")
+    try:
+        if threading is not None:
+            threading._shutdown()
+        import atexit
+
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        code = system_exit_code(exc)
+    except BaseException as exc:
+        code = report_uncaught(exc, status_w)
+    code = flush_std_streams(code)
+    if code == -SIGINT:
+        _signal.signal(SIGINT, _signal.SIG_DFL)
+        posix.kill(posix.getpid(), SIGINT)
+    return code
+
+
+def flush_std_streams(code):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            code = 120  # what CPython exits with when stdout cannot be flushed
+    return code
+
+
+# --- the parent (PID 1): relays, limits, reaps, reports -----------------------------------
+
+
+class Supervisor:
+    def __init__(self, args, child, out_r, err_r, status_r):
+        import binascii
+        import select
+
+        self.args = args
+        self.b2a = binascii.b2a_base64
+        self.child = child
+        self.status_r = status_r
+        self.stdout, self.stderr = [b"O ", 0, False], [b"E ", 0, False]  # prefix, bytes, truncated
+        self.streams = {out_r: self.stdout, err_r: self.stderr}  # the ones still open
+        self.cap = int(args["output"])
+        self.poller = select.poll()
+        self.child_fd = posix.pidfd_open(child)
+        for fd in (out_r, err_r, self.child_fd):
+            self.poller.register(fd, select.POLLIN)
+        self.started = time.monotonic()
+        self.deadline = self.started + float(args["wall"])
+        self.reason = "none"
+        self.child_status = None
+        self.rusage = []  # (cpu seconds, maxrss KiB) of every reaped process
+        self.child_cpu = 0.0
+
+    def run(self):
+        while self.reason == "none" and self.child_status is None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.reason = "timeout"
+                break
+            self.step(min(remaining, REAP_INTERVAL))
+        self.kill_everything()
+        self.drain()
+        self.reap(block=True)
+        ended = time.monotonic()
+        self.classify_child()
+        write_all(1, self.exit_record(ended))
+
+    def step(self, timeout):
+        for fd, _ in self.poller.poll(timeout * 1000):
+            if fd == self.child_fd:
+                self.poller.unregister(fd)
+            else:
+                self.relay(fd)
+        self.reap(block=False)
+
+    def relay(self, fd):
+        data = posix.read(fd, CHUNK_BYTES)
+        if not data:
+            self.poller.unregister(fd)
+            posix.close(fd)
+            del self.streams[fd]
+            return
+        stream = self.streams[fd]
+        room = self.cap - stream[1]
+        if len(data) > room:
+            data, stream[2] = data[:room], True
+            self.reason = "output_limit"
+        stream[1] += len(data)
+        if data:
+            write_all(1, stream[0] + self.b2a(data))
+
+    def drain(self):
+        # Everything that could write is dead: read what is left in the pipes, up to EOF.
+        while self.streams and self.reason != "output_limit":
+            self.relay(next(iter(self.streams)))
+
+    def kill_everything(self):
+        # As PID 1, kill(-1) reaches exactly the processes of this namespace. Anywhere else it
+        # would hit every process of the user, so then only the child's process group goes.
+        target = -1 if posix.getpid() == 1 else -self.child
+        try:
+            posix.kill(target, SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def reap(self, *, block):
+        while True:
+            try:
+                pid, status, usage = posix.wait4(-1, 0 if block else posix.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.rusage.append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss))
+            if pid == self.child:
+                self.child_status = status
+                self.child_cpu = usage.ru_utime + usage.ru_stime
+
+    def classify_child(self):
+        if self.reason != "none" or self.child_status is None:
+            return
+        signal = posix.WTERMSIG(self.child_status) if posix.WIFSIGNALED(self.child_status) else 0
+        if signal in (SIGXCPU, SIGKILL) and self.child_cpu >= int(self.args["cpu"]):
+            self.reason = "cpu"
+        elif self.read_status() == MEMORY_ERROR_MARK:
+            self.reason = "memory"
+
+    def read_status(self):
+        try:
+            return posix.read(self.status_r, 1)
+        except OSError:
+            return b""
+
+    def exit_record(self, ended):
+        status = self.child_status
+        exited = status is not None and posix.WIFEXITED(status)
+        signaled = status is not None and posix.WIFSIGNALED(status)
+        fields = {
+            "exit": posix.WEXITSTATUS(status) if exited else "-",
+            "signal": posix.WTERMSIG(status) if signaled else "-",
+            "wall_ms": round((ended - self.started) * 1000),
+            "cpu_ms": round(sum(cpu for cpu, _ in self.rusage) * 1000),
+            "maxrss_kb": max((rss for _, rss in self.rusage), default=0),
+            "stdout_truncated": int(self.stdout[2]),
+            "stderr_truncated": int(self.stderr[2]),
+            "reason": self.reason,
+        }
+        return ("X " + " ".join(f"{key}={value}" for key, value in fields.items()) + "\n").encode()
+
+
+def main():
+    # Nothing the sandbox inherited beyond 0/1/2 may reach the script.
+    posix.closerange(3, 1 << 16)
+    write_all(1, b"S v=1\n")
+    args = parse_args(sys.argv[1:])
+    out_r, out_w = posix.pipe()
+    err_r, err_w = posix.pipe()
+    status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
+    child = posix.fork()
+    if child == 0:
+        posix.setpgid(0, 0)  # only matters outside a PID namespace, see kill_everything
+        for fd in (out_r, err_r, status_r):
+            posix.close(fd)
+        try:
+            run_child(args, out_w, err_w, status_w)
+        finally:
+            posix._exit(127)  # only reached if the script could not even be started
+    try:
+        posix.setpgid(child, child)  # also here, so no kill can race the child's own call
+    except OSError:
+        pass  # the child got there first, or is already gone
+    for fd in (out_w, err_w, status_w):
+        posix.close(fd)
+    posix.set_blocking(status_r, False)
+    Supervisor(args, child, out_r, err_r, status_r).run()
+
+
+if __name__ == "__main__":
+    main()

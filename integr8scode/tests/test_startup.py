@@ -1,0 +1,78 @@
+"""Start-up as an operator sees it: real processes, real environment variables."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def django_python(code: str, *, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    prelude = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'integr8scode.settings'); django.setup()\n"
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "VAR_DIR", "MONGODB_URL", "MONGODB_DB")}
+    return subprocess.run([sys.executable, "-c", prelude + code], env={**clean, **env}, cwd=BASE_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path):
+    done = django_python("", env={"VAR_DIR": str(tmp_path), "LIMIT_WALL_SECONDS": "ten"})
+
+    assert done.returncode != 0
+    assert "LIMIT_WALL_SECONDS='ten' is not a number" in done.stderr
+
+
+def test_production_without_a_secret_key_refuses_to_start(tmp_path):
+    done = django_python("", env={"VAR_DIR": str(tmp_path), "MONGODB_URL": "mongodb://127.0.0.1:1/x"})
+
+    assert done.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set" in done.stderr
+
+
+def test_embedded_mode_generates_a_secret_key_once(tmp_path):
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    first = django_python(code, env={"VAR_DIR": str(tmp_path)})
+    second = django_python(code, env={"VAR_DIR": str(tmp_path)})
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and len(first.stdout.strip()) >= 50
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_debug_is_off_unless_asked(tmp_path):
+    done = django_python("from django.conf import settings; print(settings.DEBUG)", env={"VAR_DIR": str(tmp_path)})
+
+    assert done.stdout.strip() == "False"
+
+
+def test_embedded_mongodb_data_survives_a_restart(tmp_path):
+    write = "from executions.tests.factories import make_execution; print(make_execution().execution_id)"
+    written = django_python(write, env={"VAR_DIR": str(tmp_path)})
+    assert written.returncode == 0, written.stderr
+    execution_id = written.stdout.strip()
+
+    read = f"from executions.documents import Execution; print(Execution.objects.get(execution_id={execution_id!r}).script)"
+    again = django_python(read, env={"VAR_DIR": str(tmp_path)})
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "print('hi')"
+
+
+def test_a_second_process_uses_the_owners_embedded_server_instead_of_opening_the_file(tmp_path):
+    owner = subprocess.Popen(
+        [sys.executable, "-c", "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; "
+         "django.setup(); from integr8scode import mongo; print(mongo._connected_url, flush=True); sys.stdin.read()"],
+        env={**os.environ, "VAR_DIR": str(tmp_path)}, cwd=BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        owner_url = owner.stdout.readline().strip()
+        guest = django_python(
+            "from integr8scode import mongo; print(mongo._connected_url, mongo._embedded._lock_fd is None)",
+            env={"VAR_DIR": str(tmp_path)},
+        )
+    finally:
+        owner.communicate("", timeout=30)
+
+    assert guest.returncode == 0, guest.stderr
+    assert guest.stdout.split() == [owner_url, "True"]
