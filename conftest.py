@@ -88,13 +88,13 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def daphne_server(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("live")).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def http(live_server):
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+def http(daphne_server):
+    with httpx.Client(base_url=daphne_server.url, timeout=30) as client:
         yield client

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from executions import completion, services, wakeups
+from executions import completion, events, services, wakeups
 from executions.documents import Execution
 from executions.output import ExecutionOutput
 from executions.runners.base import (
@@ -129,6 +129,7 @@ class Dispatcher:
     # --- running ----------------------------------------------------------------------
 
     def _execute(self, execution: Execution) -> None:
+        events.status(execution.execution_id, status=execution.status)
         run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
         with self._runs_lock:
             self._runs[execution.execution_id] = run
@@ -143,6 +144,7 @@ class Dispatcher:
                 self._runs.pop(execution.execution_id, None)
             self._slots.release()
             completion.notify_finished(execution.execution_id)
+            events.finished(execution.execution_id)
 
     def _run_sandbox(self, run: Run) -> None:
         execution = run.execution
@@ -158,7 +160,7 @@ class Dispatcher:
             result.message = run.stop_message
         services.execution_finish(
             execution_id=execution.execution_id, worker=self.worker, result=result,
-            stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR),
+            stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
         )
 
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:

@@ -41,6 +41,8 @@ class Execution(Document):
     output = StringField(default="")
     errors = StringField(null=True, default=None)
     output_truncated = BooleanField(default=False)
+    # Sequence number of the last output chunk stored in output/errors (live watchers resume after it).
+    output_seq = IntField(default=0)
     error_type = StringField(null=True, choices=[e.value for e in ErrorType], default=None)
     error_message = StringField(default="")
     exit_code = IntField(null=True, default=None)

@@ -1,9 +1,23 @@
-"""What a running script has written so far: kept whole for the final write, with the part
-not yet persisted kept apart for the next lease renewal."""
+"""What a running script has written so far.
+
+Every chunk gets the next sequence number of its execution and is published at once to
+live watchers; the whole text is kept for the final write, and the part not yet persisted
+is handed to the next lease renewal, so a watcher that (re)connects reads what is stored
+and continues from its sequence number without gaps or duplicates.
+"""
 
 import threading
+from dataclasses import dataclass
 
+from executions import events
 from executions.runners.base import Stream
+
+
+@dataclass(frozen=True)
+class Unpersisted:
+    stdout: str
+    stderr: str
+    seq: int  # the last sequence number included
 
 
 class ExecutionOutput:
@@ -12,27 +26,34 @@ class ExecutionOutput:
     def __init__(self, execution_id: str):
         self.execution_id = execution_id
         self._lock = threading.Lock()
-        self._chunks: dict[Stream, list[str]] = {Stream.STDOUT: [], Stream.STDERR: []}
-        self._persisted: dict[Stream, int] = {Stream.STDOUT: 0, Stream.STDERR: 0}
+        self._chunks: list[tuple[Stream, str]] = []
+        self._persisted = 0
+
+    @property
+    def seq(self) -> int:
+        return len(self._chunks)
 
     def write(self, stream: Stream, text: str) -> None:
-        if text:
-            with self._lock:
-                self._chunks[stream].append(text)
+        if not text:
+            return
+        with self._lock:
+            self._chunks.append((stream, text))
+            events.output(self.execution_id, seq=len(self._chunks), stream=stream.value, text=text)
 
     def text(self, stream: Stream) -> str:
         with self._lock:
-            return "".join(self._chunks[stream])
+            return "".join(text for s, text in self._chunks if s == stream)
 
     def has_unpersisted(self) -> bool:
-        with self._lock:
-            return any(len(chunks) > self._persisted[s] for s, chunks in self._chunks.items())
+        return len(self._chunks) > self._persisted
 
-    def take_unpersisted(self) -> dict[str, str]:
-        """The output written since the last call, by stream name."""
+    def take_unpersisted(self) -> Unpersisted:
+        """The output written since the last call."""
         with self._lock:
-            taken = {}
-            for stream, chunks in self._chunks.items():
-                taken[stream.value] = "".join(chunks[self._persisted[stream]:])
-                self._persisted[stream] = len(chunks)
-            return taken
+            new = self._chunks[self._persisted:]
+            self._persisted = len(self._chunks)
+        return Unpersisted(
+            stdout="".join(text for s, text in new if s == Stream.STDOUT),
+            stderr="".join(text for s, text in new if s == Stream.STDERR),
+            seq=self._persisted,
+        )

@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from executions import wakeups
 from executions.documents import Execution, Status
 from executions.limits import Limits, limit_caps, limits_resolve
+from executions.output import Unpersisted
 from executions.runners.base import ErrorType, RunResult, get_runner
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def execution_claim(*, worker: str, runner: str) -> Execution | None:
     )
 
 
-def execution_renew_lease(*, execution_id: str, worker: str, output: dict[str, str]) -> bool:
+def execution_renew_lease(*, execution_id: str, worker: str, output: Unpersisted | None = None) -> bool:
     """Extend the lease and append new output. Returns True when cancellation was requested
     (or the execution is no longer ours, so the worker must stop)."""
     now = timezone.now()
@@ -164,16 +165,19 @@ def execution_renew_lease(*, execution_id: str, worker: str, output: dict[str, s
     )
 
 
-def _append_output_pipeline(output: dict[str, str]) -> dict:
-    fields = {"stdout": "output", "stderr": "errors"}
-    return {
-        fields[stream]: {"$concat": [{"$ifNull": [f"${fields[stream]}", ""]}, text]}
-        for stream, text in output.items()
-        if text
-    }
+def _append_output_pipeline(output: Unpersisted | None) -> dict:
+    if output is None or not (output.stdout or output.stderr):
+        return {}
+    appended = {"output_seq": output.seq}
+    for field, text in (("output", output.stdout), ("errors", output.stderr)):
+        if text:
+            appended[field] = {"$concat": [{"$ifNull": [f"${field}", ""]}, text]}
+    return appended
 
 
-def execution_finish(*, execution_id: str, worker: str, result: RunResult, stdout: str, stderr: str) -> bool:
+def execution_finish(
+    *, execution_id: str, worker: str, result: RunResult, stdout: str, stderr: str, output_seq: int = 0
+) -> bool:
     """Write the final state in one update. False when the execution was no longer ours."""
     now = timezone.now()
     succeeded = result.succeeded
@@ -185,6 +189,7 @@ def execution_finish(*, execution_id: str, worker: str, result: RunResult, stdou
         set__signal=result.signal,
         set__output=stdout,
         set__errors=stderr or None,
+        set__output_seq=output_seq,
         set__output_truncated=result.output_truncated,
         set__duration_ms=result.duration_ms,
         set__cpu_ms=result.cpu_ms,
@@ -207,7 +212,7 @@ def execution_release(*, execution_id: str, worker: str) -> bool:
     return bool(
         Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
             set__status=Status.QUEUED, set__worker=None, set__lease_until=None, set__started_at=None,
-            set__output="", set__errors=None, set__updated_at=timezone.now(),
+            set__output="", set__errors=None, set__output_seq=0, set__updated_at=timezone.now(),
         )
     )
 
@@ -242,7 +247,7 @@ def _recover_one(execution: Execution, now) -> str | None:
     expired = Execution.objects(execution_id=execution.execution_id, status=Status.RUNNING, lease_until__lt=now)
     if execution.attempts < settings.EXECUTION_MAX_ATTEMPTS and expired.update(
         set__status=Status.QUEUED, set__worker=None, set__lease_until=None, set__started_at=None,
-        set__output="", set__errors=None, set__updated_at=now,
+        set__output="", set__errors=None, set__output_seq=0, set__updated_at=now,
     ):
         log.warning("lease expired; execution requeued", extra={"execution_id": execution.execution_id})
         wakeups.notify_queued()

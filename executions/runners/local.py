@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +27,8 @@ from pathlib import Path
 
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.local_setup import Runtime, SlotPool, staging_preexec, stray_processes
+from executions.runners.local_launch import Launcher, LauncherPool
+from executions.runners.local_setup import Runtime, SlotPool, stray_processes
 from executions.sandbox.protocol import Decoder, ExitRecord
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
@@ -51,7 +51,22 @@ CPU_TIMED_OUT = "CPU time limit exceeded"
 OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
 STOPPED = "Stopped"
 
-SANDBOX_DIRS = {"script": "/sandbox/main.py", "stdin": "/sandbox/stdin", "entry": "/opt/integr8scode/entry.py"}
+SANDBOX_FILES = {
+    "entry": "/opt/integr8scode/entry.py",
+    "settings": "/opt/integr8scode/settings",
+    "script": "/sandbox/main.py",
+    "stdin": "/sandbox/stdin",
+}
+# Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
+# is read-only with just the usual nodes, and /dev/shm points into the capped /tmp.
+DEV_NODES = ("null", "zero", "full", "random", "urandom")
+DEV_OPTIONS = [
+    *("--size", "65536", "--tmpfs", "/dev"),
+    *(arg for node in DEV_NODES for arg in ("--dev-bind", f"/dev/{node}", f"/dev/{node}")),
+    *("--symlink", "/proc/self/fd", "/dev/fd", "--symlink", "/tmp", "/dev/shm"),
+    *(arg for fd, name in enumerate(("stdin", "stdout", "stderr")) for arg in ("--symlink", f"/proc/self/fd/{fd}", f"/dev/{name}")),
+    *("--remount-ro", "/dev"),
+]
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_USER = 1000  # the uid and gid the script sees
@@ -70,6 +85,7 @@ DEFAULT_OPTIONS = {
     "work_dir": None,  # lock files and runtime mount points; default: <tmp>/integr8scode
     "grace_seconds": 3.0,  # host backstop: wall limit + this
     "open_files": 256,
+    "warm": 2,  # bwrap processes started ahead per runtime, see local_launch
 }
 
 
@@ -87,6 +103,7 @@ class LocalRunner(BaseRunner):
         self._runtimes = self._build_runtimes()
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
+        self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
 
     def _build_runtimes(self) -> dict[str, Runtime]:
         paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
@@ -108,7 +125,33 @@ class LocalRunner(BaseRunner):
         if runtime is None:
             message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join(self._runtimes))
             raise RunnerError(message, permanent=True)
-        return LocalSandbox(self, runtime, spec, sink)
+        try:
+            launcher = self.launchers.take(runtime)
+        except OSError as exc:
+            raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
+        return LocalSandbox(self, launcher, spec, sink)
+
+    def _new_launcher(self, runtime: Runtime) -> Launcher:
+        uid = self.slots.claim() if self.as_root else None
+        if self.as_root and uid is None:
+            raise RunnerError(NO_FREE_UID)
+        cgroup = None
+        try:
+            cgroup = self.cgroups.create(str(uid or f"p{os.getpid()}")) if self.cgroups else None
+            return Launcher(
+                bwrap=self.options["bwrap"],
+                entry=ENTRY_PATH,
+                command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], f"settings={SANDBOX_FILES['settings']}"],
+                runtime=runtime,
+                uid=uid,
+                cgroup=cgroup,
+            )
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            if uid is not None:
+                self.slots.release(uid)
+            raise
 
     def check(self) -> list[str]:
         problems = []
@@ -123,21 +166,29 @@ class LocalRunner(BaseRunner):
         return problems
 
     def reap(self, *, older_than: timedelta) -> int:
-        """Kill sandboxes whose uid is no longer claimed and remove cgroups older than the age."""
+        """Kill sandboxes whose uid no live run or warm launcher holds, and their cgroups."""
         removed = 0
         if self.as_root:
             for pid in stray_processes(self.slots, older_than.total_seconds()):
                 removed += _kill(pid)
         if self.cgroups is not None:
             for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
-                leftover.remove()
-                removed += 1
+                if not self._cgroup_in_use(leftover):
+                    leftover.remove()
+                    removed += 1
         return removed
+
+    def _cgroup_in_use(self, cgroup: cgroups.RunCgroup) -> bool:
+        label = cgroup.memory_dir.name.removeprefix(cgroups.PREFIX).split("-")[0]
+        if label.isdigit():
+            return not self.slots.is_free(int(label))
+        return label.startswith("p") and _process_exists(int(label[1:]))
 
 
 class LocalSandbox(Sandbox):
-    def __init__(self, runner: LocalRunner, runtime: Runtime, spec: RunSpec, sink: OutputSink):
-        self.runner, self.runtime, self.spec, self.sink = runner, runtime, spec, sink
+    def __init__(self, runner: LocalRunner, launcher: Launcher, spec: RunSpec, sink: OutputSink):
+        self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
+        self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
         self.limits = spec.limits
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
         self.stopped_as: ErrorType | None = None
@@ -146,81 +197,52 @@ class LocalSandbox(Sandbox):
         self.start_ms: int | None = None
         self._kill_lock = threading.Lock()
         self._finished = False
-        self.uid = runner.slots.claim() if runner.as_root else None
-        if runner.as_root and self.uid is None:
-            raise RunnerError(NO_FREE_UID)
         try:
-            self.cgroup = self._create_cgroup()
-            self.proc = self._spawn()
+            self._fire()
         except BaseException:
+            self._kill()
+            self.proc.communicate()
             self._release()
             raise
 
     # --- starting ---------------------------------------------------------------------
 
-    def _create_cgroup(self) -> cgroups.RunCgroup | None:
-        manager = self.runner.cgroups
-        if manager is None:
-            return None
+    def _fire(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
+        self.started_at = time.monotonic()
         try:
-            cgroup = manager.create(str(self.uid or os.getpid()))
-            cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
+            self.launcher.fire(self._options(), files=self._files())
         except OSError as exc:
-            raise RunnerError(START_FAILED.format(error=f"cgroup: {exc}")) from exc
-        return cgroup
+            raise RunnerError(START_FAILED.format(error=exc)) from exc
 
-    def _spawn(self) -> subprocess.Popen:
-        fds = self._data_fds()
-        try:
-            self.started_at = time.monotonic()
-            return subprocess.Popen(
-                self._command(fds),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=list(fds.values()),
-                preexec_fn=self._preexec,
-                start_new_session=True,  # the host backstop kills the whole group
-                cwd="/",
-                env={},
-            )
-        except OSError as exc:
-            raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
-        finally:
-            for fd in fds.values():
-                os.close(fd)
+    def _files(self) -> dict[str, bytes]:
+        settings = " ".join(self._entry_settings()).encode()
+        return {"settings": settings, "script": self.spec.script.encode(), "stdin": self.spec.stdin.encode()}
 
-    def _data_fds(self) -> dict[str, int]:
-        fds = {"entry": os.open(ENTRY_PATH, os.O_RDONLY | os.O_CLOEXEC)}
-        fds["script"] = _memfd("script", self.spec.script.encode())
-        if self.spec.stdin:
-            fds["stdin"] = _memfd("stdin", self.spec.stdin.encode())
-        return fds
-
-    def _command(self, fds: dict[str, int]) -> list[str]:
-        limits = self.limits
-        tmp_bytes = limits.disk_mb << 20
-        command = [self.runner.options["bwrap"], "--unshare-all", "--die-with-parent", "--new-session"]
-        command += ["--as-pid-1", "--cap-drop", "ALL", "--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER)]
-        command += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
-        command += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in _merged_usr_link(name)]
-        command += self.runtime.bind_args()
+    def _options(self) -> list[str]:
+        fds = self.launcher.fds
+        arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
+        arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
+        arguments += ["--ro-bind", "/usr", "/usr"]
+        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in _merged_usr_link(name)]
+        arguments += self.runtime.bind_args()
         for name, fd in fds.items():
-            command += ["--perms", "0444", "--ro-bind-data", str(fd), SANDBOX_DIRS[name]]
-        command += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
-        command += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        command += [arg for key, value in self._environment().items() for arg in ("--setenv", key, value)]
-        return command + [self.runtime.interpreter, "-I", "-S", SANDBOX_DIRS["entry"], *self._entry_args(fds)]
+            arguments += ["--perms", "0444", "--ro-bind-data", str(fd), SANDBOX_FILES[name]]
+        arguments += ["--proc", "/proc", *DEV_OPTIONS, "--size", str(self.limits.disk_mb << 20), "--tmpfs", "/tmp"]
+        arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        arguments += [arg for key, value in self._environment().items() for arg in ("--setenv", key, value)]
+        return arguments
 
     def _environment(self) -> dict[str, str]:
         return {**SANDBOX_ENV, "PATH": f"{self.runtime.bin_dir}:{SANDBOX_PATH}"}
 
-    def _entry_args(self, fds: dict[str, int]) -> list[str]:
+    def _entry_settings(self) -> list[str]:
         limits = self.limits
         memory = (limits.memory_mb << 20) + (ADDRESS_SPACE_HEADROOM if self.cgroup else 0)
-        args = {
-            "script": SANDBOX_DIRS["script"],
-            "stdin": SANDBOX_DIRS["stdin"] if "stdin" in fds else "/dev/null",
+        arguments = {
+            "script": SANDBOX_FILES["script"],
+            "stdin": SANDBOX_FILES["stdin"],
             "wall": limits.wall_seconds,
             "cpu": limits.cpu_seconds,
             "memory": memory,
@@ -229,17 +251,7 @@ class LocalSandbox(Sandbox):
             "nofile": self.runner.options["open_files"],
             "output": limits.output_bytes,
         }
-        return [f"{key}={value}" for key, value in args.items()]
-
-    def _preexec(self) -> None:
-        # Runs in the forked child, before bubblewrap starts: nothing here may be slow.
-        staging_preexec(self.runtime)
-        if self.cgroup is not None:
-            self.cgroup.attach()
-        if self.uid is not None:
-            os.setgroups([])
-            os.setgid(self.uid)
-            os.setuid(self.uid)
+        return [f"{key}={value}" for key, value in arguments.items()]
 
     # --- following --------------------------------------------------------------------
 
@@ -298,20 +310,22 @@ class LocalSandbox(Sandbox):
                 self.cgroup.kill_all()
 
     def _release(self) -> None:
-        if getattr(self, "cgroup", None) is not None:
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        if self.cgroup is not None:
             self.cgroup.remove()
+            self.cgroup = None
         if self.uid is not None:
             self.runner.slots.release(self.uid)
-            self.uid = None
 
     # --- reporting --------------------------------------------------------------------
 
     def _result(self) -> RunResult:
         record = self.decoder.exit
         usage = self.cgroup.usage() if self.cgroup is not None else None
-        result = RunResult(extra={"start_ms": self.start_ms, "runner": "local"})
+        result = RunResult(extra={"start_ms": self.start_ms, "uid": self.uid})
         if usage is not None:
-            result.extra["cgroup_peak_memory_kb"] = usage.peak_memory_kb
+            result.extra.update(cgroup=self.cgroup.memory_dir.name, cgroup_peak_memory_kb=usage.peak_memory_kb)
         if record is not None:
             _apply_record(result, record)
         result.output_truncated = result.output_truncated or any(self.decoder.overflowed.values())
@@ -367,18 +381,21 @@ def _merged_usr_link(name: str) -> list[str]:
     return ["--ro-bind", str(path), str(path)] if path.is_dir() else []
 
 
-def _memfd(name: str, data: bytes) -> int:
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    os.write(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
-
-
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _kill(pid: int) -> int:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from executions import services
 from executions.documents import Execution, Status
+from executions.output import Unpersisted
 from executions.runners.base import ErrorType, RunResult
 from executions.tests.factories import make_execution, make_running
 
@@ -60,13 +61,14 @@ def test_a_worker_cannot_finish_an_execution_it_no_longer_holds():
 def test_renewing_a_lease_extends_it_and_appends_output():
     execution = make_running(worker="w", lease_in=1)
 
-    services.execution_renew_lease(execution_id=execution.execution_id, worker="w", output={"stdout": "a", "stderr": ""})
+    services.execution_renew_lease(execution_id=execution.execution_id, worker="w",
+                                   output=Unpersisted(stdout="a", stderr="", seq=1))
     stop = services.execution_renew_lease(execution_id=execution.execution_id, worker="w",
-                                          output={"stdout": "b", "stderr": "e"})
+                                          output=Unpersisted(stdout="b", stderr="e", seq=3))
 
     execution.reload()
     assert not stop
-    assert (execution.output, execution.errors) == ("ab", "e")
+    assert (execution.output, execution.errors, execution.output_seq) == ("ab", "e", 3)
     assert execution.lease_until > timezone.now() + timedelta(seconds=5)
 
 
@@ -74,7 +76,7 @@ def test_renewing_tells_the_worker_to_stop_after_a_cancel_request():
     execution = make_running(worker="w")
     services.execution_cancel(execution=execution)
 
-    assert services.execution_renew_lease(execution_id=execution.execution_id, worker="w", output={})
+    assert services.execution_renew_lease(execution_id=execution.execution_id, worker="w")
 
 
 @override_settings(EXECUTION_MAX_ATTEMPTS=2)

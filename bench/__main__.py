@@ -1,0 +1,139 @@
+"""`make bench`: start-up, latency and throughput of sandboxed runs against bare `python`.
+
+Every figure is measured in the same run as its baseline, so ratios hold on any machine.
+Results are printed and written to bench/results/latest.json and latest.md.
+"""
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench.server import BenchServer
+from bench.stats import summary_ms, timed
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HELLO = "print('hello')"
+SEQUENTIAL_RUNS = 60
+THROUGHPUT_RUNS = 200
+THROUGHPUT_CLIENTS = 8
+
+TARGETS = {
+    "sandboxed_hello_ratio": ("<=", 2.0),
+    "submit_to_completed_p50_ms": ("<=", 60.0),
+    "throughput_ratio": (">=", 0.5),
+}
+
+
+def bare_python() -> str:
+    import os
+
+    return os.path.realpath(sys._base_executable)
+
+
+def run_bare(python: str) -> None:
+    subprocess.run([python, "-I", "-c", "pass"], check=True)
+
+
+def startup(runs: int = 40) -> dict:
+    """Bare `python -I -c pass` against a sandboxed hello through the local runner, interleaved."""
+    import django
+
+    django.setup()
+    from executions.limits import limit_caps
+    from executions.runners.base import RunSpec, get_runner
+
+    runner, python = get_runner(), bare_python()
+    runtime = next(iter(runner.runtimes()))
+    spec = RunSpec(execution_id="bench", script=HELLO, stdin="", runtime=runtime, limits=limit_caps())
+    sink = type("Sink", (), {"write": lambda self, stream, text: None})()
+    bare, sandboxed = [], []
+    for _ in range(runs):
+        bare.append(timed(lambda: run_bare(python)))
+        sandboxed.append(timed(lambda: runner.start(spec, sink).wait()))
+    ratio = statistics.median(sandboxed) / statistics.median(bare)
+    return {"bare_python": summary_ms(bare), "sandboxed_hello": summary_ms(sandboxed),
+            "sandboxed_hello_ratio": round(ratio, 2)}
+
+
+def submit_and_wait(client: httpx.Client) -> dict:
+    body = client.post("/api/v1/executions?wait=true", json={"script": HELLO}).json()
+    if body["status"] != "completed":
+        raise RuntimeError(f"hello did not complete: {body}")
+    return body
+
+
+def latency(server: BenchServer) -> dict:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(5):
+            submit_and_wait(client)  # warm-up
+        samples = [timed(lambda: submit_and_wait(client)) for _ in range(SEQUENTIAL_RUNS)]
+    figures = summary_ms(samples)
+    return {"submit_to_completed": figures, "submit_to_completed_p50_ms": figures["p50_ms"]}
+
+
+def throughput(server: BenchServer) -> dict:
+    python = bare_python()
+    with httpx.Client(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=THROUGHPUT_CLIENTS)) as client:
+        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool:
+            api_seconds = timed(lambda: list(pool.map(lambda _: submit_and_wait(client), range(THROUGHPUT_RUNS))))
+    hello = [python, "-I", "-c", HELLO]
+    with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool:
+        bare_seconds = timed(lambda: list(pool.map(lambda _: subprocess.run(hello, capture_output=True, check=True),
+                                                   range(THROUGHPUT_RUNS))))
+    api_rate, bare_rate = THROUGHPUT_RUNS / api_seconds, THROUGHPUT_RUNS / bare_seconds
+    return {"api_executions_per_second": round(api_rate, 1), "bare_runs_per_second": round(bare_rate, 1),
+            "throughput_ratio": round(api_rate / bare_rate, 2), "runs": THROUGHPUT_RUNS,
+            "clients": THROUGHPUT_CLIENTS}
+
+
+def verdicts(results: dict) -> dict:
+    flat = {k: v for section in results.values() if isinstance(section, dict) for k, v in section.items()}
+    return {
+        name: {"value": flat[name], "target": f"{op} {bound}",
+               "met": flat[name] <= bound if op == "<=" else flat[name] >= bound}
+        for name, (op, bound) in TARGETS.items() if name in flat
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = ["| figure | value | target | met |", "|---|---|---|---|"]
+    for name, verdict in results["targets"].items():
+        lines.append(f"| {name} | {verdict['value']} | {verdict['target']} | {'yes' if verdict['met'] else 'NO'} |")
+    lines += ["", "| measurement | n | p50 ms | p95 ms | min ms |", "|---|---|---|---|---|"]
+    for section in results.values():
+        for name, value in section.items() if isinstance(section, dict) else ():
+            if isinstance(value, dict) and "p50_ms" in value:
+                lines.append(f"| {name} | {value['n']} | {value['p50_ms']} | {value['p95_ms']} | {value['min_ms']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    import os
+
+    import tempfile
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")
+    # The bench process runs sandboxes itself but must not touch a running server's data.
+    os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="integr8scode-bench-")
+    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                           "when": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    with BenchServer() as server:
+        results["latency"] = latency(server)
+        results["throughput"] = throughput(server)
+    results["startup"] = startup()
+    results["targets"] = verdicts(results)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The runner's access to the Kubernetes API: configuration, retries, and the few calls it makes.
+
+Every call goes through :meth:`KubeApi.call`, which retries what is worth retrying (throttling,
+a restarting API server, a dropped connection) with exponential backoff, and lets every
+other answer through at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({0, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 5.0  # seconds; a longer Retry-After is not waited for in full
+NO_CONFIG = (
+    "No Kubernetes configuration: not running in a cluster, and no kubeconfig at {path} "
+    "(set KUBECONFIG or KUBERNETES_KUBECONFIG)"
+)
+BAD_CONFIG = "The Kubernetes configuration cannot be loaded: {error}"
+
+T = TypeVar("T")
+
+
+class KubeConfigError(Exception):
+    pass
+
+
+def load_api_client(*, kubeconfig: str | None, context: str | None) -> client.ApiClient:
+    """An API client from, in order: the given kubeconfig, $KUBECONFIG, the pod's service
+    account, ~/.kube/config."""
+    configuration = client.Configuration()
+    path = kubeconfig or os.environ.get("KUBECONFIG")
+    try:
+        if not path and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)
+        else:
+            path = path or str(Path("~/.kube/config").expanduser())
+            if not os.path.exists(path.split(os.pathsep)[0]):
+                raise KubeConfigError(NO_CONFIG.format(path=path))
+            config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
+    except ConfigException as exc:
+        raise KubeConfigError(BAD_CONFIG.format(error=exc)) from exc
+    return client.ApiClient(configuration)
+
+
+def is_retryable(error: Exception) -> bool:
+    if isinstance(error, ApiException):
+        return error.status in RETRYABLE_STATUS
+    return isinstance(error, (urllib3.exceptions.HTTPError, OSError))
+
+
+def is_not_found(error: Exception) -> bool:
+    return isinstance(error, ApiException) and error.status == 404
+
+
+def describe(error: Exception) -> str:
+    """One line for messages: the API server's own message when there is one."""
+    if isinstance(error, ApiException):
+        message = _status_message(error)
+        return f"{error.status} {error.reason}: {message}" if message else f"{error.status} {error.reason}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _status_message(error: ApiException) -> str:
+    import json
+
+    try:
+        return json.loads(error.body or "").get("message", "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+def retry_after(error: Exception) -> float:
+    headers = getattr(error, "headers", None) or {}
+    try:
+        return min(float(headers.get("Retry-After", 0)), MAX_RETRY_AFTER)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def interrupt(response) -> None:
+    """Unblock a thread reading a streaming response (a watch, a followed log)."""
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class KubeApi:
+    """The calls the runner makes, in one namespace, built on first use."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        self.namespace = options["namespace"]
+        self._core: client.CoreV1Api | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        with self._lock:
+            if self._core is None:
+                api_client = load_api_client(kubeconfig=self.options["kubeconfig"], context=self.options["context"])
+                self._core = client.CoreV1Api(api_client)
+            return self._core
+
+    def call(self, what: str, function: Callable[..., T], *args, **kwargs) -> T:
+        attempts = self.options["api_retries"] + 1
+        for attempt in range(attempts):
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:
+                if not is_retryable(exc) or attempt == attempts - 1:
+                    raise
+                delay = max(self.options["api_backoff"] * 2**attempt, retry_after(exc))
+                log.warning("kubernetes %s failed (%s); retrying in %.2fs", what, describe(exc), delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # --- the calls ------------------------------------------------------------------------
+
+    def create_pod(self, body: dict) -> dict:
+        created = self.call("create pod", self.core.create_namespaced_pod, self.namespace, body)
+        return created.to_dict()
+
+    def create_config_map(self, body: dict) -> None:
+        self.call("create configmap", self.core.create_namespaced_config_map, self.namespace, body)
+
+    def read_pod(self, name: str) -> dict:
+        pod = self.call("read pod", self.core.read_namespaced_pod, name, self.namespace)
+        return self.core.api_client.sanitize_for_serialization(pod)
+
+    def delete_pod(self, name: str) -> bool:
+        return self._delete("pod", self.core.delete_namespaced_pod, name)
+
+    def delete_config_map(self, name: str) -> bool:
+        return self._delete("configmap", self.core.delete_namespaced_config_map, name)
+
+    def _delete(self, kind: str, function: Callable, name: str) -> bool:
+        """False when it was already gone."""
+        try:
+            self.call(f"delete {kind}", function, name, self.namespace, grace_period_seconds=0,
+                      propagation_policy="Background")
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    def list_pods(self, label_selector: str) -> list[dict]:
+        pods = self.call("list pods", self.core.list_namespaced_pod, self.namespace, label_selector=label_selector)
+        return self.core.api_client.sanitize_for_serialization(pods).get("items", [])
+
+    def list_config_maps(self, label_selector: str) -> list[dict]:
+        maps = self.call("list configmaps", self.core.list_namespaced_config_map, self.namespace,
+                         label_selector=label_selector)
+        return self.core.api_client.sanitize_for_serialization(maps).get("items", [])
+
+    def follow_log(self, name: str, container: str):
+        """The raw, streaming response of the pod's log; the caller reads and closes it."""
+        return self.call("read log", self.core.read_namespaced_pod_log, name, self.namespace, container=container,
+                         follow=True, _preload_content=False)

@@ -1,0 +1,227 @@
+"""The Kubernetes objects of one sandbox, as plain dicts ready for the API or for YAML.
+
+Kept apart from the runner so that ``manage.py render_pod``, the tests and the Helm chart's
+checks all see exactly what the runner creates. Nothing here talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import secrets
+from dataclasses import dataclass
+
+from executions.runners.base import Limits, RunSpec
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+COMPONENT = "app.kubernetes.io/component"
+EXECUTION_LABEL = "integr8scode.io/execution-id"
+RUNTIME_LABEL = "integr8scode.io/runtime"
+SANDBOX_LABELS = {MANAGED_BY: "integr8scode", COMPONENT: "sandbox"}
+SANDBOX_SELECTOR = ",".join(f"{key}={value}" for key, value in SANDBOX_LABELS.items())
+
+CONTAINER = "sandbox"
+SCRIPT_DIR = "/sandbox"
+SCRIPT_KEY, STDIN_KEY = "main.py", "stdin"
+# The same environment the bubblewrap runner gives a script: nothing of the server's.
+SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+ADDRESS_SPACE_HEADROOM = 512 << 20  # the container's cgroup limits memory; RLIMIT_AS only stops absurd mappings
+LOG_SLACK_MB = 1  # CRI timestamps and stream tags around each logged line
+MIB = 1 << 20
+OWNER_UID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+DEFAULT_OPTIONS = {
+    "namespace": "integr8scode-sandbox",
+    "runtime_images": {"python3.13": "integr8scode/runtime-python:3.13"},
+    "runtime_class": None,  # e.g. "gvisor"
+    "image_pull_policy": "IfNotPresent",
+    "image_pull_secrets": [],
+    "image_pull_timeout": 60.0,  # seconds a pod may take to be scheduled and pull its image
+    "deadline_grace": 30.0,  # activeDeadlineSeconds = pull timeout + wall + this (a backstop only)
+    "host_grace": 5.0,  # the runner deletes a pod still running this long after its wall limit
+    "cpu_request": "100m",
+    "cpu_limit": "1",  # cores; the CPU *time* budget is enforced inside by the entry
+    "node_selector": {},
+    "uid_base": 100000,  # each pod runs as a random uid from this range, so RLIMIT_NPROC
+    "uid_count": 100000,  # counts only its own processes even when pods share a node
+    "python": "/usr/local/bin/python",
+    "entry": "/opt/integr8scode/entry.py",
+    "open_files": 256,
+    "kubeconfig": None,  # None: in-cluster config, else $KUBECONFIG or ~/.kube/config
+    "context": None,
+    "api_retries": 4,
+    "api_backoff": 0.2,  # seconds, doubled per retry
+    "log_reconnects": 3,
+}
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What is decided about one sandbox before it is created."""
+
+    name: str
+    uid: int
+    image: str
+
+
+def sandbox_for(spec: RunSpec, options: dict) -> Sandbox:
+    uid = options["uid_base"] + secrets.randbelow(options["uid_count"])
+    name = f"sandbox-{_dns_label(spec.execution_id)[:40]}-{secrets.token_hex(3)}"
+    return Sandbox(name=name, uid=uid, image=options["runtime_images"][spec.runtime])
+
+
+def labels(spec: RunSpec) -> dict[str, str]:
+    return {**SANDBOX_LABELS, EXECUTION_LABEL: _label_value(spec.execution_id), RUNTIME_LABEL: _label_value(spec.runtime)}
+
+
+def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str) -> dict:
+    """The script (and stdin), owned by the pod so the API server's GC removes it with the pod."""
+    data = {SCRIPT_KEY: _b64(spec.script)}
+    if spec.stdin:
+        data[STDIN_KEY] = _b64(spec.stdin)
+    owner = {"apiVersion": "v1", "kind": "Pod", "name": sandbox.name, "uid": owner_uid, "blockOwnerDeletion": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(spec, sandbox, options) | {"ownerReferences": [owner]},
+        "binaryData": data,
+        "immutable": True,
+    }
+
+
+def pod(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _metadata(spec, sandbox, options),
+        "spec": _pod_spec(spec, sandbox, options),
+    }
+
+
+def network_policy(options: dict) -> dict:
+    """Default deny, both ways, for every pod of the sandbox namespace (the chart installs it)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny-all", "namespace": options["namespace"]},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
+
+
+def _metadata(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
+    return {"name": sandbox.name, "namespace": options["namespace"], "labels": labels(spec)}
+
+
+def _pod_spec(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
+    pod_spec = {
+        "restartPolicy": "Never",
+        "activeDeadlineSeconds": active_deadline_seconds(spec.limits, options),
+        "terminationGracePeriodSeconds": 0,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "hostname": "sandbox",
+        "securityContext": _pod_security(sandbox),
+        "containers": [_container(spec, sandbox, options)],
+        "volumes": _volumes(spec, sandbox),
+    }
+    optional = {
+        "runtimeClassName": options["runtime_class"],
+        "nodeSelector": options["node_selector"],
+        "imagePullSecrets": [{"name": name} for name in options["image_pull_secrets"]],
+    }
+    return pod_spec | {key: value for key, value in optional.items() if value}
+
+
+def active_deadline_seconds(limits: Limits, options: dict) -> int:
+    # Counted by the kubelet from the pod's start, image pull included.
+    return math.ceil(options["image_pull_timeout"] + limits.wall_seconds + options["deadline_grace"])
+
+
+def _pod_security(sandbox: Sandbox) -> dict:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": sandbox.uid,
+        "runAsGroup": sandbox.uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _container(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
+    return {
+        "name": CONTAINER,
+        "image": sandbox.image,
+        "imagePullPolicy": options["image_pull_policy"],
+        "command": [options["python"], "-I", "-S", options["entry"], *entry_args(spec, options)],
+        "workingDir": "/tmp",
+        "env": [{"name": key, "value": value} for key, value in (SANDBOX_ENV | {"PATH": SANDBOX_PATH}).items()],
+        "resources": resources(spec.limits, options),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+
+
+def entry_args(spec: RunSpec, options: dict) -> list[str]:
+    limits = spec.limits
+    args = {
+        "script": f"{SCRIPT_DIR}/{SCRIPT_KEY}",
+        "stdin": f"{SCRIPT_DIR}/{STDIN_KEY}" if spec.stdin else "/dev/null",
+        "wall": limits.wall_seconds,
+        "cpu": limits.cpu_seconds,
+        "memory": (limits.memory_mb << 20) + ADDRESS_SPACE_HEADROOM,
+        "nproc": limits.processes + 1,  # the entry runs as the same uid
+        "fsize": limits.disk_mb << 20,
+        "nofile": options["open_files"],
+        "output": limits.output_bytes,
+    }
+    return [f"{key}={value}" for key, value in args.items()]
+
+
+def resources(limits: Limits, options: dict) -> dict:
+    memory = f"{limits.memory_mb}Mi"
+    storage = f"{limits.disk_mb + log_allowance_mb(limits)}Mi"
+    return {
+        # Memory and storage requested in full: a sandbox is never the first to be evicted.
+        "requests": {"cpu": options["cpu_request"], "memory": memory, "ephemeral-storage": storage},
+        "limits": {"cpu": options["cpu_limit"], "memory": memory, "ephemeral-storage": storage},
+    }
+
+
+def log_allowance_mb(limits: Limits) -> int:
+    # The kubelet counts the container's log against ephemeral storage: both streams at
+    # their cap, base64 encoded (4/3), plus the CRI framing of each line.
+    return math.ceil(2 * limits.output_bytes * 4 / 3 / MIB) + LOG_SLACK_MB
+
+
+def _volumes(spec: RunSpec, sandbox: Sandbox) -> list[dict]:
+    items = [{"key": SCRIPT_KEY, "path": SCRIPT_KEY}]
+    if spec.stdin:
+        items.append({"key": STDIN_KEY, "path": STDIN_KEY})
+    return [
+        {"name": "script", "configMap": {"name": sandbox.name, "items": items, "defaultMode": 0o444}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": f"{spec.limits.disk_mb}Mi"}},
+    ]
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def _dns_label(value: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-") or "run"
+
+
+def _label_value(value: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", value)[:63]
+    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cleaned)

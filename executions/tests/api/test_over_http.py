@@ -1,0 +1,130 @@
+"""The API as clients meet it: a real Daphne server, real HTTP, real sandboxes."""
+
+import pytest
+
+from conftest import wait_until
+
+
+def result_when_final(http, execution_id: str, timeout: float = 30) -> dict:
+    def final():
+        body = http.get(f"/result/{execution_id}").json()
+        return body if body["status"] in ("completed", "failed") else None
+
+    return wait_until(final, timeout=timeout, interval=0.05, message=f"{execution_id} to finish")
+
+
+def test_the_seed_endpoints_work_exactly_as_written(http):
+    response = http.post("/execute", json={"script": "print('Hello, Integr8sCode!')"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"execution_id", "status"} and body["status"] == "queued"
+    result = result_when_final(http, body["execution_id"])
+    assert {k: result[k] for k in ("execution_id", "status", "output", "errors")} == {
+        "execution_id": body["execution_id"],
+        "status": "completed",
+        "output": "Hello, Integr8sCode!\n",
+        "errors": None,
+    }
+
+
+def test_a_failing_script_reports_its_traceback_in_errors(http):
+    execution_id = http.post("/execute", json={"script": "1/0"}).json()["execution_id"]
+
+    result = result_when_final(http, execution_id)
+
+    assert result["status"] == "failed" and result["error_type"] == "runtime_error"
+    assert "ZeroDivisionError" in result["errors"]
+
+
+def test_v1_submit_with_wait_returns_the_finished_execution(http):
+    response = http.post("/api/v1/executions?wait=true",
+                         json={"script": "import sys; print(sys.stdin.read().upper())", "stdin": "hi",
+                               "limits": {"wall_seconds": 5, "memory_mb": 64}})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["output"], body["exit_code"]) == ("completed", "HI\n", 0)
+    assert body["limits"]["memory_mb"] == 64 and body["limits"]["wall_seconds"] == 5
+    assert body["cpu_ms"] is not None and body["peak_memory_kb"] > 0 and body["duration_ms"] is not None
+
+
+def test_v1_wait_returns_the_unfinished_execution_when_it_outlives_its_wall_limit(http):
+    response = http.post("/api/v1/executions?wait=true", json={"script": "import time; time.sleep(2)",
+                                                                 "limits": {"wall_seconds": 1}})
+
+    assert response.json()["status"] in ("completed", "failed", "running", "queued")
+    execution_id = response.json()["execution_id"]
+    assert result_when_final(http, execution_id)["error_type"] == "timeout"
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_original(http):
+    first = http.post("/api/v1/executions", json={"script": "print(1)"}, headers={"Idempotency-Key": "retry-1"})
+    again = http.post("/api/v1/executions", json={"script": "print(1)"}, headers={"Idempotency-Key": "retry-1"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["execution_id"] == again.json()["execution_id"]
+
+
+def test_cancel_stops_a_running_script(http):
+    execution_id = http.post("/api/v1/executions", json={"script": "import time\nwhile True: time.sleep(0.1)"}).json()[
+        "execution_id"]
+    wait_until(lambda: http.get(f"/api/v1/executions/{execution_id}").json()["status"] == "running", timeout=20)
+
+    response = http.post(f"/api/v1/executions/{execution_id}/cancel")
+
+    assert response.status_code == 200
+    assert result_when_final(http, execution_id, timeout=10)["error_type"] == "cancelled"
+    assert http.post(f"/api/v1/executions/{execution_id}/cancel").status_code == 409
+
+
+def test_runtimes_lists_what_this_server_runs_and_its_caps(http):
+    body = http.get("/api/v1/runtimes").json()
+
+    assert any(r["name"].startswith("python3") and r["default"] for r in body["runtimes"])
+    assert body["limits"] == {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_mb": 128, "processes": 64,
+                              "disk_mb": 16, "output_bytes": 1048576}
+    assert body["script_max_bytes"] == 65536
+
+
+def test_the_openapi_docs_are_served(http):
+    assert http.get("/api/docs").status_code == 200
+    schema = http.get("/api/openapi.json").json()
+    assert {"/execute", "/result/{execution_id}", "/api/v1/executions"} <= set(schema["paths"])
+
+
+@pytest.mark.parametrize(
+    ("name", "script", "error_type", "check"),
+    [
+        ("infinite loop", "while True: pass", "timeout", None),
+        ("fork bomb", "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", "timeout", None),
+        ("memory hog", "x = []\nwhile True: x.append(bytearray(1 << 20))", "memory_limit", None),
+        ("output flood", "while True: print('x' * 1000)", "output_limit", "truncated"),
+        ("disk filler", "f = open('/tmp/fill', 'wb')\nwhile True: f.write(b'0' * (1 << 20))", "runtime_error",
+         "No space left on device|File too large"),
+        ("network connect", "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)", "runtime_error",
+         "OSError|unreachable"),
+        ("server environment", "import os\nassert 'SECRET_KEY' not in os.environ and 'VAR_DIR' not in os.environ, "
+         "dict(os.environ)\nprint(sorted(os.environ))", None, None),
+        ("server files", "import os\nfor p in ['/etc/shadow', '/work', '/root/.bash_history', os.getcwd() + "
+         "'/manage.py']:\n    assert not os.path.exists(p) or not os.access(p, os.R_OK), p\nprint('ok')", None, None),
+        ("SIGSTOP itself", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)", "timeout", None),
+        ("closes stdout", "import os, time\nos.close(1)\nwhile True: time.sleep(0.1)", "timeout", None),
+    ],
+)
+def test_hostile_scripts_are_contained_and_reported(http, name, script, error_type, check):
+    import re
+
+    body = http.post("/api/v1/executions?wait=true",
+                     json={"script": script, "limits": {"wall_seconds": 2}}).json()
+    result = body if body["status"] in ("completed", "failed") else result_when_final(http, body["execution_id"])
+    result = http.get(f"/api/v1/executions/{body['execution_id']}").json()
+
+    assert result["error_type"] == error_type, (name, result)
+    assert result["status"] == ("completed" if error_type is None else "failed")
+    if check == "truncated":
+        assert result["output_truncated"] and len(result["output"].encode()) <= result["limits"]["output_bytes"]
+    elif check:
+        assert re.search(check, result["errors"] or ""), result["errors"]
+    # The server is still healthy afterwards.
+    assert http.post("/api/v1/executions?wait=true", json={"script": "print('ok')"}).json()["output"] == "ok\n"

@@ -1,0 +1,509 @@
+"""LocalRunner end to end: real bubblewrap sandboxes running real (often hostile) scripts."""
+
+import os
+import shutil
+import socket
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from executions.runners import cgroups
+from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
+from executions.runners.local import (
+    CPU_TIMED_OUT,
+    MEMORY_EXCEEDED,
+    OUTPUT_EXCEEDED,
+    STOPPED,
+    TIMED_OUT,
+    UNKNOWN_RUNTIME,
+    LocalRunner,
+)
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids and cgroups)"
+)
+
+LIMITS = Limits(wall_seconds=2, cpu_seconds=2, memory_mb=96, processes=16, disk_mb=4, output_bytes=64 * 1024)
+GRACE = 3.0  # LocalRunner's default host backstop beyond the wall limit
+CANARY = "INTEGR8SCODE_TEST_CANARY"
+
+
+@dataclass
+class Sink:
+    chunks: list[tuple[Stream, str]] = field(default_factory=list)
+    first_output: threading.Event = field(default_factory=threading.Event)
+
+    def write(self, stream: Stream, text: str) -> None:
+        self.chunks.append((stream, text))
+        self.first_output.set()
+
+    def text(self, stream: Stream) -> str:
+        return "".join(text for s, text in self.chunks if s == stream)
+
+
+@dataclass
+class Outcome:
+    result: RunResult
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def runner():
+    runner = LocalRunner()
+    yield runner
+    runner.launchers.close()
+
+
+@pytest.fixture(scope="module")
+def runner_without_cgroups():
+    runner = LocalRunner(cgroups=False, warm=0)
+    yield runner
+    runner.launchers.close()
+
+
+def run(runner: LocalRunner, script: str, *, stdin: str = "", **limits) -> Outcome:
+    spec = RunSpec("test", textwrap.dedent(script), stdin, next(iter(runner.runtimes())), replace(LIMITS, **limits))
+    sink = Sink()
+    started = time.monotonic()
+    result = runner.start(spec, sink).wait()
+    outcome = Outcome(result, sink.text(Stream.STDOUT), sink.text(Stream.STDERR), time.monotonic() - started)
+    assert_nothing_left_behind(runner, result)
+    return outcome
+
+
+def assert_nothing_left_behind(runner: LocalRunner, result: RunResult) -> None:
+    uid = result.extra["uid"]
+    assert uid is not None and uid >= runner.options["uid_base"]
+    assert not processes_of(uid)
+    if runner.cgroups is not None:
+        name = result.extra["cgroup"]
+        assert name.startswith(f"{cgroups.PREFIX}{uid}-")
+        assert not any((parent / name).exists() for parent in runner.cgroups.parents)
+
+
+def processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                pids.append(int(entry.name))
+        except FileNotFoundError:
+            pass
+    return pids
+
+
+# --- ordinary scripts -----------------------------------------------------------------------
+
+
+def test_hello_world_prints_exactly_its_output(runner):
+    outcome = run(runner, 'print("hello")')
+    assert outcome.stdout == "hello\n"
+    assert outcome.stderr == ""
+    assert outcome.result.succeeded
+    assert outcome.result.error_type is None
+    assert outcome.result.exit_code == 0
+    assert outcome.result.duration_ms is not None and outcome.result.cpu_ms is not None
+    assert outcome.result.peak_memory_kb > 1000
+
+
+def test_stderr_is_kept_apart_from_stdout_and_each_keeps_its_order(runner):
+    outcome = run(
+        runner,
+        """
+        import sys
+        for i in range(200):
+            print(f"out {i}")
+            print(f"err {i}", file=sys.stderr)
+        """,
+    )
+    assert outcome.stdout == "".join(f"out {i}\n" for i in range(200))
+    assert outcome.stderr == "".join(f"err {i}\n" for i in range(200))
+
+
+def test_stdin_is_delivered(runner):
+    outcome = run(runner, "import sys; print(sys.stdin.read().upper(), end='')", stdin="line one\nline two\n")
+    assert outcome.stdout == "LINE ONE\nLINE TWO\n"
+
+
+def test_without_stdin_reading_input_hits_end_of_file(runner):
+    outcome = run(runner, "input()")
+    assert "EOFError" in outcome.stderr
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+
+
+def test_a_nonzero_sys_exit_is_a_runtime_error_with_that_code(runner):
+    outcome = run(runner, "import sys; sys.exit(3)")
+    assert outcome.result.exit_code == 3
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+
+
+def test_sys_exit_with_a_message_prints_it_and_exits_1(runner):
+    outcome = run(runner, "import sys; sys.exit('goodbye')")
+    assert outcome.stderr == "goodbye\n"
+    assert outcome.result.exit_code == 1
+
+
+def test_the_exit_builtin_works_like_in_python(runner):
+    outcome = run(runner, "print('before'); exit(4); print('after')")
+    assert outcome.stdout == "before\n"
+    assert outcome.result.exit_code == 4
+
+
+def test_an_uncaught_exception_shows_a_normal_traceback_of_the_script_only(runner):
+    outcome = run(runner, "x = 1\nraise ValueError('bad value')\n")
+    assert outcome.result.exit_code == 1
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+    assert outcome.stderr.startswith("Traceback (most recent call last):\n")
+    assert 'File "/sandbox/main.py", line 2, in <module>' in outcome.stderr
+    assert outcome.stderr.endswith("ValueError: bad value\n")
+    assert "entry" not in outcome.stderr
+
+
+def test_a_syntax_error_is_reported_like_python_does(runner):
+    outcome = run(runner, "print('unclosed'\n")
+    assert 'File "/sandbox/main.py", line 1' in outcome.stderr
+    assert "SyntaxError" in outcome.stderr
+    assert outcome.result.exit_code == 1
+
+
+def test_the_script_runs_as_main_with_atexit_and_threads_finishing(runner):
+    outcome = run(
+        runner,
+        """
+        import atexit, threading, time
+        atexit.register(lambda: print("atexit ran"))
+        threading.Thread(target=lambda: (time.sleep(0.2), print("thread done"))).start()
+        print(__name__, __file__)
+        """,
+    )
+    assert outcome.stdout == "__main__ /sandbox/main.py\nthread done\natexit ran\n"
+    assert outcome.result.succeeded
+
+
+def test_unicode_split_across_writes_arrives_intact(runner):
+    outcome = run(
+        runner,
+        """
+        import sys, time
+        data = "é€🎉\\n".encode()
+        for i in range(len(data)):
+            sys.stdout.buffer.write(data[i:i + 1]); sys.stdout.buffer.flush(); time.sleep(0.002)
+        """,
+    )
+    assert outcome.stdout == "é€🎉\n"
+
+
+def test_invalid_utf8_output_is_replaced_not_fatal(runner):
+    outcome = run(runner, "import sys; sys.stdout.buffer.write(b'\\xff\\xfeok\\n')")
+    assert outcome.stdout == "\ufffd\ufffdok\n"
+    assert outcome.result.succeeded
+
+
+def test_output_streams_live_before_the_script_ends(runner):
+    sink = Sink()
+    spec = RunSpec("live", "import time\nprint('early')\ntime.sleep(1.5)\n", "", "python3.13", LIMITS)
+    sandbox = runner.start(spec, sink)
+    waiter = threading.Thread(target=sandbox.wait)
+    waiter.start()
+    assert sink.first_output.wait(1.0)
+    assert sink.text(Stream.STDOUT) == "early\n"
+    waiter.join()
+
+
+def test_an_unknown_runtime_is_refused(runner):
+    with pytest.raises(RunnerError) as error:
+        runner.start(RunSpec("x", "pass", "", "cobol", LIMITS), Sink())
+    assert error.value.permanent
+    assert error.value.message == UNKNOWN_RUNTIME.format(name="cobol", available="python3.13")
+
+
+def test_runtimes_describe_the_default_interpreter(runner):
+    assert runner.runtimes() == {"python3.13": "CPython 3.13.0"}
+    assert runner.check() == []
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def test_an_infinite_loop_times_out_at_the_wall_limit(runner):
+    outcome = run(runner, "while True: pass", wall_seconds=1, cpu_seconds=5)
+    assert outcome.result.error_type == ErrorType.TIMEOUT
+    assert outcome.result.message == TIMED_OUT
+    assert 1000 <= outcome.result.duration_ms < 1000 + GRACE * 1000
+    assert outcome.seconds < 1 + GRACE
+
+
+def test_a_cpu_bound_loop_stops_at_the_cpu_limit_before_the_wall_limit(runner):
+    outcome = run(runner, "while True: pass", wall_seconds=5, cpu_seconds=1)
+    assert outcome.result.error_type == ErrorType.TIMEOUT
+    assert outcome.result.message == CPU_TIMED_OUT
+    assert outcome.seconds < 4
+
+
+def test_a_sleeping_script_is_not_charged_cpu(runner):
+    outcome = run(runner, "import time; time.sleep(1.2); print('ok')", wall_seconds=2, cpu_seconds=1)
+    assert outcome.result.succeeded
+    assert outcome.result.cpu_ms < 500
+
+
+def test_a_memory_hog_hits_the_memory_limit(runner):
+    outcome = run(runner, "blocks = []\nwhile True: blocks.append(bytearray(1 << 20))", memory_mb=64)
+    assert outcome.result.error_type == ErrorType.MEMORY_LIMIT
+    assert outcome.result.message == MEMORY_EXCEEDED
+
+
+def test_a_memory_hog_hits_the_memory_limit_without_cgroups(runner_without_cgroups):
+    outcome = run(runner_without_cgroups, "x = bytearray(200 << 20)", memory_mb=64)
+    assert outcome.result.error_type == ErrorType.MEMORY_LIMIT
+    assert "MemoryError" in outcome.stderr
+    assert outcome.result.exit_code == 1
+
+
+def test_ordinary_scripts_still_run_without_cgroups(runner_without_cgroups):
+    outcome = run(runner_without_cgroups, "import threading; t = threading.Thread(target=print, args=('hi',)); t.start(); t.join()")
+    assert outcome.stdout == "hi\n"
+    assert outcome.result.succeeded
+
+
+def test_a_fork_bomb_is_contained_by_the_process_limit(runner):
+    outcome = run(
+        runner,
+        """
+        import os, time
+        forked = 0
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                forked += 1
+        except OSError as exc:
+            print(forked, exc.errno)
+        """,
+        processes=8,
+    )
+    forked, errno = map(int, outcome.stdout.split())
+    assert forked < 8
+    assert errno == 11  # EAGAIN
+    assert outcome.result.succeeded
+
+
+def test_a_recursive_fork_bomb_ends_at_the_wall_limit(runner):
+    outcome = run(runner, "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n", wall_seconds=1, processes=8)
+    assert outcome.result.error_type == ErrorType.TIMEOUT
+    assert outcome.seconds < 1 + GRACE
+
+
+def test_a_file_larger_than_the_disk_limit_cannot_be_written(runner):
+    outcome = run(runner, "open('/tmp/big', 'wb').write(b'x' * (8 << 20))", disk_mb=4)
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+    assert "File too large" in outcome.stderr
+
+
+def test_many_files_together_cannot_exceed_the_scratch_space(runner):
+    outcome = run(
+        runner,
+        """
+        for i in range(100):
+            with open(f'/tmp/part{i}', 'wb') as f:
+                f.write(b'x' * (1 << 20))
+        """,
+        disk_mb=4,
+    )
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+    assert "No space left on device" in outcome.stderr
+
+
+def test_dev_shm_shares_the_capped_scratch_space(runner):
+    outcome = run(runner, "open('/dev/shm/big', 'wb').write(b'x' * (8 << 20))", disk_mb=4)
+    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+
+
+def test_everything_outside_tmp_is_read_only(runner):
+    outcome = run(
+        runner,
+        """
+        for path in ["/x", "/sandbox/x", "/usr/x", "/dev/x", "/opt/integr8scode/x", "/sandbox/main.py"]:
+            try:
+                open(path, "w")
+                print(path, "writable")
+            except OSError as exc:
+                print(path, exc.errno)
+        """,
+    )
+    assert "writable" not in outcome.stdout
+    assert outcome.stdout.count(" 30\n") == 6  # EROFS
+
+
+def test_an_output_flood_is_cut_at_exactly_the_cap(runner):
+    outcome = run(runner, "while True: print('x' * 999)", output_bytes=10_000)
+    assert outcome.result.error_type == ErrorType.OUTPUT_LIMIT
+    assert outcome.result.message == OUTPUT_EXCEEDED
+    assert outcome.result.output_truncated
+    assert len(outcome.stdout) == 10_000
+    assert outcome.stdout == ("x" * 999 + "\n") * 10
+
+
+def test_an_output_flood_on_stderr_is_cut_too(runner):
+    outcome = run(runner, "import sys\nwhile True: sys.stderr.write('e' * 4096)", output_bytes=5000)
+    assert outcome.result.error_type == ErrorType.OUTPUT_LIMIT
+    assert outcome.stderr == "e" * 5000
+
+
+def test_output_exactly_at_the_cap_is_not_truncated(runner):
+    outcome = run(runner, "print('y' * 4095)", output_bytes=4096)
+    assert outcome.result.succeeded
+    assert not outcome.result.output_truncated
+
+
+# --- hostile scripts ------------------------------------------------------------------------
+
+
+def test_the_network_is_unreachable(runner):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        outcome = run(
+            runner,
+            f"""
+            import socket
+            for address in [("1.1.1.1", 53), ("127.0.0.1", {port})]:
+                try:
+                    socket.create_connection(address, timeout=1)
+                    print(address, "connected")
+                except OSError as exc:
+                    print(address, type(exc).__name__)
+            """,
+        )
+    finally:
+        listener.close()
+    assert "connected" not in outcome.stdout
+    assert "('1.1.1.1', 53) OSError" in outcome.stdout  # ENETUNREACH
+    assert f"('127.0.0.1', {port}) ConnectionRefusedError" in outcome.stdout
+
+
+def test_the_server_environment_does_not_enter(runner, monkeypatch):
+    monkeypatch.setenv(CANARY, "secret-value")
+    outcome = run(runner, "import os; print(sorted(os.environ)); print(open('/proc/1/environ', 'rb').read())")
+    assert CANARY not in outcome.stdout
+    assert "secret-value" not in outcome.stdout
+    assert "SECRET_KEY" not in outcome.stdout
+
+
+def test_host_files_are_absent(runner):
+    settings = Path(__file__).resolve().parents[3] / "integr8scode" / "settings.py"
+    outcome = run(
+        runner,
+        f"""
+        import os
+        for path in ["/etc/shadow", "/etc/passwd", "/work/main", {str(settings)!r}, "/root/.ssh", "/sys/fs/cgroup"]:
+            print(path, os.path.exists(path))
+        """,
+    )
+    assert "True" not in outcome.stdout
+    assert outcome.stdout.count("False") == 6
+
+
+def test_only_the_sandbox_processes_are_visible(runner):
+    outcome = run(runner, "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")
+    assert outcome.stdout == "[1, 2]\n"  # the entry and the script
+
+
+def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
+    outcome = run(runner, "import os; print(os.getuid(), os.getgid()); print(open('/proc/self/uid_map').read().split())")
+    inside, mapping = outcome.stdout.splitlines()
+    host_uid = outcome.result.extra["uid"]
+    assert inside == "1000 1000"
+    assert mapping == str(["1000", str(host_uid), "1"])
+    assert host_uid >= 200000
+
+
+def test_a_script_that_stops_itself_ends_at_the_wall_limit(runner):
+    outcome = run(runner, "import os, signal\nprint('stopping', flush=True)\nos.kill(os.getpid(), signal.SIGSTOP)", wall_seconds=1)
+    assert outcome.result.error_type == ErrorType.TIMEOUT
+    assert outcome.stdout == "stopping\n"
+    assert outcome.seconds < 1 + GRACE
+
+
+def test_closing_stdout_then_looping_still_ends_at_the_wall_limit(runner):
+    outcome = run(
+        runner,
+        """
+        import os, sys, time
+        os.close(1)
+        while True:
+            print("still here", file=sys.stderr)
+            time.sleep(0.1)
+        """,
+        wall_seconds=1,
+    )
+    assert outcome.result.error_type == ErrorType.TIMEOUT
+    assert outcome.stderr.startswith("still here\n")
+
+
+def test_closing_every_stream_and_exiting_is_an_ordinary_success(runner):
+    outcome = run(runner, "import os\nos.close(1)\nos.close(2)")
+    assert outcome.result.exit_code == 0
+
+
+def test_a_daemonized_grandchild_is_killed_when_the_script_ends(runner):
+    outcome = run(
+        runner,
+        """
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(60)
+            os._exit(0)
+        os.wait()
+        print("parent done")
+        """,
+        wall_seconds=5,
+    )
+    assert outcome.stdout == "parent done\n"
+    assert outcome.result.succeeded
+    assert outcome.seconds < 2
+
+
+def test_stop_from_another_thread_cancels_the_run(runner):
+    sink = Sink()
+    spec = RunSpec("stop", "import time\nprint('running', flush=True)\ntime.sleep(30)", "", "python3.13", replace(LIMITS, wall_seconds=30))
+    sandbox = runner.start(spec, sink)
+    threading.Thread(target=lambda: sink.first_output.wait(5) and sandbox.stop()).start()
+    started = time.monotonic()
+    result = sandbox.wait()
+    assert result.error_type == ErrorType.CANCELLED
+    assert result.message == STOPPED
+    assert time.monotonic() - started < 5
+    assert sink.text(Stream.STDOUT) == "running\n"
+    assert_nothing_left_behind(runner, result)
+
+
+def test_several_runs_at_once_stay_apart(runner):
+    outcomes: dict[int, Outcome] = {}
+
+    def one(n: int) -> None:
+        outcomes[n] = run(runner, f"import os, time\ntime.sleep(0.3)\nprint({n}, os.getpid())")
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {n: outcome.stdout for n, outcome in outcomes.items()} == {n: f"{n} 2\n" for n in range(4)}
+    assert len({outcome.result.extra["uid"] for outcome in outcomes.values()}) == 4
+
+
+def test_reap_removes_nothing_that_is_in_use(runner):
+    run(runner, "pass")
+    assert runner.reap(older_than=__import__("datetime").timedelta(seconds=0)) == 0
+    assert run(runner, "print('still works')").stdout == "still works\n"
