@@ -31,7 +31,7 @@ class BenchServer:
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "integr8scode.asgi:application"],
+            [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port), "integr8scode.asgi:application"],
             env=self.env, cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60

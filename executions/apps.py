@@ -8,7 +8,4 @@ class ExecutionsConfig(AppConfig):
         from executions import checks  # noqa: F401  (registers system checks)
         from integr8scode import mongo
 
-        from executions.documents import Execution
-
         mongo.connect()
-        Execution.ensure_indexes()

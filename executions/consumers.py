@@ -15,7 +15,7 @@ import time
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from executions import events, selectors, services
+from executions import events, metrics, selectors, services
 from executions.documents import Execution
 from executions.schemas import ExecutionOut
 
@@ -47,9 +47,14 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         events.publisher.attach(asyncio.get_running_loop())
         await self.channel_layer.group_add(events.group_name(self.execution_id), self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.websocket_connections.inc()
         await self._send_snapshot(await self._load())
 
     async def disconnect(self, code) -> None:
+        if getattr(self, "counted", False):
+            metrics.websocket_connections.dec()
+            self.counted = False
         if getattr(self, "execution_id", None):
             await self.channel_layer.group_discard(events.group_name(self.execution_id), self.channel_name)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from executions import completion, events, services, wakeups
+from executions import completion, events, metrics, services, wakeups
 from executions.documents import Execution
 from executions.output import ExecutionOutput
 from executions.runners.base import (
@@ -63,6 +63,8 @@ class Dispatcher:
         self._runs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        metrics.dispatcher_workers.labels("busy").set_function(self.busy)
+        metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.busy())
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -130,6 +132,8 @@ class Dispatcher:
 
     def _execute(self, execution: Execution) -> None:
         events.status(execution.execution_id, status=execution.status)
+        metrics.queue_wait.labels(execution.runtime).observe(
+            (execution.started_at - execution.created_at).total_seconds())
         run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
         with self._runs_lock:
             self._runs[execution.execution_id] = run
@@ -158,10 +162,23 @@ class Dispatcher:
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
-        services.execution_finish(
+        if services.execution_finish(
             execution_id=execution.execution_id, worker=self.worker, result=result,
             stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
-        )
+        ):
+            self._record(execution, result)
+
+    def _record(self, execution: Execution, result: RunResult) -> None:
+        labels = (execution.runtime, self.runner.name)
+        status = "completed" if result.succeeded else "failed"
+        error_type = "" if result.succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value
+        metrics.finished.labels(*labels, status, error_type).inc()
+        if result.duration_ms is not None:
+            metrics.run_duration.labels(*labels).observe(result.duration_ms / 1000)
+        if result.cpu_ms is not None:
+            metrics.cpu_seconds.labels(*labels).observe(result.cpu_ms / 1000)
+        if result.peak_memory_kb is not None:
+            metrics.peak_memory.labels(*labels).observe(result.peak_memory_kb * 1024)
 
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
@@ -169,8 +186,9 @@ class Dispatcher:
         if retry and services.execution_release(execution_id=execution.execution_id, worker=self.worker):
             wakeups.notify_queued()
             return
-        services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
-                                message=error.message, worker=self.worker)
+        if services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+                                   message=error.message, worker=self.worker):
+            metrics.finished.labels(execution.runtime, self.runner.name, "failed", ErrorType.SYSTEM_ERROR.value).inc()
 
     def _stop_run(self, run: Run, error_type: ErrorType, message: str) -> None:
         if not run.stop_message:
@@ -189,6 +207,7 @@ class Dispatcher:
         while not self._stopping.wait(HEARTBEAT_SECONDS) or self.busy():
             for run in self._snapshot():
                 self._heartbeat(run)
+            metrics.dispatcher_heartbeat.set_to_current_time()
             if time.monotonic() - last_recovery >= RECOVERY_SECONDS and not self._stopping.is_set():
                 last_recovery = time.monotonic()
                 self._recover()

@@ -83,7 +83,8 @@ class Execution(Document):
                 "partialFilterExpression": {"idempotency_key": {"$type": "string"}},
             },
         ],
-        "auto_create_index": False,
+        # Created on first use in each process, so a process can start while MongoDB is down.
+        "auto_create_index": True,
     }
 
     @property

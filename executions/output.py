@@ -9,7 +9,7 @@ and continues from its sequence number without gaps or duplicates.
 import threading
 from dataclasses import dataclass
 
-from executions import events
+from executions import events, metrics
 from executions.runners.base import Stream
 
 
@@ -39,6 +39,7 @@ class ExecutionOutput:
         with self._lock:
             self._chunks.append((stream, text))
             events.output(self.execution_id, seq=len(self._chunks), stream=stream.value, text=text)
+        metrics.output_bytes.labels(stream.value).inc(len(text.encode("utf-8", "replace")))
 
     def text(self, stream: Stream) -> str:
         with self._lock:

@@ -25,6 +25,8 @@ from integr8scode.env import ConfigError
 
 DEFAULT_DB = "integr8scode"
 START_TIMEOUT = 15.0
+# Fail fast (and let /readyz say so) when MongoDB is down, instead of hanging for 30 s.
+SERVER_SELECTION_TIMEOUT_MS = 5000
 
 _lock = threading.Lock()
 _embedded: EmbeddedMongo | None = None
@@ -129,5 +131,8 @@ def connect() -> None:
             _embedded = EmbeddedMongo(settings.VAR_DIR / "mongo")
             url = _embedded.url()
         name = settings.MONGODB_DB or database_name(url)
-        mongoengine.connect(db=name, host=url, alias="default", tz_aware=True, uuidRepresentation="standard")
+        mongoengine.connect(
+            db=name, host=url, alias="default", tz_aware=True, uuidRepresentation="standard",
+            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+        )
         _connected_url = url

@@ -65,7 +65,7 @@ class RunCgroup:
     def kill_all(self) -> int:
         killed = 0
         for directory in self.dirs:
-            for pid in _read_pids(directory):
+            for pid in read_pids(directory):
                 killed += _kill(pid)
         return killed
 
@@ -162,7 +162,7 @@ def _read_key(path: Path, key: str) -> int:
     return int(values[0]) if values else 0
 
 
-def _read_pids(directory: Path) -> list[int]:
+def read_pids(directory: Path) -> list[int]:
     try:
         return [int(pid) for pid in (directory / "cgroup.procs").read_text().split()]
     except (OSError, ValueError):

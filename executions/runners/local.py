@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import tempfile
 import threading
@@ -25,20 +24,30 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
 from executions.runners.local_launch import Launcher, LauncherPool
-from executions.runners.local_setup import Runtime, SlotPool, stray_processes
+from executions.runners.local_setup import (  # the USERNS_* messages are re-exported for check()
+    USERNS_DISABLED,
+    USERNS_RESTRICTED,
+    Runtime,
+    SlotPool,
+    all_pids,
+    kill,
+    kill_group,
+    merged_usr_link,
+    parent_of,
+    process_exists,
+    stray_processes,
+    userns_problems,
+)
 from executions.sandbox.protocol import Decoder, ExitRecord
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
 
 BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
-USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
-USERNS_RESTRICTED = (
-    "Unprivileged user namespaces are restricted "
-    "(sysctl kernel.unprivileged_userns_clone=0 or kernel.apparmor_restrict_unprivileged_userns=1)"
-)
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
@@ -64,7 +73,11 @@ DEV_OPTIONS = [
     *("--size", "65536", "--tmpfs", "/dev"),
     *(arg for node in DEV_NODES for arg in ("--dev-bind", f"/dev/{node}", f"/dev/{node}")),
     *("--symlink", "/proc/self/fd", "/dev/fd", "--symlink", "/tmp", "/dev/shm"),
-    *(arg for fd, name in enumerate(("stdin", "stdout", "stderr")) for arg in ("--symlink", f"/proc/self/fd/{fd}", f"/dev/{name}")),
+    *(
+        arg
+        for fd, name in enumerate(("stdin", "stdout", "stderr"))
+        for arg in ("--symlink", f"/proc/self/fd/{fd}", f"/dev/{name}")
+    ),
     *("--remount-ro", "/dev"),
 ]
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
@@ -73,6 +86,8 @@ SANDBOX_USER = 1000  # the uid and gid the script sees
 ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd mappings
 PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
 READ_BYTES = 64 * 1024
+KILL_ESCALATION_SECONDS = 1.0  # a killed sandbox still not gone by then: kill bwrap too
+ENTRY_SETTINGS_ARG = f"settings={SANDBOX_FILES['settings']}"
 STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
 
 DEFAULT_OPTIONS = {
@@ -95,7 +110,7 @@ class LocalRunner(BaseRunner):
     def __init__(self, **options):
         unknown = set(options) - set(DEFAULT_OPTIONS)
         if unknown:
-            raise RunnerError(f"Unknown LocalRunner options: {sorted(unknown)}", permanent=True)
+            raise ImproperlyConfigured(f"Unknown LocalRunner OPTIONS: {sorted(unknown)}")
         super().__init__(**{**DEFAULT_OPTIONS, **options})
         self.work_dir = Path(self.options["work_dir"] or Path(tempfile.gettempdir()) / "integr8scode")
         self.as_root = os.geteuid() == 0
@@ -141,7 +156,7 @@ class LocalRunner(BaseRunner):
             return Launcher(
                 bwrap=self.options["bwrap"],
                 entry=ENTRY_PATH,
-                command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], f"settings={SANDBOX_FILES['settings']}"],
+                command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 runtime=runtime,
                 uid=uid,
                 cgroup=cgroup,
@@ -157,7 +172,7 @@ class LocalRunner(BaseRunner):
         problems = []
         if not os.access(self.options["bwrap"], os.X_OK):
             problems.append(BWRAP_MISSING)
-        problems += _userns_problems()
+        problems += userns_problems()
         problems += [
             RUNTIME_MISSING.format(name=name, path=runtime.interpreter)
             for name, runtime in self._runtimes.items()
@@ -170,7 +185,7 @@ class LocalRunner(BaseRunner):
         removed = 0
         if self.as_root:
             for pid in stray_processes(self.slots, older_than.total_seconds()):
-                removed += _kill(pid)
+                removed += kill(pid)
         if self.cgroups is not None:
             for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
                 if not self._cgroup_in_use(leftover):
@@ -182,7 +197,7 @@ class LocalRunner(BaseRunner):
         label = cgroup.memory_dir.name.removeprefix(cgroups.PREFIX).split("-")[0]
         if label.isdigit():
             return not self.slots.is_free(int(label))
-        return label.startswith("p") and _process_exists(int(label[1:]))
+        return label.startswith("p") and process_exists(int(label[1:]))
 
 
 class LocalSandbox(Sandbox):
@@ -197,6 +212,8 @@ class LocalSandbox(Sandbox):
         self.start_ms: int | None = None
         self._kill_lock = threading.Lock()
         self._finished = False
+        self._killed_at: float | None = None
+        self._open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
         try:
             self._fire()
         except BaseException:
@@ -225,7 +242,7 @@ class LocalSandbox(Sandbox):
         arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
         arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
         arguments += ["--ro-bind", "/usr", "/usr"]
-        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in _merged_usr_link(name)]
+        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
         arguments += self.runtime.bind_args()
         for name, fd in fds.items():
             arguments += ["--perms", "0444", "--ro-bind-data", str(fd), SANDBOX_FILES[name]]
@@ -257,24 +274,46 @@ class LocalSandbox(Sandbox):
 
     def wait(self) -> RunResult:
         try:
-            self._follow()
+            self._follow(until_exit_record=True)
             self._emit(self.decoder.finish())
-            with self._kill_lock:
-                self.proc.wait()
-                self._finished = True
-            return self._result()
+        except BaseException:
+            self._teardown()
+            raise
+        if self.decoder.exit is None:
+            self._end_bwrap()  # its exit status goes into the message
+            try:
+                return self._result()
+            finally:
+                self._release()
+        # The entry reaps every process before it writes its exit record. What remains is
+        # bwrap exiting and the kernel dismantling the namespaces (~5 ms): off the hot path.
+        result = self._result()
+        threading.Thread(target=self._teardown, name="sandbox-teardown", daemon=True).start()
+        return result
+
+    def _teardown(self) -> None:
+        try:
+            self._end_bwrap()
         finally:
             self._release()
 
-    def _follow(self) -> None:
+    def _end_bwrap(self) -> None:
+        self._follow(until_exit_record=False)
+        with self._kill_lock:
+            self.proc.wait()
+            self._finished = True
+
+    def _follow(self, *, until_exit_record: bool) -> None:
         deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
-        open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
-        while open_pipes:
+        open_pipes = self._open_pipes
+        while open_pipes and not (until_exit_record and self.decoder.exit is not None):
             remaining = deadline - time.monotonic()
             if remaining <= 0 and not self.backstop_fired:
                 self.backstop_fired = True
                 self._kill()
-            ready, _, _ = select.select(open_pipes, [], [], max(remaining, 0.05))
+            if self._killed_at and time.monotonic() - self._killed_at > KILL_ESCALATION_SECONDS:
+                self._kill_bwrap()
+            ready, _, _ = select.select(open_pipes, [], [], 0.1 if self._killed_at or remaining <= 0 else remaining)
             for fd in ready:
                 if not self._read(fd):
                     open_pipes.remove(fd)
@@ -284,6 +323,8 @@ class LocalSandbox(Sandbox):
         if fd == self.proc.stderr.fileno():
             self.bwrap_stderr += data[: STDERR_KEPT - len(self.bwrap_stderr)]
             return bool(data)
+        if self.decoder.exit is not None:
+            return bool(data)  # the run is over: whatever still comes is not its output
         had_started = self.decoder.started
         self._emit(self.decoder.feed(data))
         if self.decoder.started and not had_started:
@@ -302,12 +343,25 @@ class LocalSandbox(Sandbox):
         self._kill()
 
     def _kill(self) -> None:
+        # Kill the sandbox's PID 1, not bwrap: the kernel then tears the namespace down and
+        # bwrap exits only when it is gone, so wait() returns with nothing left running.
         with self._kill_lock:
             if self._finished:
                 return  # the pid may already belong to someone else
-            _kill_group(self.proc.pid)
-            if self.cgroup is not None:
-                self.cgroup.kill_all()
+            self._killed_at = self._killed_at or time.monotonic()
+            if not any(kill(pid) for pid in self._bwrap_children()):
+                kill_group(self.proc.pid)  # bwrap has no child (yet): end bwrap itself
+
+    def _bwrap_children(self) -> list[int]:
+        candidates = cgroups.read_pids(self.cgroup.memory_dir) if self.cgroup is not None else all_pids()
+        return [pid for pid in candidates if parent_of(pid) == self.proc.pid]
+
+    def _kill_bwrap(self) -> None:
+        with self._kill_lock:
+            if not self._finished:
+                kill_group(self.proc.pid)
+                if self.cgroup is not None:
+                    self.cgroup.kill_all()
 
     def _release(self) -> None:
         for pipe in (self.proc.stdout, self.proc.stderr):
@@ -371,56 +425,3 @@ def _classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType
 
 def _default_runtime_name() -> str:
     return f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def _merged_usr_link(name: str) -> list[str]:
-    # Debian and most distributions merged /bin, /lib... into /usr: recreate the links.
-    path = Path("/") / name
-    if path.is_symlink():
-        return ["--symlink", os.readlink(path), str(path)]
-    return ["--ro-bind", str(path), str(path)] if path.is_dir() else []
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _kill(pid: int) -> int:
-    try:
-        os.kill(pid, signal.SIGKILL)
-        return 1
-    except ProcessLookupError:
-        return 0
-
-
-def _read_sysctl(path: str) -> str | None:
-    try:
-        return Path(path).read_text().strip()
-    except OSError:
-        return None
-
-
-def _userns_problems() -> list[str]:
-    if _read_sysctl("/proc/sys/user/max_user_namespaces") == "0":
-        return [USERNS_DISABLED]
-    restricted = ("/proc/sys/kernel/unprivileged_userns_clone", "0"), (
-        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-        "1",
-    )
-    if any(_read_sysctl(path) == bad for path, bad in restricted):
-        return [USERNS_RESTRICTED]
-    return []
-

@@ -7,6 +7,7 @@ import ctypes
 import fcntl
 import functools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 MS_BIND, MS_REC, MS_SLAVE = 0x1000, 0x4000, 0x80000
+USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
+USERNS_RESTRICTED = (
+    "Unprivileged user namespaces are restricted "
+    "(sysctl kernel.unprivileged_userns_clone=0 or kernel.apparmor_restrict_unprivileged_userns=1)"
+)
 VERSION_PROBE = "import sys; print(sys.version.split()[0])"
 
 
@@ -33,6 +39,7 @@ class Runtime:
         self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
         if self.staging is not None:
             _make_reachable_dir(self.staging)
+            _libc_mount()  # load it here: the forked child must not have to
 
     @functools.cached_property
     def description(self) -> str:
@@ -162,3 +169,69 @@ def _process_info(proc_dir: Path) -> tuple[int, int] | None:
         return None  # gone meanwhile
     fields = stat.rpartition(")")[2].split()
     return uid, int(fields[19])  # starttime is field 22; fields here start at field 3
+
+
+# --- host processes and kernel settings -----------------------------------------------------
+
+
+def merged_usr_link(name: str) -> list[str]:
+    # Debian and most distributions merged /bin, /lib... into /usr: recreate the links.
+    path = Path("/") / name
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    return ["--ro-bind", str(path), str(path)] if path.is_dir() else []
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def kill(pid: int) -> int:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return 1
+    except ProcessLookupError:
+        return 0
+
+
+def _read_sysctl(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def userns_problems() -> list[str]:
+    if _read_sysctl("/proc/sys/user/max_user_namespaces") == "0":
+        return [USERNS_DISABLED]
+    restricted = ("/proc/sys/kernel/unprivileged_userns_clone", "0"), (
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        "1",
+    )
+    if any(_read_sysctl(path) == bad for path, bad in restricted):
+        return [USERNS_RESTRICTED]
+    return []

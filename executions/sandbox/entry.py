@@ -277,7 +277,8 @@ class Supervisor:
         if self.reason != "none" or self.child_status is None:
             return
         signal = posix.WTERMSIG(self.child_status) if posix.WIFSIGNALED(self.child_status) else 0
-        if signal in (SIGXCPU, SIGKILL) and self.child_cpu >= int(self.args["cpu"]):
+        # SIGXCPU comes at the soft CPU limit, SIGKILL at the hard one (a second later).
+        if signal == SIGXCPU or (signal == SIGKILL and self.child_cpu >= int(self.args["cpu"])):
             self.reason = "cpu"
         elif self.read_status() == MEMORY_ERROR_MARK:
             self.reason = "memory"

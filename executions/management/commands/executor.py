@@ -4,6 +4,8 @@ SIGTERM or SIGINT, then finishes (or, after the grace period, fails) what it is 
 import signal
 import threading
 
+import prometheus_client
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -18,11 +20,17 @@ class Command(BaseCommand):
                             help="Executions run at once (default: EXECUTOR_CONCURRENCY, the number of cores).")
         parser.add_argument("--grace", type=float, default=settings.EXECUTOR_GRACE_SECONDS,
                             help="Seconds to let running executions finish after SIGTERM.")
+        parser.add_argument("--metrics-port", type=int, default=settings.EXECUTOR_METRICS_PORT,
+                            help="Serve Prometheus metrics on this port (default: EXECUTOR_METRICS_PORT; 0: off).")
+        parser.add_argument("--metrics-addr", default="127.0.0.1" if settings.EMBEDDED else "0.0.0.0",
+                            help="Address for the metrics port.")
 
-    def handle(self, *args, concurrency: int, grace: float, **options):
+    def handle(self, *args, concurrency: int, grace: float, metrics_port: int, metrics_addr: str, **options):
         if concurrency < 1:
             self.stderr.write("--concurrency must be at least 1")
             raise SystemExit(2)
+        if metrics_port:
+            prometheus_client.start_http_server(metrics_port, addr=metrics_addr)
         shutdown = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: shutdown.set())

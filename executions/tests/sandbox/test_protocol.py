@@ -110,7 +110,7 @@ def test_only_the_first_exit_record_counts():
 
 
 def test_exit_record_with_a_signal_and_a_reason():
-    record = parse_exit(b"exit=- signal=9 wall_ms=1000 cpu_ms=990 maxrss_kb=1 stdout_truncated=0 stderr_truncated=0 reason=timeout")
+    record = parse_exit(EXIT_LINE[2:-1].replace(b"exit=0 signal=-", b"exit=- signal=9").replace(b"=none", b"=timeout"))
     assert record.exit_code is None
     assert record.signal == 9
     assert record.reason == "timeout"
@@ -118,5 +118,5 @@ def test_exit_record_with_a_signal_and_a_reason():
 
 def test_malformed_exit_records_are_rejected():
     assert parse_exit(b"exit=0") is None
-    assert parse_exit(b"exit=zero signal=- wall_ms=1 cpu_ms=1 maxrss_kb=1 stdout_truncated=0 stderr_truncated=0 reason=none") is None
+    assert parse_exit(EXIT_LINE[2:-1].replace(b"exit=0", b"exit=zero")) is None
     assert parse_exit("exit=0 reason=nöne".encode()) is None
