@@ -4,7 +4,7 @@ the dispatcher, with a database poll for executions run by another process."""
 import asyncio
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 from asgiref.sync import sync_to_async
 
@@ -12,14 +12,21 @@ from executions.documents import Execution, Status
 
 POLL_MIN_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
+RECENT_LIMIT = 4096
 
 _lock = threading.Lock()
 _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = defaultdict(list)
+# Executions this process's dispatcher finished lately: a waiter that registers after the
+# notification knows without asking the database.
+_recently_finished: OrderedDict[str, None] = OrderedDict()
 
 
 def notify_finished(execution_id: str) -> None:
     with _lock:
         waiters = _waiters.pop(execution_id, [])
+        _recently_finished[execution_id] = None
+        if len(_recently_finished) > RECENT_LIMIT:
+            _recently_finished.popitem(last=False)
     for loop, future in waiters:
         loop.call_soon_threadsafe(_resolve, future)
 
@@ -33,6 +40,15 @@ def _is_final(execution_id: str) -> bool:
     return Execution.objects(execution_id=execution_id, status__in=Status.FINAL).count() > 0
 
 
+def _register(execution_id: str, future: asyncio.Future) -> bool:
+    """Wait for a notification; True when the execution is already known to be finished."""
+    with _lock:
+        if execution_id in _recently_finished:
+            return True
+        _waiters[execution_id].append((future.get_loop(), future))
+        return False
+
+
 async def wait_finished(execution_id: str, *, timeout: float) -> bool:
     """True when the execution reached a final status within ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
@@ -40,18 +56,19 @@ async def wait_finished(execution_id: str, *, timeout: float) -> bool:
     poll = POLL_MIN_SECONDS
     while True:
         future = loop.create_future()
-        with _lock:
-            _waiters[execution_id].append((loop, future))
+        if _register(execution_id, future):
+            return True
         try:
-            if await sync_to_async(_is_final, thread_sensitive=False)(execution_id):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
             try:
-                await asyncio.wait_for(future, min(poll, remaining))
+                await asyncio.wait_for(future, min(poll, max(0.0, deadline - time.monotonic())))
+                return True
             except TimeoutError:
                 poll = min(poll * 2, POLL_MAX_SECONDS)
+            # Finished by another process, or the notification was missed: ask the database.
+            if await sync_to_async(_is_final, thread_sensitive=False)(execution_id):
+                return True
+            if time.monotonic() >= deadline:
+                return False
         finally:
             _forget(execution_id, future)
 

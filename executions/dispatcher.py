@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from executions import completion, events, metrics, services, wakeups
+from executions import completion, events, metrics, queue, services, wakeups
 from executions.documents import Execution
 from executions.output import ExecutionOutput
 from executions.runners.base import (
@@ -81,11 +81,13 @@ class Dispatcher:
         """Stop claiming; let running executions finish within ``grace`` seconds, then fail them."""
         self._stopping.set()
         wakeups.queued.set()
+        # A claim in flight is registered as a run before the claim loop ends.
+        self._threads[0].join(timeout=IDLE_POLL_SECONDS * 5)
         deadline = time.monotonic() + grace
         while self.busy() and time.monotonic() < deadline:
             time.sleep(0.05)
         for run in self._snapshot():
-            self._stop_run(run, ErrorType.SYSTEM_ERROR, services.SHUTDOWN_MESSAGE)
+            self._stop_run(run, ErrorType.SYSTEM_ERROR, queue.SHUTDOWN_MESSAGE)
         self._pool.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=5)
@@ -113,7 +115,10 @@ class Dispatcher:
                 self._slots.release()
                 wakeups.queued.wait(IDLE_POLL_SECONDS)
                 continue
-            self._pool.submit(self._execute, execution)
+            run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
+            with self._runs_lock:
+                self._runs[execution.execution_id] = run
+            self._pool.submit(self._execute, run)
 
     def _claim(self) -> Execution | None:
         # Clear before claiming: a submission arriving after the claim finds nothing
@@ -122,7 +127,7 @@ class Dispatcher:
         if self._stopping.is_set():
             return None
         try:
-            return services.execution_claim(worker=self.worker, runner=self.runner.name)
+            return queue.execution_claim(worker=self.worker, runner=self.runner.name)
         except Exception:
             log.exception("claiming an execution failed")
             self._stopping.wait(IDLE_POLL_SECONDS)
@@ -130,18 +135,16 @@ class Dispatcher:
 
     # --- running ----------------------------------------------------------------------
 
-    def _execute(self, execution: Execution) -> None:
+    def _execute(self, run: Run) -> None:
+        execution = run.execution
         events.status(execution.execution_id, status=execution.status)
         metrics.queue_wait.labels(execution.runtime).observe(
             (execution.started_at - execution.created_at).total_seconds())
-        run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
-        with self._runs_lock:
-            self._runs[execution.execution_id] = run
         try:
             self._run_sandbox(run)
         except Exception as exc:
             log.exception("execution crashed in the dispatcher", extra={"execution_id": execution.execution_id})
-            services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+            queue.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
                                     message=SANDBOX_CRASHED.format(error=exc), worker=self.worker)
         finally:
             with self._runs_lock:
@@ -162,7 +165,7 @@ class Dispatcher:
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
-        if services.execution_finish(
+        if queue.execution_finish(
             execution_id=execution.execution_id, worker=self.worker, result=result,
             stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
         ):
@@ -183,10 +186,10 @@ class Dispatcher:
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
         retry = not error.permanent and execution.attempts < settings.EXECUTION_MAX_ATTEMPTS
-        if retry and services.execution_release(execution_id=execution.execution_id, worker=self.worker):
+        if retry and queue.execution_release(execution_id=execution.execution_id, worker=self.worker):
             wakeups.notify_queued()
             return
-        if services.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+        if queue.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
                                    message=error.message, worker=self.worker):
             metrics.finished.labels(execution.runtime, self.runner.name, "failed", ErrorType.SYSTEM_ERROR.value).inc()
 
@@ -217,7 +220,7 @@ class Dispatcher:
         if not (due or run.output.has_unpersisted()):
             return
         try:
-            stop = services.execution_renew_lease(
+            stop = queue.execution_renew_lease(
                 execution_id=run.execution.execution_id, worker=self.worker, output=run.output.take_unpersisted()
             )
         except Exception:
@@ -229,7 +232,7 @@ class Dispatcher:
 
     def _recover(self) -> None:
         try:
-            counts = services.executions_recover_expired()
+            counts = queue.executions_recover_expired()
         except Exception:
             log.exception("recovering expired leases failed")
             return

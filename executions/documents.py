@@ -90,3 +90,23 @@ class Execution(Document):
     @property
     def is_final(self) -> bool:
         return self.status in Status.FINAL
+
+
+class QueueEntry(Document):
+    """One queued execution, in a collection that holds only the queue.
+
+    Claims read the oldest entry here instead of scanning ``executions`` (which grows with
+    every run and which the embedded store cannot search by index), then move the execution
+    from queued to running with a conditional update. An entry whose execution is no longer
+    queued (cancelled, or claimed by a worker that died before removing the entry) is stale
+    and is dropped by the next claimer.
+    """
+
+    execution_id = StringField(primary_key=True)
+    created_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "execution_queue",
+        "indexes": [{"fields": ["created_at"], "name": "fifo"}],
+        "auto_create_index": True,
+    }

@@ -80,12 +80,13 @@ class EmbeddedMongo:
                 ready.set_exception(exc)
 
     async def _run_server(self, ready: concurrent.futures.Future[str]) -> None:
-        from mongoeco.engines.sqlite import SQLiteEngine
         from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+        from integr8scode.mongo_engine import EmbeddedEngine
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        engine = SQLiteEngine(str(self.directory / "executions.sqlite"), executor_workers=1)
+        engine = EmbeddedEngine(str(self.directory / "executions.sqlite"), executor_workers=1)
         server = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0)
         await server.start()
         ready.set_result(server.address.uri)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from executions import queue
 from executions.documents import Execution, Status
 from executions.limits import limit_caps
 
@@ -13,6 +14,8 @@ def make_execution(**fields) -> Execution:
     defaults = {"script": "print('hi')", "runtime": "python3.13", "limits": asdict(limit_caps())}
     execution = Execution(**{**defaults, **fields})
     execution.save(force_insert=True)
+    if execution.status == Status.QUEUED:
+        queue.execution_enqueue(execution=execution)
     return execution
 
 

@@ -37,6 +37,9 @@ class Command(BaseCommand):
         worker = dispatcher.start(concurrency=concurrency)
         self.stdout.write(f"executor {worker.worker} running {concurrency} at a time", ending="\n")
         self.stdout.flush()
-        shutdown.wait()
+        # A timed wait: a signal delivered to another thread only runs its Python handler once
+        # the main thread executes again.
+        while not shutdown.wait(0.5):
+            pass
         self.stdout.write("shutting down: no new claims; waiting for running executions")
         dispatcher.stop(grace=grace)
