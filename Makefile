@@ -1,6 +1,7 @@
 # Integr8sCode: `make run` serves on http://$(HOST):$(PORT); `make test` runs the whole suite.
 # Both set up what they need first (idempotently): Python 3.13 venv from uv.lock, bubblewrap,
-# database migrations.
+# the Svelte islands (npm ci + Vite, only when their sources changed), database migrations;
+# `run` also collects static files, `test` also needs Chromium for the browser tests.
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -15,18 +16,24 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Our own modules get bytecode caches even where the environment turns them off.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test bench setup system-deps migrate check-python clean
+ISLANDS := svelte-islands
+# Vite empties static/islands/ on every build, so the stamp inside it marks a finished one.
+ISLANDS_STAMP := static/islands/.built
+ISLANDS_SOURCES := $(shell find $(ISLANDS)/src -type f 2>/dev/null) $(ISLANDS)/package.json $(ISLANDS)/vite.config.js
+CHROMIUM := /usr/bin/chromium
 
-run: setup migrate
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --proxy-headers integr8scode.asgi:application
+.PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps
 
-test: setup
+run: setup migrate collectstatic
+	$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
+
+test: setup browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m bench
 
-setup: system-deps $(VENV)/.synced
+setup: system-deps $(VENV)/.synced islands
 
 migrate: setup
 	$(PY) manage.py migrate --noinput -v 0
@@ -49,5 +56,28 @@ system-deps:
 	    (apt-get install -y -q bubblewrap || (apt-get update -q && apt-get install -y -q bubblewrap)) >/dev/null; \
 	  else echo "bubblewrap is required: install it with 'sudo apt-get install bubblewrap'"; exit 1; fi; }
 
+islands: $(ISLANDS_STAMP)
+
+$(ISLANDS_STAMP): $(ISLANDS_SOURCES) $(ISLANDS)/node_modules/.installed
+	cd $(ISLANDS) && npm run --silent build
+	touch $@
+
+$(ISLANDS)/node_modules/.installed: $(ISLANDS)/package-lock.json | check-node
+	cd $(ISLANDS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+check-node:
+	@command -v npm >/dev/null || { \
+	  echo "Node.js >= 20.19 with npm is required to build the islands (svelte-islands/)"; exit 1; }
+
+collectstatic: setup
+	$(PY) manage.py collectstatic --noinput -v 0
+
+browser-deps:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
+	  else echo "Chromium is required for the browser tests: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
+
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) $(ISLANDS)/node_modules static/islands

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from executions.documents import Execution
+from executions.documents import Execution, QueueEntry
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -18,7 +18,83 @@ BASE_DIR = Path(__file__).resolve().parent
 @pytest.fixture(autouse=True)
 def _empty_executions():
     Execution.objects.delete()
+    QueueEntry.objects.delete()
     yield
+
+
+# --- accounts: quotas off unless a test sets them; users and scripts -------------------
+
+# Most tests submit far more than a visitor may; the quota tests set QUOTAS themselves.
+QUOTAS_OFF = {kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "cpu_seconds_per_day": 0}
+              for kind in ("anonymous", "user")}
+QUOTAS_OFF_ENV = {f"QUOTA_{prefix}_{name.upper()}": "0" for prefix in ("ANON", "USER")
+                  for name in QUOTAS_OFF["user"]}
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(autouse=True)
+def _quotas_off_and_fresh_cache(settings):
+    from django.core.cache import cache
+
+    settings.QUOTAS = QUOTAS_OFF
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+    cache.clear()  # quota counters and allauth's rate limits
+    yield
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user("name", staff=False, superuser=False)``: a user with a verified email
+    and the password :data:`PASSWORD`."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    def make(username: str, *, staff: bool = False, superuser: bool = False, **fields):
+        email = fields.pop("email", f"{username}@example.com")
+        user = get_user_model().objects.create_user(username, email, PASSWORD, is_staff=staff or superuser,
+                                                    is_superuser=superuser, **fields)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner")
+
+
+@pytest.fixture
+def other(make_user):
+    return make_user("other")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    """A superuser (staff, so the access rule lets them see everything)."""
+    return make_user("admin", superuser=True)
+
+
+@pytest.fixture
+def moderator(make_user):
+    """Staff in the moderators' group, with nothing beyond its permissions."""
+    from accounts.services import moderators_group_ensure
+
+    user = make_user("moderator", staff=True)
+    user.groups.add(moderators_group_ensure())
+    return user
+
+
+@pytest.fixture
+def make_script(db):
+    """``make_script(owner, title=..., source=..., visibility=...)``: a saved script."""
+    from executions.models import Script
+
+    def make(owner, **fields):
+        defaults = {"title": "Hello", "source": "print('hello')", "runtime": "python3.13"}
+        return Script.objects.create(owner=owner, **{**defaults, **fields})
+
+    return make
 
 
 @pytest.fixture
@@ -53,7 +129,10 @@ class LiveServer:
     def __init__(self, tmp: Path, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", **(env or {})}
+        # Its own MongoDB database: the server's embedded dispatcher must not claim executions
+        # that tests in this process queue for their own dispatchers.
+        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+                    "MONGODB_DB": f"integr8scode_live_{self.port}", **QUOTAS_OFF_ENV, **(env or {})}
         self.log = tmp / "daphne.log"
         self.process: subprocess.Popen | None = None
 
@@ -62,7 +141,7 @@ class LiveServer:
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port),
                  "integr8scode.asgi:application"],
                 env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
             )

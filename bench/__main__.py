@@ -17,6 +17,7 @@ import httpx
 
 from bench.server import BenchServer
 from bench.stats import summary_ms, timed
+from bench.websocket import first_byte
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HELLO = "print('hello')"
@@ -28,6 +29,7 @@ TARGETS = {
     "sandboxed_hello_ratio": ("<=", 2.0),
     "submit_to_completed_p50_ms": ("<=", 60.0),
     "throughput_ratio": (">=", 0.5),
+    "ws_first_byte_p50_ms": ("<=", 40.0),
 }
 
 
@@ -127,6 +129,7 @@ def main() -> None:
     with BenchServer() as server:
         results["latency"] = latency(server)
         results["throughput"] = throughput(server)
+        results["websocket"] = first_byte(server)
     results["startup"] = startup()
     results["targets"] = verdicts(results)
     RESULTS.mkdir(exist_ok=True)

@@ -4,9 +4,11 @@ Operations only translate HTTP to services and selectors and back."""
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Header, Router
+from ninja import Header, Query, Router
+from ninja.errors import HttpError
 
-from executions import completion, selectors, services
+from accounts.auth import api_auth, caller
+from executions import completion, quotas, selectors, services
 from executions.documents import Execution
 from executions.limits import limit_caps
 from executions.runners.base import get_runner
@@ -19,13 +21,16 @@ from executions.schemas import (
     ResultOut,
     RuntimesOut,
 )
+from executions.script_schemas import ExecutionPageOut
+from executions.script_services import SignInRequired
 
 IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 200 printable ASCII characters"
 # Extra time a waiting client allows beyond the script's wall limit, for start-up and storage.
 WAIT_SLACK_SECONDS = 2.0
 
-seed_router = Router(tags=["seed"])
-router = Router(tags=["executions"])
+# Every operation: a JWT, a signed-in session with CSRF, or anonymous (accounts.auth).
+seed_router = Router(tags=["seed"], auth=api_auth)
+router = Router(tags=["executions"], auth=api_auth)
 
 
 def _in_thread(function):
@@ -34,7 +39,7 @@ def _in_thread(function):
 
 def _caller(request: HttpRequest):
     """The authenticated user, or None for anonymous callers."""
-    return getattr(request, "auth", None)
+    return caller(request)
 
 
 def _owner_id(request: HttpRequest) -> int | None:
@@ -53,9 +58,13 @@ def _result(execution: Execution) -> dict:
     }
 
 
-@seed_router.post("/execute", response={200: ExecuteOut, 413: ErrorOut, 422: ErrorOut}, summary="Run a script")
+@seed_router.post("/execute", response={200: ExecuteOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+                  summary="Run a script")
 async def execute(request: HttpRequest, payload: ExecuteIn):
-    execution, _ = await _in_thread(services.execution_submit)(script=payload.script, owner_id=_owner_id(request))
+    execution, _ = await _in_thread(services.execution_submit)(
+        script=payload.script, caps=quotas.caps_for(user=_caller(request)), owner_id=_owner_id(request),
+        client_ip=quotas.client_ip(request),
+    )
     return 200, {"execution_id": execution.execution_id, "status": execution.status}
 
 
@@ -67,7 +76,7 @@ async def result(request: HttpRequest, execution_id: str):
 
 @router.post(
     "/executions",
-    response={200: ExecutionOut, 201: ExecutionOut, 413: ErrorOut, 422: ErrorOut},
+    response={200: ExecutionOut, 201: ExecutionOut, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Submit a script",
     description=(
         "Queues a script. With `wait=true` the response comes when the script has finished, "
@@ -88,8 +97,10 @@ async def execution_create(
         stdin=payload.stdin,
         runtime=payload.runtime,
         limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
+        caps=quotas.caps_for(user=_caller(request)),
         owner_id=_owner_id(request),
         idempotency_key=idempotency_key,
+        client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
         timeout = execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS
@@ -100,6 +111,24 @@ async def execution_create(
 
 def _valid_idempotency_key(key: str) -> bool:
     return 0 < len(key) <= 200 and key.isascii() and key.isprintable()
+
+
+@router.get(
+    "/executions",
+    response={200: ExecutionPageOut, 401: ErrorOut, 422: ErrorOut},
+    summary="Your executions",
+    description="The caller's executions, newest first, optionally only those with one `status`; "
+    f"{selectors.PAGE_SIZE} to a page.",
+)
+async def execution_list(request: HttpRequest, status: str | None = None, page: int = Query(1, ge=1)):
+    user = _caller(request)
+    if user is None:
+        raise SignInRequired()
+    try:
+        found = await _in_thread(selectors.execution_list_for)(user=user, status=status, page=page)
+    except ValueError as exc:
+        raise HttpError(422, str(exc)) from None
+    return {"items": found.items, "page": found.number, "pages": found.pages, "count": found.count}
 
 
 @router.get("/executions/{execution_id}", response={200: ExecutionOut, 404: ErrorOut}, summary="One execution")

@@ -1,8 +1,10 @@
 """Reads of executions, with the access rule applied."""
 
+import math
 import re
+from dataclasses import dataclass
 
-from executions.documents import Execution
+from executions.documents import Execution, Status
 
 EXECUTION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 EXECUTION_NOT_FOUND = "No execution with id {execution_id!r} is visible to you."
@@ -29,3 +31,73 @@ def execution_get_for(*, execution_id: str, user) -> Execution:
     if execution is None or not execution_visible_to(execution=execution, user=user):
         raise ExecutionNotFound(execution_id)
     return execution
+
+
+# --- history and search (lists) ----------------------------------------------------------
+
+PAGE_SIZE = 20
+UNKNOWN_STATUS = "status must be one of: {known}"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    number: int
+    pages: int
+    count: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def execution_list_for(
+    *, user, status: str | None = None, script_id: int | None = None, page: int = 1, per_page: int = PAGE_SIZE
+) -> Page:
+    """The user's own executions, newest first (all owners' for staff when ``script_id`` is
+    given: a script page lists every run of it that its viewer may see). Anonymous users own
+    none that can be listed: theirs are reached by id only."""
+    if not (user and user.is_authenticated):
+        return Page(items=[], number=1, pages=1, count=0)
+    filters = {"script_id": script_id} if script_id is not None else {}
+    if not (user.is_staff and script_id is not None):
+        filters["owner_id"] = user.pk
+    return _page(_with_status(Execution.objects(**filters), status), page=page, per_page=per_page)
+
+
+def executions_search(
+    *, status: str | None = None, owner_id: int | None = None, anonymous_only: bool = False,
+    created_from=None, created_to=None, page: int = 1, per_page: int = 50,
+) -> Page:
+    """Every execution matching the filters, newest first (the admin's list)."""
+    filters = {}
+    if owner_id is not None:
+        filters["owner_id"] = owner_id
+    elif anonymous_only:
+        filters["owner_id"] = None
+    if created_from is not None:
+        filters["created_at__gte"] = created_from
+    if created_to is not None:
+        filters["created_at__lt"] = created_to
+    return _page(_with_status(Execution.objects(**filters), status), page=page, per_page=per_page)
+
+
+def _with_status(queryset, status: str | None):
+    if not status:
+        return queryset
+    if status not in Status.ALL:
+        raise ValueError(UNKNOWN_STATUS.format(known=", ".join(Status.ALL)))
+    return queryset.filter(status=status)
+
+
+def _page(queryset, *, page: int, per_page: int) -> Page:
+    count = queryset.count()
+    pages = max(1, math.ceil(count / per_page))
+    number = min(max(1, page), pages)
+    start = (number - 1) * per_page
+    items = list(queryset.order_by("-created_at").exclude("output", "errors", "stdin")[start:start + per_page])
+    return Page(items=items, number=number, pages=pages, count=count)

@@ -1,21 +1,20 @@
-"""Writes to executions. Views, API operations, consumers, the admin and the dispatcher all
-change executions through these functions and nothing else."""
+"""Writes to executions on behalf of people and programs. Views, API operations, consumers and
+the admin change executions through these functions; the dispatcher's writes are in
+:mod:`executions.queue`."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from pymongo.errors import DuplicateKeyError
 
-from executions import wakeups
+from executions import metrics, queue, quotas, wakeups
 from executions.documents import Execution, Status
 from executions.limits import Limits, limit_caps, limits_resolve
-from executions.output import Unpersisted
-from executions.runners.base import ErrorType, RunResult, get_runner
+from executions.runners.base import ErrorType, get_runner
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,6 @@ SCRIPT_EMPTY = "script must not be empty"
 UNKNOWN_RUNTIME = "runtime {runtime!r} is not available here (available: {available})"
 ALREADY_FINISHED = "execution {execution_id} has already finished ({status})"
 CANCELLED_MESSAGE = "Cancelled on request."
-WORKER_LOST_MESSAGE = "The worker running this execution stopped responding."
-SHUTDOWN_MESSAGE = "The executor shut down before the script finished."
 
 
 class SubmissionRejected(ValueError):
@@ -71,9 +68,12 @@ def execution_submit(
     owner_id: int | None = None,
     script_id: int | None = None,
     idempotency_key: str | None = None,
+    client_ip: str | None = None,
 ) -> tuple[Execution, bool]:
     """Queue a script. Returns the execution and whether it was created (False: an
-    earlier submission with the same idempotency key)."""
+    earlier submission with the same idempotency key). Submissions made for a request pass
+    its ``client_ip``: quotas then apply to the owner, or to that address for anonymous
+    callers (:class:`quotas.QuotaExceeded`); without one the submission is not metered."""
     _check_sizes(script=script, stdin=stdin)
     if idempotency_key:
         existing = Execution.objects(owner_id=owner_id, idempotency_key=idempotency_key).first()
@@ -83,20 +83,24 @@ def execution_submit(
         resolved = limits_resolve(requested=limits, caps=caps or limit_caps())
     except ValueError as exc:
         raise SubmissionRejected(str(exc)) from None
-    execution = Execution(
-        script=script,
-        stdin=stdin,
-        runtime=runtime_resolve(runtime=runtime),
-        limits=asdict(resolved),
-        owner_id=owner_id,
-        script_id=script_id,
-        idempotency_key=idempotency_key or None,
-    )
-    try:
-        execution.save(force_insert=True)
-    except DuplicateKeyError:
-        return Execution.objects.get(owner_id=owner_id, idempotency_key=idempotency_key), False
+    with quotas.quota_admit(owner_id=owner_id, client_ip=client_ip) as admitted:
+        execution = Execution(
+            script=script,
+            stdin=stdin,
+            runtime=runtime_resolve(runtime=runtime),
+            limits=asdict(resolved),
+            owner_id=owner_id,
+            script_id=script_id,
+            idempotency_key=idempotency_key or None,
+        )
+        try:
+            execution.save(force_insert=True)
+        except DuplicateKeyError:
+            return Execution.objects.get(owner_id=owner_id, idempotency_key=idempotency_key), False
+        queue.execution_enqueue(execution=execution)
+        admitted(execution)
     log.info("execution queued", extra={"execution_id": execution.execution_id})
+    metrics.submitted.labels(execution.runtime).inc()
     wakeups.notify_queued()
     return execution, True
 
@@ -112,6 +116,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
         set__updated_at=now,
     ):
         log.info("execution cancelled while queued", extra={"execution_id": execution.execution_id})
+        metrics.finished.labels(execution.runtime, "", Status.FAILED, ErrorType.CANCELLED.value).inc()
     elif Execution.objects(execution_id=execution.execution_id, status=Status.RUNNING).update(
         set__cancel_requested=True, set__updated_at=now
     ):
@@ -125,137 +130,29 @@ def execution_cancel(*, execution: Execution) -> Execution:
     return execution
 
 
-# --- used by the dispatcher --------------------------------------------------------------
+# --- moderation (accounts.services and the admin) ----------------------------------------
 
 
-def execution_claim(*, worker: str, runner: str) -> Execution | None:
-    """Atomically move the oldest queued execution to running with a lease for ``worker``."""
-    now = timezone.now()
-    return (
-        Execution.objects(status=Status.QUEUED)
-        .order_by("created_at")
-        .modify(
-            new=True,
-            set__status=Status.RUNNING,
-            set__worker=worker,
-            set__runner=runner,
-            set__started_at=now,
-            set__updated_at=now,
-            set__lease_until=now + timedelta(seconds=settings.EXECUTION_LEASE_SECONDS),
-            inc__attempts=1,
-        )
-    )
+def executions_cancel_for_owner(*, owner_id: int) -> int:
+    """Cancel everything the owner has queued or running (a ban or deactivation). Returns how
+    many were cancelled; ones that finish meanwhile are left as they ended."""
+    cancelled = 0
+    for execution in Execution.objects(owner_id=owner_id, status__in=[Status.QUEUED, Status.RUNNING]):
+        try:
+            execution_cancel(execution=execution)
+            cancelled += 1
+        except AlreadyFinished:
+            pass
+    return cancelled
 
 
-def execution_renew_lease(*, execution_id: str, worker: str, output: Unpersisted | None = None) -> bool:
-    """Extend the lease and append new output. Returns True when cancellation was requested
-    (or the execution is no longer ours, so the worker must stop)."""
-    now = timezone.now()
-    update = {"$set": {"lease_until": now + timedelta(seconds=settings.EXECUTION_LEASE_SECONDS), "updated_at": now}}
-    appended = _append_output_pipeline(output)
-    collection = Execution._get_collection()
-    filter_ = {"_id": execution_id, "status": Status.RUNNING, "worker": worker}
-    if appended:
-        collection.update_one(filter_, [update, {"$set": appended}])
-    else:
-        collection.update_one(filter_, update)
-    current = collection.find_one({"_id": execution_id}, {"status": 1, "worker": 1, "cancel_requested": 1})
-    return not current or current.get("worker") != worker or current["status"] != Status.RUNNING or bool(
-        current.get("cancel_requested")
-    )
-
-
-def _append_output_pipeline(output: Unpersisted | None) -> dict:
-    if output is None or not (output.stdout or output.stderr):
-        return {}
-    appended = {"output_seq": output.seq}
-    for field, text in (("output", output.stdout), ("errors", output.stderr)):
-        if text:
-            appended[field] = {"$concat": [{"$ifNull": [f"${field}", ""]}, text]}
-    return appended
-
-
-def execution_finish(
-    *, execution_id: str, worker: str, result: RunResult, stdout: str, stderr: str, output_seq: int = 0
-) -> bool:
-    """Write the final state in one update. False when the execution was no longer ours."""
-    now = timezone.now()
-    succeeded = result.succeeded
-    updated = Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
-        set__status=Status.COMPLETED if succeeded else Status.FAILED,
-        set__error_type=None if succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value,
-        set__error_message=result.message,
-        set__exit_code=result.exit_code,
-        set__signal=result.signal,
-        set__output=stdout,
-        set__errors=stderr or None,
-        set__output_seq=output_seq,
-        set__output_truncated=result.output_truncated,
-        set__duration_ms=result.duration_ms,
-        set__cpu_ms=result.cpu_ms,
-        set__peak_memory_kb=result.peak_memory_kb,
-        set__finished_at=now,
-        set__updated_at=now,
-        set__lease_until=None,
-    )
-    if updated:
-        log.info(
-            "execution finished",
-            extra={"execution_id": execution_id, "status": "completed" if succeeded else "failed",
-                   "error_type": result.error_type},
-        )
-    return bool(updated)
-
-
-def execution_release(*, execution_id: str, worker: str) -> bool:
-    """Put a claimed execution back in the queue (the sandbox could not start, transiently)."""
-    return bool(
-        Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
-            set__status=Status.QUEUED, set__worker=None, set__lease_until=None, set__started_at=None,
-            set__output="", set__errors=None, set__output_seq=0, set__updated_at=timezone.now(),
-        )
-    )
-
-
-def execution_fail(*, execution_id: str, error_type: ErrorType, message: str, worker: str | None = None) -> bool:
-    """Fail a running execution without a run result (system errors, shutdown)."""
-    now = timezone.now()
-    filter_ = {"execution_id": execution_id, "status": Status.RUNNING}
-    if worker:
-        filter_["worker"] = worker
-    return bool(
-        Execution.objects(**filter_).update(
-            set__status=Status.FAILED, set__error_type=error_type.value, set__error_message=message,
-            set__finished_at=now, set__updated_at=now, set__lease_until=None,
-        )
-    )
-
-
-def executions_recover_expired(*, now=None) -> dict[str, int]:
-    """Requeue (once) or fail every running execution whose worker stopped renewing its lease."""
-    now = now or timezone.now()
-    counts = {"requeued": 0, "failed": 0}
-    for execution in Execution.objects(status=Status.RUNNING, lease_until__lt=now).only("execution_id", "attempts"):
-        outcome = _recover_one(execution, now)
-        if outcome:
-            counts[outcome] += 1
-    return counts
-
-
-def _recover_one(execution: Execution, now) -> str | None:
-    """None when another recoverer got there first."""
-    expired = Execution.objects(execution_id=execution.execution_id, status=Status.RUNNING, lease_until__lt=now)
-    if execution.attempts < settings.EXECUTION_MAX_ATTEMPTS and expired.update(
-        set__status=Status.QUEUED, set__worker=None, set__lease_until=None, set__started_at=None,
-        set__output="", set__errors=None, set__output_seq=0, set__updated_at=now,
-    ):
-        log.warning("lease expired; execution requeued", extra={"execution_id": execution.execution_id})
-        wakeups.notify_queued()
-        return "requeued"
-    if expired.update(
-        set__status=Status.FAILED, set__error_type=ErrorType.SYSTEM_ERROR.value,
-        set__error_message=WORKER_LOST_MESSAGE, set__finished_at=now, set__updated_at=now, set__lease_until=None,
-    ):
-        log.warning("lease expired; execution failed", extra={"execution_id": execution.execution_id})
-        return "failed"
-    return None
+def execution_delete(*, execution: Execution) -> None:
+    """Delete the record of an execution, stopping it first if it is still queued or running
+    (its worker sees the record gone at the next lease renewal and stops too)."""
+    if not execution.is_final:
+        try:
+            execution_cancel(execution=execution)
+        except AlreadyFinished:
+            pass
+    Execution.objects(execution_id=execution.execution_id).delete()
+    log.info("execution deleted", extra={"execution_id": execution.execution_id})

@@ -3,11 +3,14 @@
 from django.http import HttpRequest
 from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from executions import services
+from accounts.auth import TOKEN_REJECTED
+from executions import quotas, script_services, services
 from executions.api import router as executions_router
 from executions.api import seed_router
+from executions.api_scripts import router as scripts_router
+from executions.script_selectors import ScriptNotFound
 from executions.selectors import ExecutionNotFound
 
 BODY_TOO_LARGE = "The request body is larger than this server accepts."
@@ -23,6 +26,7 @@ api = NinjaAPI(
 )
 api.add_router("", seed_router)
 api.add_router("/api/v1", executions_router)
+api.add_router("/api/v1", scripts_router)
 
 
 def _error(request: HttpRequest, status: int, detail):
@@ -37,6 +41,35 @@ def submission_rejected(request, exc: services.SubmissionRejected):
 @api.exception_handler(ExecutionNotFound)
 def not_found(request, exc: ExecutionNotFound):
     return _error(request, 404, str(exc))
+
+
+@api.exception_handler(quotas.QuotaExceeded)
+def quota_exceeded(request, exc: quotas.QuotaExceeded):
+    response = _error(request, 429, exc.message)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_failed(request, exc: AuthenticationError):
+    # Only a presented token that fails gets here: callers without one are anonymous.
+    return _error(request, 401, TOKEN_REJECTED)
+
+
+@api.exception_handler(ScriptNotFound)
+def script_not_found(request, exc: ScriptNotFound):
+    return _error(request, 404, str(exc))
+
+
+@api.exception_handler(script_services.SignInRequired)
+def sign_in_required(request, exc: script_services.SignInRequired):
+    return _error(request, 401, exc.message)
+
+
+@api.exception_handler(script_services.ScriptForbidden)
+def script_forbidden(request, exc: script_services.ScriptForbidden):
+    return _error(request, 403, exc.message)
 
 
 @api.exception_handler(services.AlreadyFinished)

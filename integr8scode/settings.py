@@ -15,6 +15,7 @@ from integr8scode.env import (
     env_secret,
     env_str,
 )
+from integr8scode.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
@@ -42,15 +43,15 @@ def _secret_key() -> str:
 
 def _database(url: str) -> dict:
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
     parts = urlsplit(url)
     engines = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite3"}
     if parts.scheme not in engines:
         raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgresql:// or sqlite:///)")
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path}
+        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": parts.path}
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "django_prometheus.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
@@ -75,18 +76,29 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",
+    "django_vite",
+    "django_prometheus",
     "accounts",
     "executions",
+    # accounts: after "accounts", whose templates override allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "integr8scode.logs.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "integr8scode.urls"
@@ -114,10 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.redis.NativeRedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -134,6 +146,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- static files and islands (pages) ---------------------------------------------------
+# Vite content-hashes everything it builds into static/islands/, so Django's storage stays
+# plain (templates render without a collectstatic run) and executions.views.static_file
+# serves STATIC_ROOT with immutable cache headers for the hashed names.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DJANGO_VITE = {
+    "default": {
+        "dev_mode": False,
+        "manifest_path": BASE_DIR / "static" / "islands" / ".vite" / "manifest.json",
+        "static_url_prefix": "islands",
+    },
+}
+# --- end of static files and islands ----------------------------------------------------
 
 # Security headers; HTTPS-only cookies and HSTS when served behind TLS.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -167,6 +196,30 @@ EXECUTION_RUNNER = {
     "BACKEND": _RUNNERS.get(_runner, _runner),
     "OPTIONS": {},
 }
+# --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---
+if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
+
+    def _pairs(name: str) -> dict[str, str] | None:
+        items = env_list(name)
+        if any("=" not in item for item in items):
+            raise ConfigError(f"{name} must be comma-separated key=value pairs, e.g. python3.13=repo/image:tag")
+        return {key.strip(): value.strip() for key, value in (item.split("=", 1) for item in items)} or None
+
+    _kubernetes = {  # None: the runner's default (executions/runners/kube_manifests.py)
+        "namespace": env_str("KUBERNETES_NAMESPACE") or None,
+        "runtime_images": _pairs("KUBERNETES_RUNTIME_IMAGES"),
+        "runtime_class": env_str("KUBERNETES_RUNTIME_CLASS") or None,
+        "image_pull_policy": env_str("KUBERNETES_IMAGE_PULL_POLICY") or None,
+        "image_pull_secrets": env_list("KUBERNETES_IMAGE_PULL_SECRETS") or None,
+        "image_pull_timeout": env_float("KUBERNETES_IMAGE_PULL_TIMEOUT", 60.0, minimum=1.0),
+        "cpu_request": env_str("KUBERNETES_CPU_REQUEST") or None,
+        "cpu_limit": env_str("KUBERNETES_CPU_LIMIT") or None,
+        "node_selector": _pairs("KUBERNETES_NODE_SELECTOR"),
+        "kubeconfig": env_str("KUBERNETES_KUBECONFIG") or None,
+        "context": env_str("KUBERNETES_CONTEXT") or None,
+    }
+    EXECUTION_RUNNER["OPTIONS"] = {key: value for key, value in _kubernetes.items() if value is not None}
+# --- end: kubernetes runner options -----------------------------------------------------------
 DEFAULT_RUNTIME = env_str("DEFAULT_RUNTIME")
 
 EXECUTOR_EMBEDDED = env_bool("EXECUTOR_EMBEDDED", True)
@@ -175,16 +228,156 @@ EXECUTION_LEASE_SECONDS = env_float("EXECUTION_LEASE_SECONDS", 30.0, minimum=1.0
 EXECUTOR_GRACE_SECONDS = env_float("EXECUTOR_GRACE_SECONDS", 15.0, minimum=0.0)
 EXECUTION_MAX_ATTEMPTS = env_int("EXECUTION_MAX_ATTEMPTS", 2, minimum=1)
 
+# --- accounts: allauth, email, API JWTs (accounts/ENV.md) --------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ConfigError(f"ACCOUNT_EMAIL_VERIFICATION={ACCOUNT_EMAIL_VERIFICATION!r} must be mandatory, optional or none")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Integr8sCode] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
+# Cache-backed (so shared between processes when REDIS_URL is set); allauth's syntax.
+ACCOUNT_RATE_LIMITS = {
+    "login": env_str("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": env_str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/300s/key"),
+    "signup": env_str("ACCOUNT_RATE_LIMIT_SIGNUP", "20/m/ip"),
+}
+
+_email_host = env_str("EMAIL_HOST")
+if _email_host:
+    _email_port = env_int("EMAIL_PORT", 587, minimum=1)
+    _mailer = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": _email_port,
+            "username": env_str("EMAIL_HOST_USER"),
+            "password": env_secret("EMAIL_HOST_PASSWORD"),
+            "use_tls": env_bool("EMAIL_USE_TLS", _email_port == 587),
+            "use_ssl": env_bool("EMAIL_USE_SSL", _email_port == 465),
+            "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
+        },
+    }
+else:  # verification and reset links appear in the server's output
+    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+MAILERS = {"default": _mailer}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Integr8sCode <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+def _generated_once(path: Path, make) -> str:
+    """Read ``path``, creating it (mode 0600) with ``make()`` first if absent; safe when several
+    processes start at once: the first link wins and everyone reads the same file."""
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text()
+
+
+def _rsa_private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _jwt_private_key() -> str:
+    # Env files often carry a PEM on one line with literal "\n".
+    key = env_secret("HEADLESS_JWT_PRIVATE_KEY").replace("\\n", "\n")
+    if key:
+        return key
+    if not EMBEDDED:
+        raise ConfigError(
+            "HEADLESS_JWT_PRIVATE_KEY (or HEADLESS_JWT_PRIVATE_KEY_FILE) must be set when MONGODB_URL is set (production)"
+        )
+    return _generated_once(VAR_DIR / "jwt_private_key.pem", _rsa_private_key_pem)
+
+
+# API tokens: allauth headless "app" client with JWTs (obtain at /_allauth/app/v1/auth/login,
+# refresh at .../tokens/refresh, revoke with DELETE .../auth/session).
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.strategy.JWTTokenStrategy"
+HEADLESS_JWT_ALGORITHM = "RS256"
+HEADLESS_JWT_PRIVATE_KEY = _jwt_private_key()
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env_int("HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=10)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env_int("HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN", 86400, minimum=60)
+# Each access token is checked against its session, so logging out, a ban or ending the
+# session in "Sessions" revokes it at once rather than when it expires.
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+HEADLESS_SERVE_SPECIFICATION = True
+
+# --- end accounts -----------------------------------------------------------------------
+
+# --- quotas (executions/quotas.py; 0 turns a quota off) ---------------------------------
+
+
+def _anonymous_cap(name: str, env_name: str, default, read):
+    """Anonymous callers' cap for one limit: lower than or equal to everyone's cap."""
+    cap = EXECUTION_LIMITS[name]
+    value = read(f"QUOTA_ANON_LIMIT_{env_name}", min(default, cap), minimum=1)
+    if value > cap:
+        raise ConfigError(f"QUOTA_ANON_LIMIT_{env_name}={value} must not exceed LIMIT_{env_name}={cap}")
+    return value
+
+
+ANONYMOUS_EXECUTION_LIMITS = {
+    "wall_seconds": _anonymous_cap("wall_seconds", "WALL_SECONDS", 5.0, env_float),
+    "cpu_seconds": _anonymous_cap("cpu_seconds", "CPU_SECONDS", 5, env_int),
+    "memory_mb": _anonymous_cap("memory_mb", "MEMORY_MB", 64, env_int),
+    "processes": _anonymous_cap("processes", "PROCESSES", 32, env_int),
+    "disk_mb": _anonymous_cap("disk_mb", "DISK_MB", 8, env_int),
+    "output_bytes": _anonymous_cap("output_bytes", "OUTPUT_BYTES", 256 * 1024, env_int),
+}
+QUOTAS = {
+    "anonymous": {  # per client IP address (per /64 for IPv6)
+        "submissions_per_minute": env_int("QUOTA_ANON_SUBMISSIONS_PER_MINUTE", 10, minimum=0),
+        "concurrent_executions": env_int("QUOTA_ANON_CONCURRENT_EXECUTIONS", 2, minimum=0),
+        "cpu_seconds_per_day": env_int("QUOTA_ANON_CPU_SECONDS_PER_DAY", 300, minimum=0),
+    },
+    "user": {  # per signed-in user; admins override them per user
+        "submissions_per_minute": env_int("QUOTA_USER_SUBMISSIONS_PER_MINUTE", 30, minimum=0),
+        "concurrent_executions": env_int("QUOTA_USER_CONCURRENT_EXECUTIONS", 4, minimum=0),
+        "cpu_seconds_per_day": env_int("QUOTA_USER_CPU_SECONDS_PER_DAY", 3600, minimum=0),
+    },
+}
+
+# --- end quotas -------------------------------------------------------------------------
+
+# --- observability ------------------------------------------------------------------------
+
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if EMBEDDED else [])
+EXECUTOR_METRICS_PORT = env_int("EXECUTOR_METRICS_PORT", 0, minimum=0)
+PROMETHEUS_METRIC_NAMESPACE = ""
+
 # --- logging ----------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "text"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
-}
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ConfigError(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json")
+LOGGING_CONFIG = "logging.config.dictConfig"
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO").upper())
 
 # Set by the test suite to keep its executions apart when MONGODB_URL points at a real server.
 MONGODB_DB = env_str("MONGODB_DB")

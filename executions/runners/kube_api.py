@@ -41,19 +41,36 @@ class KubeConfigError(Exception):
 def load_api_client(*, kubeconfig: str | None, context: str | None) -> client.ApiClient:
     """An API client from, in order: the given kubeconfig, $KUBECONFIG, the pod's service
     account, ~/.kube/config."""
+    problem = config_problem(kubeconfig=kubeconfig)
+    if problem:
+        raise KubeConfigError(problem)
     configuration = client.Configuration()
-    path = kubeconfig or os.environ.get("KUBECONFIG")
+    path = _kubeconfig_path(kubeconfig)
     try:
-        if not path and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        if path is None:
             config.load_incluster_config(client_configuration=configuration)
         else:
-            path = path or str(Path("~/.kube/config").expanduser())
-            if not os.path.exists(path.split(os.pathsep)[0]):
-                raise KubeConfigError(NO_CONFIG.format(path=path))
             config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
     except ConfigException as exc:
         raise KubeConfigError(BAD_CONFIG.format(error=exc)) from exc
     return client.ApiClient(configuration)
+
+
+def config_problem(*, kubeconfig: str | None) -> str | None:
+    """Why there is no configuration to load, without reading credentials: cheap enough for
+    a readiness probe, and true of pods that never use the API (the web's)."""
+    path = _kubeconfig_path(kubeconfig)
+    if path is not None and not os.path.exists(path.split(os.pathsep)[0]):
+        return NO_CONFIG.format(path=path)
+    return None
+
+
+def _kubeconfig_path(kubeconfig: str | None) -> str | None:
+    """None: in a cluster, with its service account."""
+    path = kubeconfig or os.environ.get("KUBECONFIG")
+    if not path and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    return path or str(Path("~/.kube/config").expanduser())
 
 
 def is_retryable(error: Exception) -> bool:
@@ -135,11 +152,31 @@ class KubeApi:
     # --- the calls ------------------------------------------------------------------------
 
     def create_pod(self, body: dict) -> dict:
-        created = self.call("create pod", self.core.create_namespaced_pod, self.namespace, body)
-        return created.to_dict()
+        try:
+            created = self.call("create pod", self.core.create_namespaced_pod, self.namespace, body)
+        except ApiException as exc:
+            existing = self._adopt(exc, body)
+            if existing is None:
+                raise
+            return existing
+        return self.core.api_client.sanitize_for_serialization(created)
 
     def create_config_map(self, body: dict) -> None:
-        self.call("create configmap", self.core.create_namespaced_config_map, self.namespace, body)
+        try:
+            self.call("create configmap", self.core.create_namespaced_config_map, self.namespace, body)
+        except ApiException as exc:
+            if self._adopt(exc, body, read=False) is None:
+                raise
+
+    def _adopt(self, error: ApiException, body: dict, *, read: bool = True) -> dict | None:
+        """An object that already exists because a retried create got through the first time
+        (names are unique per run); None when the conflict is with something else."""
+        if error.status != 409:
+            return None
+        if not read:
+            return body
+        existing = self.read_pod(body["metadata"]["name"])
+        return existing if existing["metadata"].get("labels") == body["metadata"]["labels"] else None
 
     def read_pod(self, name: str) -> dict:
         pod = self.call("read pod", self.core.read_namespaced_pod, name, self.namespace)

@@ -73,7 +73,8 @@ def sandbox_for(spec: RunSpec, options: dict) -> Sandbox:
 
 
 def labels(spec: RunSpec) -> dict[str, str]:
-    return {**SANDBOX_LABELS, EXECUTION_LABEL: _label_value(spec.execution_id), RUNTIME_LABEL: _label_value(spec.runtime)}
+    own = {EXECUTION_LABEL: _label_value(spec.execution_id), RUNTIME_LABEL: _label_value(spec.runtime)}
+    return SANDBOX_LABELS | own
 
 
 def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str) -> dict:

@@ -1,0 +1,16 @@
+# syntax=docker/dockerfile:1.7
+# The image every Python sandbox pod runs: CPython 3.13 and the sandbox entry, nothing else.
+# Build from the repository root:
+#   docker build -f deploy/images/runtime-python.Dockerfile -t integr8scode/runtime-python:3.13 .
+FROM python:3.13-slim
+# A script has no use for pip, and whatever is not there cannot be misused.
+RUN rm -rf /usr/local/lib/python3.13/site-packages/pip /usr/local/lib/python3.13/site-packages/pip-* \
+           /usr/local/bin/pip /usr/local/bin/pip3* \
+ && groupadd --gid 65532 sandbox \
+ && useradd --uid 65532 --gid sandbox --home-dir /tmp --no-create-home --shell /usr/sbin/nologin sandbox
+COPY --chmod=0444 executions/sandbox/entry.py /opt/integr8scode/entry.py
+# The runner sets the uid (one per pod), the command and its arguments; these are defaults.
+USER 65532:65532
+WORKDIR /tmp
+ENV HOME=/tmp LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1
+CMD ["/usr/local/bin/python", "-I", "-S", "/opt/integr8scode/entry.py"]

@@ -1,0 +1,261 @@
+"""Quotas on submissions: per minute, at once, and CPU-seconds per day; for anonymous callers
+per IP address, for signed-in users per user (admins may override them per user).
+
+Counters live in Django's cache (Redis when ``REDIS_URL`` is set, so every web process shares
+them). Concurrency and CPU use come from the executions themselves: the ids a subject has in
+flight are kept in the cache and settled against MongoDB at its next submission — finished
+ones are dropped and their CPU time charged to the day — so no worker has to report back,
+and a crashed one cannot leave anybody blocked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.core.cache import cache
+
+from executions.documents import Execution
+from executions.limits import Limits, limit_caps
+
+RATE_EXCEEDED = "Too many submissions: at most {limit} per minute. Try again in {retry_after} s."
+CONCURRENCY_EXCEEDED = (
+    "Too many executions at once: at most {limit} may be queued or running. Try again when one has finished."
+)
+CPU_EXCEEDED = "Daily CPU time used up: {limit} CPU-seconds per day. It renews at midnight UTC, in {retry_after} s."
+
+ANONYMOUS = "anonymous"
+USER = "user"
+DAY_SECONDS = 24 * 3600
+# How long a submission waits for another one of the same subject to finish its check.
+LOCK_WAIT_SECONDS = 2.0
+LOCK_TTL_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Quota:
+    submissions_per_minute: int
+    concurrent_executions: int
+    cpu_seconds_per_day: int
+
+
+QUOTA_OFF = Quota(submissions_per_minute=0, concurrent_executions=0, cpu_seconds_per_day=0)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a quota is counted for: a user, or an anonymous caller's address."""
+
+    key: str
+    kind: str
+    owner_id: int | None = None
+
+
+class QuotaExceeded(Exception):
+    """A submission refused by a quota: HTTP 429 with ``headers``."""
+
+    def __init__(self, message: str, *, resource: str, limit: int, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.resource = resource
+        self.limit = limit
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "Retry-After": str(self.retry_after),
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(self.retry_after),
+            "X-RateLimit-Resource": self.resource,
+        }
+
+
+# --- who, and how much -----------------------------------------------------------------
+
+
+def client_ip(request) -> str | None:
+    """The caller's address as the server saw it (Daphne's ``--proxy-headers`` puts the
+    forwarded client there when behind a proxy)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def subject_for(*, owner_id: int | None, client_ip: str | None) -> Subject | None:
+    """Whom a request's submission counts against: its user, else its address. Without a
+    client address the submission is internal (a test, a management command) and not metered,
+    so every entry point that serves a request must pass one."""
+    if not client_ip:
+        return None
+    if owner_id is not None:
+        return Subject(key=f"user:{owner_id}", kind=USER, owner_id=owner_id)
+    return Subject(key=f"ip:{_address_block(client_ip)}", kind=ANONYMOUS)
+
+
+def _address_block(address: str) -> str:
+    # One IPv6 host usually holds a whole /64, so that is what counts as one address.
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def quota_for(subject: Subject) -> Quota:
+    values = dict(settings.QUOTAS[subject.kind])
+    if subject.kind == USER:
+        from accounts.selectors import quota_overrides_for
+
+        values.update(quota_overrides_for(user_id=subject.owner_id))
+    return Quota(**values)
+
+
+def caps_for(*, user) -> Limits:
+    """The limits a caller may ask for at most: anonymous callers get lower ones."""
+    if user is not None and user.is_authenticated:
+        return limit_caps()
+    return Limits(**settings.ANONYMOUS_EXECUTION_LIMITS)
+
+
+# --- admission -------------------------------------------------------------------------
+
+
+@contextmanager
+def quota_admit(*, owner_id: int | None, client_ip: str | None):
+    """Check every quota for one submission, or raise :class:`QuotaExceeded`. Yields a
+    function to call with the execution once it is stored; only then does it count."""
+    subject = subject_for(owner_id=owner_id, client_ip=client_ip)
+    quota = quota_for(subject) if subject else None
+    if quota is None or quota == QUOTA_OFF:
+        yield lambda execution: None
+        return
+    with _locked(subject):
+        in_flight = _settle(subject)
+        _check_rate(subject, quota)
+        _check_concurrency(quota, in_flight)
+        _check_cpu(subject, quota)
+        yield lambda execution: _count(subject, in_flight, execution)
+
+
+def _check_rate(subject: Subject, quota: Quota) -> None:
+    limit = quota.submissions_per_minute
+    if limit and (cache.get(_rate_key(subject)) or 0) >= limit:
+        retry_after = 60 - int(time.time()) % 60
+        raise QuotaExceeded(RATE_EXCEEDED.format(limit=limit, retry_after=retry_after),
+                            resource="submissions", limit=limit, retry_after=retry_after)
+
+
+def _check_concurrency(quota: Quota, in_flight: list[Execution]) -> None:
+    limit = quota.concurrent_executions
+    if limit and len(in_flight) >= limit:
+        # The soonest any of them can end is the shortest wall limit among them.
+        retry_after = math.ceil(min(e.limits["wall_seconds"] for e in in_flight))
+        raise QuotaExceeded(CONCURRENCY_EXCEEDED.format(limit=limit), resource="concurrency", limit=limit,
+                            retry_after=retry_after)
+
+
+def _check_cpu(subject: Subject, quota: Quota) -> None:
+    limit = quota.cpu_seconds_per_day
+    if limit and cpu_ms_today(subject) >= limit * 1000:
+        retry_after = _seconds_to_midnight()
+        raise QuotaExceeded(CPU_EXCEEDED.format(limit=limit, retry_after=retry_after), resource="cpu",
+                            limit=limit, retry_after=retry_after)
+
+
+def _count(subject: Subject, in_flight: list[Execution], execution: Execution) -> None:
+    _increment(_rate_key(subject), 1, timeout=120)
+    ids = [e.execution_id for e in in_flight] + [execution.execution_id]
+    cache.set(_in_flight_key(subject), ids, timeout=DAY_SECONDS)
+
+
+# --- usage -----------------------------------------------------------------------------
+
+
+def quota_usage(*, owner_id: int | None, client_ip: str | None) -> dict | None:
+    """Each quota next to what the subject has used of it (for the account page)."""
+    subject = subject_for(owner_id=owner_id, client_ip=client_ip)
+    if subject is None:
+        return None
+    with _locked(subject):
+        in_flight = _settle(subject)
+    quota = quota_for(subject)
+    return {
+        "submissions_per_minute": (cache.get(_rate_key(subject)) or 0, quota.submissions_per_minute),
+        "concurrent_executions": (len(in_flight), quota.concurrent_executions),
+        "cpu_seconds_per_day": (round(cpu_ms_today(subject) / 1000, 1), quota.cpu_seconds_per_day),
+    }
+
+
+def cpu_ms_today(subject: Subject) -> int:
+    return cache.get(_cpu_key(subject)) or 0
+
+
+def _settle(subject: Subject) -> list[Execution]:
+    """The subject's executions still queued or running; charge the CPU time of those that
+    have finished since the last look."""
+    ids = cache.get(_in_flight_key(subject)) or []
+    if not ids:
+        return []
+    known = list(Execution.objects(execution_id__in=ids).only("execution_id", "status", "cpu_ms", "limits"))
+    spent = sum(e.cpu_ms or 0 for e in known if e.is_final)
+    if spent:
+        _increment(_cpu_key(subject), spent, timeout=2 * DAY_SECONDS)
+    in_flight = [e for e in known if not e.is_final]
+    cache.set(_in_flight_key(subject), [e.execution_id for e in in_flight], timeout=DAY_SECONDS)
+    return in_flight
+
+
+# --- cache plumbing --------------------------------------------------------------------
+
+
+def _rate_key(subject: Subject) -> str:
+    return f"quota:rate:{subject.key}:{int(time.time()) // 60}"
+
+
+def _in_flight_key(subject: Subject) -> str:
+    return f"quota:in-flight:{subject.key}"
+
+
+def _cpu_key(subject: Subject) -> str:
+    return f"quota:cpu:{subject.key}:{datetime.now(timezone.utc).date().isoformat()}"
+
+
+def _seconds_to_midnight() -> int:
+    now = datetime.now(timezone.utc)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return math.ceil((midnight - now).total_seconds())
+
+
+def _increment(key: str, delta: int, *, timeout: int) -> int:
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key, delta)
+    except ValueError:  # expired between add and incr
+        cache.set(key, delta, timeout=timeout)
+        return delta
+
+
+@contextmanager
+def _locked(subject: Subject):
+    """Serialise the checks of one subject across processes (cache ``add`` is atomic). If the
+    lock is not free in time the check goes ahead anyway: a quota is a fairness guard, and
+    refusing because another request is slow would be worse than a rare overshoot by one."""
+    key, token = f"quota:lock:{subject.key}", secrets.token_hex(8)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not cache.add(key, token, timeout=LOCK_TTL_SECONDS) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    try:
+        yield
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)

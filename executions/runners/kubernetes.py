@@ -1,0 +1,294 @@
+"""The Kubernetes runner: one pod per run, in a namespace kept for sandboxes.
+
+The pod (see ``kube_manifests``) runs the shared sandbox entry as PID 1 of a hardened
+container; its script comes in a ConfigMap owned by the pod. The runner follows the pod
+with a watch until its container starts, then streams the pod log, which carries the
+entry's framed records, into the sink as it is written. How the run ended comes from the
+entry's exit record, or, when the entry could not write one, from the pod's status. The pod
+and the ConfigMap are deleted when the run ends or is stopped; ``reap`` removes what a
+crashed runner left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from kubernetes.client.exceptions import ApiException
+
+from executions.runners import kube_manifests as manifests
+from executions.runners import kube_status as status
+from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
+from executions.runners.kube_api import KubeApi, KubeConfigError, config_problem, describe, is_retryable
+from executions.runners.kube_follow import LogLines, LogStream, PodWatch
+from executions.sandbox.protocol import Decoder
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_OPTIONS = "Unknown KubernetesRunner options: {names}"
+NO_RUNTIMES = "No runtime images configured (KUBERNETES_RUNTIME_IMAGES=name=image,...)"
+STATUS_SETTLE_SECONDS = 5.0  # after the log ends, how long the container may take to show as ended
+
+
+class KubernetesRunner(BaseRunner):
+    name = "kubernetes"
+
+    def __init__(self, **options):
+        unknown = set(options) - set(manifests.DEFAULT_OPTIONS)
+        if unknown:
+            raise RunnerError(UNKNOWN_OPTIONS.format(names=sorted(unknown)), permanent=True)
+        super().__init__(**{**manifests.DEFAULT_OPTIONS, **options})
+        self.api = KubeApi(self.options)
+
+    def runtimes(self) -> dict[str, str]:
+        return {name: f"CPython in {image}" for name, image in self.options["runtime_images"].items()}
+
+    def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
+        if spec.runtime not in self.options["runtime_images"]:
+            available = ", ".join(self.options["runtime_images"])
+            raise RunnerError(status.UNKNOWN_RUNTIME.format(name=spec.runtime, available=available), permanent=True)
+        return KubeSandbox(self, spec, sink)
+
+    def check(self) -> list[str]:
+        problems = [] if self.options["runtime_images"] else [NO_RUNTIMES]
+        return problems + [problem for problem in [config_problem(kubeconfig=self.options["kubeconfig"])] if problem]
+
+    def reap(self, *, older_than: timedelta, finished: Callable[[Iterable[str]], set[str]] | None = None) -> int:
+        """Delete sandbox pods (and ConfigMaps) older than ``older_than`` or whose execution
+        ``finished`` says is final; returns how many pods and orphaned ConfigMaps went."""
+        pods = self.api.list_pods(manifests.SANDBOX_SELECTOR)
+        maps = self.api.list_config_maps(manifests.SANDBOX_SELECTOR)
+        final = finished({_execution_of(item) for item in pods + maps}) if finished else set()
+        cutoff = datetime.now(UTC) - older_than
+
+        def leftover(item: dict) -> bool:
+            return _created(item) < cutoff or _execution_of(item) in final
+
+        pod_names = {pod["metadata"]["name"] for pod in pods}
+        doomed = {pod["metadata"]["name"] for pod in pods if leftover(pod)}
+        removed = sum(self.api.delete_pod(name) for name in doomed)
+        # A ConfigMap goes with its pod; one without a pod is only touched once it is old or
+        # final, since a runner creates the pod first and its ConfigMap a moment later.
+        for config_map in maps:
+            name = config_map["metadata"]["name"]
+            if (name in doomed or leftover(config_map)) and self.api.delete_config_map(name):
+                removed += name not in pod_names
+        return removed
+
+
+def _execution_of(item: dict) -> str:
+    return (item["metadata"].get("labels") or {}).get(manifests.EXECUTION_LABEL, "")
+
+
+def _created(item: dict) -> datetime:
+    stamp = item["metadata"]["creationTimestamp"]
+    if isinstance(stamp, datetime):
+        return stamp
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+class KubeSandbox(Sandbox):
+    def __init__(self, runner: KubernetesRunner, spec: RunSpec, sink: OutputSink):
+        self.api, self.options, self.spec, self.sink = runner.api, runner.options, spec, sink
+        self.plan = manifests.sandbox_for(spec, self.options)
+        self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
+        self.lines = LogLines(self._decode)
+        self.stopped_as: ErrorType | None = None
+        self.backstop_fired = False
+        self.failure: tuple[ErrorType, str] | None = None
+        self.start_ms: int | None = None
+        self._lock = threading.Lock()
+        self._log: LogStream | None = None
+        self._backstop: threading.Timer | None = None
+        self.created_at = time.monotonic()
+        self.watch = PodWatch(self.api, self._create())
+
+    # --- creating -----------------------------------------------------------------------
+
+    def _create(self) -> dict:
+        try:
+            created = self.api.create_pod(manifests.pod(self.spec, self.plan, self.options))
+        except Exception as exc:
+            raise _start_error(exc) from exc
+        try:
+            owner_uid = created["metadata"]["uid"]
+            self.api.create_config_map(manifests.config_map(self.spec, self.plan, self.options, owner_uid=owner_uid))
+        except Exception as exc:
+            self._delete()
+            raise _start_error(exc) from exc
+        return created
+
+    # --- following ----------------------------------------------------------------------
+
+    def wait(self) -> RunResult:
+        try:
+            if self._await_start():
+                self._arm_backstop()
+                self._stream_log()
+            return self._result()
+        except Exception as exc:
+            log.exception("following sandbox pod %s failed", self.plan.name)
+            self.failure = self.failure or (ErrorType.SYSTEM_ERROR, status.API_FAILED.format(detail=describe(exc)))
+            return self._result()
+        finally:
+            if self._backstop is not None:
+                self._backstop.cancel()
+            self._delete()
+
+    def _await_start(self) -> bool:
+        """True when the container started; otherwise ``failure`` says why it did not."""
+        timeout = self.options["image_pull_timeout"]
+        pod = self.watch.until(status.start_settled, deadline=self.created_at + timeout)
+        if self.stopped_as is not None or status.has_started(pod):
+            return self.stopped_as is None
+        if self.watch.gone:
+            self.failure = (ErrorType.SYSTEM_ERROR, status.POD_VANISHED)
+        else:
+            self.failure = status.start_failure(pod, image=self.plan.image, seconds=timeout)
+        return False
+
+    def _arm_backstop(self) -> None:
+        delay = self.spec.limits.wall_seconds + self.options["host_grace"]
+        self._backstop = threading.Timer(delay, self._backstop_fire)
+        self._backstop.daemon = True
+        self._backstop.start()
+
+    def _backstop_fire(self) -> None:
+        self.backstop_fired = True
+        self._teardown()
+
+    def _stream_log(self) -> None:
+        reread_finished = False
+        for attempt in range(self.options["log_reconnects"] + 1):
+            broke = self._read_log()
+            if self._done_reading():
+                return
+            self._settle(broke)
+            if self.watch.gone:
+                return
+            if status.is_finished(self.watch.pod):
+                # The container ended without an exit record. Its whole log is still there:
+                # read it once more in case the stream was cut before the end, then stop.
+                if reread_finished:
+                    return
+                reread_finished = True
+            log.info("log of pod %s ended early; reading again (%d)", self.plan.name, attempt + 1)
+            self.lines.restart()
+
+    def _settle(self, broke: bool) -> None:
+        if broke:
+            self.watch.refresh()
+        else:  # a clean end: the container ended (its status follows shortly), or the stream was cut
+            self.watch.until(status.is_finished, deadline=time.monotonic() + STATUS_SETTLE_SECONDS)
+
+    def _read_log(self) -> bool:
+        """Read the log until it ends; True when the connection broke rather than ended."""
+        try:
+            stream = LogStream(self.api, self.plan.name, manifests.CONTAINER)
+        except ApiException as exc:
+            if is_retryable(exc) or exc.status in (400, 404):  # 400: not started yet, or gone
+                return True
+            raise
+        with self._lock:
+            self._log = stream
+            if self.stopped_as is not None or self.backstop_fired:
+                stream.close()
+                return False
+        try:
+            for chunk in stream.chunks():
+                self.lines.feed(chunk)
+                if self._overflowed():
+                    self._teardown()  # the entry should have stopped at the cap: do not trust it
+                    break
+            return False
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            return True
+        finally:
+            with self._lock:
+                self._log = None
+
+    def _done_reading(self) -> bool:
+        return (self.decoder.exit is not None or self.stopped_as is not None or self.backstop_fired
+                or self._overflowed())
+
+    def _decode(self, data: bytes) -> None:
+        had_started = self.decoder.started
+        for stream, text in self.decoder.feed(data):
+            self.sink.write(stream, text)
+        if self.decoder.started and not had_started:
+            self.start_ms = round((time.monotonic() - self.created_at) * 1000)
+
+    def _overflowed(self) -> bool:
+        return any(self.decoder.overflowed.values())
+
+    # --- stopping -----------------------------------------------------------------------
+
+    def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
+        with self._lock:
+            if self.stopped_as is None:
+                self.stopped_as = error_type
+        # The deletion may retry: keep the caller (the dispatcher's heartbeat) free.
+        threading.Thread(target=self._teardown, name=f"stop-{self.plan.name}", daemon=True).start()
+
+    def _teardown(self) -> None:
+        self.watch.stop()
+        with self._lock:
+            stream = self._log
+        if stream is not None:
+            stream.interrupt()
+        self._delete()
+
+    def _delete(self) -> None:
+        for delete in (self.api.delete_pod, self.api.delete_config_map):
+            try:
+                delete(self.plan.name)
+            except Exception as exc:  # the reaper removes what is left
+                log.warning("deleting %s failed: %s", self.plan.name, describe(exc))
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def _result(self) -> RunResult:
+        self.lines.finish()
+        for stream, text in self.decoder.finish():
+            self.sink.write(stream, text)
+        record = self.decoder.exit
+        result = RunResult(extra={"start_ms": self.start_ms, "runner": "kubernetes", "pod": self.plan.name,
+                                  "node": (self.watch.pod.get("spec") or {}).get("nodeName")})
+        if record is not None:
+            status.apply_record(result, record)
+        result.output_truncated = result.output_truncated or self._overflowed()
+        result.error_type, result.message = self._classify()
+        return result
+
+    def _classify(self) -> tuple[ErrorType | None, str]:
+        record = self.decoder.exit
+        if self.stopped_as is not None:
+            return self.stopped_as, status.STOPPED
+        if self._overflowed():
+            return ErrorType.OUTPUT_LIMIT, status.OUTPUT_EXCEEDED
+        if record is not None:
+            return status.classify_record(record, memory_mb=self.spec.limits.memory_mb)
+        if self.backstop_fired:
+            return ErrorType.TIMEOUT, status.HOST_TIMEOUT
+        if self.failure is not None:
+            return self.failure
+        with contextlib.suppress(Exception):
+            self.watch.until(status.is_finished, deadline=time.monotonic() + STATUS_SETTLE_SECONDS)
+        return status.classify_pod(self.watch.pod, gone=self.watch.gone)
+
+
+def _start_error(error: Exception) -> RunnerError:
+    return RunnerError(status.CREATE_FAILED.format(error=describe(error)), permanent=_is_permanent(error))
+
+
+def _is_permanent(error: Exception) -> bool:
+    if not isinstance(error, ApiException) or is_retryable(error):
+        return isinstance(error, KubeConfigError)
+    quota = error.status == 403 and "exceeded quota" in (error.body or "")
+    return error.status in (400, 401, 403, 404, 422) and not quota

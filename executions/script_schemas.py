@@ -1,0 +1,99 @@
+"""Request and response shapes of the scripts API and the execution history."""
+
+from datetime import datetime
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, StrictStr
+
+from executions.models import Visibility
+from executions.schemas import LimitsIn
+
+
+class ExecutionSummaryOut(Schema):
+    """One line of a history: the facts, without script text or output."""
+
+    execution_id: str
+    status: str
+    runtime: str
+    script_id: int | None
+    error_type: str | None
+    exit_code: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    cpu_ms: int | None
+
+
+class ExecutionPageOut(Schema):
+    items: list[ExecutionSummaryOut]
+    page: int
+    pages: int
+    count: int
+
+
+class ScriptIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr
+    source: StrictStr = Field(..., description="Python source.")
+    runtime: StrictStr | None = Field(None, description="A runtime from GET /api/v1/runtimes; default if omitted.")
+    visibility: Visibility = Visibility.PRIVATE
+
+
+class ScriptPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = None
+    source: StrictStr | None = None
+    runtime: StrictStr | None = None
+    visibility: Visibility | None = None
+
+
+class ScriptRunIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    stdin: StrictStr = ""
+    limits: LimitsIn | None = None
+
+
+class ScriptOut(Schema):
+    key: str
+    title: str
+    source: str
+    runtime: str
+    visibility: str
+    owner: str
+    forked_from: str | None
+    moderation_state: str
+    moderation_reason: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner(script) -> str:
+        return script.owner.username
+
+    @staticmethod
+    def resolve_forked_from(script) -> str | None:
+        return script.forked_from.key if script.forked_from_id else None
+
+
+class ScriptSummaryOut(Schema):
+    key: str
+    title: str
+    runtime: str
+    visibility: str
+    owner: str
+    moderation_state: str
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner(script) -> str:
+        return script.owner.username
+
+
+class ScriptPageOut(Schema):
+    items: list[ScriptSummaryOut]
+    page: int
+    pages: int
+    count: int

@@ -1,0 +1,56 @@
+"""Chromium (Debian's, driven by Playwright) against a real Daphne server."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from conftest import BASE_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_MISSING = "Chromium is not installed at /usr/bin/chromium: `sudo apt-get install chromium` (make test does it as root)."
+ARTIFACTS = BASE_DIR / "test-artifacts"
+EXPECT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def collected_static(daphne_server):
+    """The server shares this session's STATIC_ROOT; fill it as `make run` does."""
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
+                   env=daphne_server.env, cwd=BASE_DIR, check=True)
+    return daphne_server
+
+
+# Package scope, not session: while Playwright's synchronous API is open it keeps an event
+# loop running in the main thread, which breaks async_to_sync in every later test.
+@pytest.fixture(scope="package")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip(CHROMIUM_MISSING)
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, collected_static):
+    context = chromium.new_context(base_url=collected_static.url, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,100 @@
+"""The editor in a real browser: typing, running, live output, failures, cancelling."""
+
+from playwright.sync_api import expect
+
+from executions.services import SCRIPT_EMPTY
+from executions.tests.browser.editor_page import EditorPage
+
+SLOW = "import time\nfor i in range(3): print(i, flush=True); time.sleep(0.5)"
+FAILING = "print('before')\nvalues = []\nprint(sum(values) / len(values))"
+LONG = "import time\nprint('started', flush=True)\ntime.sleep(30)"
+SCROLLED_TO_THE_END = """() => {
+    const pane = document.querySelector("pre.output");
+    return pane.scrollHeight > pane.clientHeight && pane.scrollHeight - pane.scrollTop - pane.clientHeight < 2;
+}"""
+
+
+def test_a_typed_script_run_with_the_shortcut_shows_its_first_line_before_it_finishes(page, artifacts):
+    editor = EditorPage(page).open()
+    editor.type_script(SLOW)
+
+    page.keyboard.press("ControlOrMeta+Enter")
+
+    expect(editor.stdout).to_have_text("0\n")
+    expect(editor.status).to_have_text("Running")
+    expect(editor.status).to_have_text("Completed")
+    expect(editor.stdout).to_have_text("0\n1\n2\n")
+    expect(page.locator(".fact", has_text="Exit code")).to_contain_text("0")
+    expect(page.locator(".fact", has_text="Duration")).to_contain_text(" s")
+    page.screenshot(path=artifacts / "editor.png", full_page=True)
+
+
+def test_a_failing_script_shows_its_traceback_as_an_error_with_status_failed(page):
+    editor = EditorPage(page).open()
+    editor.type_script(FAILING)
+
+    editor.run_button.click()
+
+    expect(editor.status).to_have_text("Failed")
+    expect(editor.reason).to_have_text("Runtime error (exit code 1)")
+    expect(editor.stdout).to_have_text("before\n")
+    expect(editor.stderr).to_contain_text("Traceback (most recent call last)")
+    expect(editor.stderr).to_contain_text("ZeroDivisionError: division by zero")
+    expect(page.locator(".fact", has_text="Exit code")).to_contain_text("1")
+
+
+def test_the_run_button_becomes_cancel_and_stops_a_long_run(page):
+    editor = EditorPage(page).open()
+    editor.type_script(LONG)
+    editor.run_button.click()
+    expect(editor.stdout).to_have_text("started\n")
+
+    editor.cancel_button.click()
+
+    expect(editor.status).to_have_text("Failed")
+    expect(editor.reason).to_have_text("Cancelled on request.")
+    expect(editor.run_button).to_be_enabled()
+    expect(editor.run_button).to_be_focused()
+
+
+def test_an_example_loads_into_the_editor_with_its_stdin(page):
+    editor = EditorPage(page).open()
+
+    page.get_by_role("combobox", name="Load an example").select_option(label="Read standard input")
+
+    expect(editor.code).to_contain_text("sys.stdin")
+    expect(page.get_by_role("textbox", name="Standard input")).to_have_value("Ada\nGrace\nGuido\n")
+    page.keyboard.press("ControlOrMeta+Enter")
+    expect(editor.stdout).to_have_text("Hello, Ada!\nHello, Grace!\nHello, Guido!\n")
+    expect(editor.stderr).to_have_text("3 greetings\n")
+
+
+def test_the_editor_page_fits_a_phone_screen(page, artifacts):
+    page.set_viewport_size({"width": 375, "height": 740})
+    editor = EditorPage(page).open()
+    editor.run_button.click()
+    expect(editor.status).to_have_text("Completed")
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    page.screenshot(path=artifacts / "editor-phone.png", full_page=True)
+
+
+def test_the_output_pane_follows_long_output_to_its_end(page):
+    editor = EditorPage(page).open()
+    editor.type_script("for i in range(300): print('line', i)")
+
+    editor.run_button.click()
+
+    expect(editor.stdout).to_contain_text("line 299")
+    page.wait_for_function(SCROLLED_TO_THE_END)
+
+
+def test_a_refused_submission_shows_the_servers_reason(page):
+    editor = EditorPage(page).open()
+    editor.type_script("   ")
+
+    page.keyboard.press("ControlOrMeta+Enter")
+
+    expect(page.get_by_role("alert")).to_have_text(SCRIPT_EMPTY)
+    expect(editor.run_button).to_be_visible()

@@ -1,0 +1,110 @@
+"""The permanent page of one execution: readable without JavaScript, live while running."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from executions import views
+from executions.documents import Status
+from executions.tests.factories import make_execution, make_running
+from executions.tests.pages.test_editor_page import island_props
+
+TRACEBACK = 'Traceback (most recent call last):\n  File "<script>", line 1\nZeroDivisionError: division by zero\n'
+
+
+def page(client, execution):
+    return client.get(f"/executions/{execution.execution_id}/")
+
+
+def failed_run(**fields):
+    defaults = dict(status=Status.FAILED, output="before\n", errors=TRACEBACK, error_type="runtime_error",
+                    exit_code=1, duration_ms=1534, cpu_ms=21, peak_memory_kb=9216)
+    return make_execution(**{**defaults, **fields})
+
+
+def test_a_finished_execution_shows_its_script_output_errors_and_facts(client):
+    execution = failed_run(script="print('before')\n1/0\n", stdin="some input")
+
+    response = page(client, execution)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "print(&#x27;before&#x27;)\n1/0" in html
+    assert "some input" in html
+    assert '<span class="stream-stdout" data-stream="stdout">before\n</span>' in html
+    assert '<span class="stream-stderr" data-stream="stderr">Traceback' in html
+    assert 'data-status="failed">Failed</span>' in html
+    assert "Runtime error (exit code 1)" in html
+    for fact in ["1.53 s", "21 ms", "9.0 MiB", "<dd>1</dd>"]:
+        assert fact in html
+
+
+def test_a_finished_execution_page_needs_no_javascript(client):
+    html = page(client, failed_run()).content.decode()
+
+    assert "data-island" not in html and '<script type="module"' not in html
+
+
+def test_output_is_escaped_not_interpreted(client):
+    execution = make_execution(status=Status.COMPLETED, output="<script>alert(1)</script>\n", exit_code=0)
+
+    html = page(client, execution).content.decode()
+
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"error_type": "cancelled", "error_message": "Cancelled on request."}, "Cancelled on request."),
+        ({"error_type": "timeout", "error_message": "Wall-clock time limit exceeded"}, "Wall-clock time limit exceeded"),
+        ({"error_type": "memory_limit", "error_message": ""}, views.ERROR_TYPE_LABELS["memory_limit"]),
+        ({"error_type": "runtime_error", "exit_code": None, "signal": 9}, "Runtime error (killed by signal 9)"),
+    ],
+)
+def test_a_failed_execution_says_why_it_failed(client, fields, reason):
+    html = page(client, failed_run(**fields)).content.decode()
+
+    assert f'<span class="failure-reason">{reason}</span>' in html
+
+
+def test_a_running_execution_page_carries_the_live_island_over_the_server_rendered_result(client):
+    execution = make_running(output="0\n", output_seq=1)
+
+    response = page(client, execution)
+
+    html = response.content.decode()
+    assert 'data-island="execution-live"' in html
+    assert '<script type="module"' in html and "/static/islands/assets/execution-" in html
+    assert 'data-status="running">Running</span>' in html and "0\n</span>" in html
+    props = island_props(response, "execution-live-props")
+    assert props["execution"]["execution_id"] == execution.execution_id
+    assert props["execution"]["status"] == "running" and props["execution"]["output"] == "0\n"
+
+
+def test_a_queued_execution_page_waits_for_output(client):
+    html = page(client, make_execution()).content.decode()
+
+    assert "Waiting for output…" in html and 'data-status="queued">Queued</span>' in html
+
+
+@pytest.mark.parametrize("execution_id", ["0" * 32, "nope", "../../etc/passwd"])
+def test_an_unknown_execution_is_the_sites_404_page(client, execution_id):
+    response = client.get(f"/executions/{execution_id}/")
+
+    assert response.status_code == 404
+    assert "Nothing here" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_owned_execution_is_visible_to_its_owner_only(client):
+    users = get_user_model().objects
+    owner, other = users.create_user("owner", password="x" * 12), users.create_user("other", password="x" * 12)
+    execution = make_execution(status=Status.COMPLETED, owner_id=owner.pk, output="secret\n")
+
+    assert page(client, execution).status_code == 404
+    client.force_login(other)
+    assert page(client, execution).status_code == 404
+    assert client.get(f"/?from={execution.execution_id}").content.decode().count("secret") == 0
+    client.force_login(owner)
+    assert page(client, execution).status_code == 200

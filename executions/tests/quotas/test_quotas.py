@@ -1,0 +1,168 @@
+"""Quotas on submissions: per minute, at once, and CPU-seconds per day; per IP address for
+anonymous callers, per user for signed-in ones, with per-user overrides."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.tests.helpers import bearer, obtain_tokens
+from executions import quotas, services
+from executions.documents import Execution, Status
+from executions.tests.quotas.conftest import quotas as make_quotas
+
+pytestmark = pytest.mark.django_db(transaction=True)  # submissions read the ORM from worker threads
+
+RATE_HEADERS = ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def submit(client=None, *, ip="203.0.113.7", headers=None, **body):
+    client = client or Client()
+    payload = json.dumps({"script": "print(1)", **body})
+    return client.post("/api/v1/executions", data=payload, content_type="application/json", REMOTE_ADDR=ip,
+                       headers=headers or {})
+
+
+def finish(execution_id: str, *, cpu_ms: int = 10) -> None:
+    Execution.objects(execution_id=execution_id).update(set__status=Status.COMPLETED, set__cpu_ms=cpu_ms)
+
+
+def test_an_anonymous_caller_over_the_rate_gets_a_429_with_rate_limit_headers(settings):
+    settings.QUOTAS = make_quotas(anonymous=(2, 0, 0))
+    submit(), submit()
+
+    refused = submit()
+
+    assert refused.status_code == 429
+    retry_after = int(refused["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert refused.json() == {"detail": quotas.RATE_EXCEEDED.format(limit=2, retry_after=retry_after)}
+    assert (refused["X-RateLimit-Limit"], refused["X-RateLimit-Remaining"]) == ("2", "0")
+    assert refused["X-RateLimit-Resource"] == "submissions"
+    assert Execution.objects.count() == 2
+
+
+def test_each_address_has_its_own_allowance(settings):
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0))
+    submit(ip="203.0.113.7")
+
+    assert submit(ip="203.0.113.8").status_code == 201
+    assert submit(ip="203.0.113.7").status_code == 429
+
+
+def test_one_ipv6_slash_64_counts_as_one_address():
+    first = quotas.subject_for(owner_id=None, client_ip="2001:db8:1:2::1")
+    same_net = quotas.subject_for(owner_id=None, client_ip="2001:db8:1:2:ffff::9")
+    other_net = quotas.subject_for(owner_id=None, client_ip="2001:db8:1:3::1")
+
+    assert first == same_net != other_net
+
+
+def test_a_signed_in_user_is_counted_apart_from_their_address(settings, owner):
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0), user=(3, 0, 0))
+    token = bearer(obtain_tokens(Client(), owner)["access_token"])
+    submit()
+
+    statuses = [submit(headers=token).status_code for _ in range(4)]
+
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_an_admin_can_raise_or_lower_one_users_quota(settings, owner, other):
+    settings.QUOTAS = make_quotas(user=(1, 0, 0))
+    owner.profile.submissions_per_minute = 3
+    owner.profile.save()
+    other.profile.submissions_per_minute = 0  # no limit
+    other.profile.save()
+
+    owners = [services.execution_submit(script="pass", owner_id=owner.pk, client_ip="1.2.3.4") for _ in range(3)]
+    others = [services.execution_submit(script="pass", owner_id=other.pk, client_ip="1.2.3.4") for _ in range(5)]
+    with pytest.raises(quotas.QuotaExceeded):
+        services.execution_submit(script="pass", owner_id=owner.pk, client_ip="1.2.3.4")
+
+    assert len(owners) == 3 and len(others) == 5
+
+
+def test_too_many_at_once_is_refused_until_one_finishes(settings):
+    settings.QUOTAS = make_quotas(anonymous=(0, 2, 0))
+    first = submit(limits={"wall_seconds": 3}).json()["execution_id"]
+    submit()
+
+    refused = submit()
+    finish(first)
+    accepted = submit()
+
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "concurrency"
+    assert refused["Retry-After"] == "3"  # the shortest wall limit among those in flight
+    assert refused.json() == {"detail": quotas.CONCURRENCY_EXCEEDED.format(limit=2)}
+    assert accepted.status_code == 201
+
+
+def test_the_days_cpu_time_is_charged_as_executions_finish(settings):
+    settings.QUOTAS = make_quotas(anonymous=(0, 0, 2))
+    finish(submit().json()["execution_id"], cpu_ms=1500)
+    finish(submit().json()["execution_id"], cpu_ms=600)
+
+    refused = submit()
+
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "cpu"
+    assert 1 <= int(refused["Retry-After"]) <= 24 * 3600
+    assert refused.json()["detail"] == quotas.CPU_EXCEEDED.format(limit=2, retry_after=refused["Retry-After"])
+
+
+def test_a_refused_or_repeated_submission_uses_no_allowance(settings):
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0))
+    submit(script="")  # invalid: 422
+    first = submit(headers={"Idempotency-Key": "k1"})
+    again = submit(headers={"Idempotency-Key": "k1"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+
+
+def test_submissions_without_a_client_address_are_not_metered(settings):
+    settings.QUOTAS = make_quotas(anonymous=(1, 1, 1))
+
+    created = [services.execution_submit(script="pass")[1] for _ in range(3)]
+
+    assert created == [True, True, True]
+
+
+def test_anonymous_callers_get_lower_caps_than_signed_in_users(settings, owner):
+    anonymous_cap = settings.ANONYMOUS_EXECUTION_LIMITS["memory_mb"]
+    settings.EXECUTION_LIMITS = {**settings.EXECUTION_LIMITS, "memory_mb": anonymous_cap * 2}
+    token = bearer(obtain_tokens(Client(), owner)["access_token"])
+
+    anonymous = submit(limits={"memory_mb": anonymous_cap + 1})
+    signed_in = submit(headers=token, limits={"memory_mb": anonymous_cap + 1})
+
+    assert anonymous.status_code == 422 and signed_in.status_code == 201
+    assert submit().json()["limits"]["memory_mb"] == anonymous_cap
+
+
+def test_running_a_script_page_over_quota_is_a_429_page(settings, owner, make_script):
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0))
+    script = make_script(owner, visibility="public")
+    Client().post(f"/scripts/{script.key}/run/", REMOTE_ADDR="198.51.100.1")
+
+    refused = Client().post(f"/scripts/{script.key}/run/", REMOTE_ADDR="198.51.100.1")
+
+    assert refused.status_code == 429 and all(refused.has_header(h) for h in RATE_HEADERS)
+    assert "Too many submissions" in refused.content.decode()
+
+
+def test_the_counters_live_in_redis_when_it_is_the_cache(settings, redis_url):
+    import redis
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.QUOTAS = make_quotas(anonymous=(2, 0, 0))
+    from django.core.cache import cache
+
+    cache.clear()
+    submit(ip="192.0.2.50"), submit(ip="192.0.2.50")
+
+    refused = submit(ip="192.0.2.50")
+
+    assert refused.status_code == 429
+    keys = redis.Redis.from_url(redis_url).keys("*quota:rate:ip:192.0.2.50:*")
+    assert len(keys) == 1
+    cache.clear()

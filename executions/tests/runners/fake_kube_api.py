@@ -1,0 +1,622 @@
+"""A FAKE Kubernetes API server for the runner's tests, not a Kubernetes.
+
+A real HTTP server on 127.0.0.1, in a thread, speaking just enough of the API for the
+official client the runner uses: create/get/list/delete pods and ConfigMaps, watch one pod
+(chunked watch events, resourceVersions, 410 Gone), and the pod log with ``follow=true``
+(chunked, as it is written). Behind it a fake kubelet (:class:`Kubelet`, told how by a
+:class:`Behaviour`) plays the pod's
+life: by default it runs the pod's command (the shared sandbox entry, with this
+interpreter and no sandbox), so the log holds genuine framed records.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from executions.runners import kube_manifests as manifests
+
+ENTRY = Path(manifests.__file__).resolve().parent.parent / "sandbox" / "entry.py"
+
+WAIT_STEP = 0.5  # streaming handlers re-check whether the server is closing this often
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Fault:
+    """Answer matching requests with an error ``times`` times (before handling them)."""
+
+    method: str
+    path: str  # a regular expression, searched in the path
+    status: int = 500
+    times: int = 1
+    retry_after: float | None = None
+    message: str = "injected by the test"
+
+
+@dataclass
+class LogCut:
+    """The next ``times`` log reads stop after ``lines`` lines: dropped, or ended cleanly."""
+
+    lines: int
+    abrupt: bool = True
+    times: int = 1
+
+
+class PodLog:
+    def __init__(self):
+        self.data = bytearray()
+        self.closed = False
+
+
+class FakeKubeApi:
+    def __init__(self, tmp: Path, behaviour: Behaviour | None = None):
+        self.tmp = tmp
+        self.behaviour = behaviour or Run()
+        self.changed = threading.Condition()
+        self.rv = itertools.count(100)
+        self.pods: dict[str, dict] = {}
+        self.config_maps: dict[str, dict] = {}
+        self.events: list[tuple[int, str, dict]] = []
+        self.logs: dict[str, PodLog] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.created: list[dict] = []  # every object as the client sent it
+        self.faults: list[Fault] = []
+        self.log_cuts: list[LogCut] = []
+        self.oldest_watchable = 0  # watches from an older resourceVersion get 410 Gone
+        self.kubelets: dict[str, Kubelet] = {}
+        self.closing = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.server.daemon_threads = True
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeKubeApi:
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-kube-api", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+        for kubelet in list(self.kubelets.values()):
+            kubelet.kill()
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+            "current-context": "fake",
+        }
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    # --- state, used by the handler and the kubelet -------------------------------------------
+
+    def next_rv(self) -> int:
+        return next(self.rv)
+
+    def create_pod(self, pod: dict) -> dict:
+        name = pod["metadata"]["name"]
+        with self.changed:
+            if name in self.pods:
+                return None
+            pod["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now())
+            pod["status"] = {"phase": "Pending", "qosClass": "Guaranteed"}
+            self.logs[name] = PodLog()
+            self._record("ADDED", pod)
+        self.kubelets[name] = self.behaviour.start(self, name)
+        return pod
+
+    def update_pod(self, name: str, change) -> None:
+        """Apply ``change(pod)`` and publish a MODIFIED event, unless the pod is gone."""
+        with self.changed:
+            pod = self.pods.get(name)
+            if pod is not None:
+                change(pod)
+                self._record("MODIFIED", pod)
+
+    def delete_pod(self, name: str) -> bool:
+        with self.changed:
+            pod = self.pods.get(name)
+            if pod is None:
+                return False
+            self._record("DELETED", pod)
+            del self.pods[name]
+            self.logs[name].closed = True
+            uid = pod["metadata"]["uid"]
+            for cm_name, cm in list(self.config_maps.items()):  # what the API server's GC does
+                if any(owner["uid"] == uid for owner in cm["metadata"].get("ownerReferences", [])):
+                    del self.config_maps[cm_name]
+        kubelet = self.kubelets.pop(name, None)
+        if kubelet is not None:
+            kubelet.kill()
+        return True
+
+    def append_log(self, name: str, data: bytes, *, close: bool = False) -> None:
+        with self.changed:
+            log = self.logs[name]
+            log.data += data
+            log.closed = log.closed or close
+            self.changed.notify_all()
+
+    def _record(self, kind: str, pod: dict) -> None:
+        rv = self.next_rv()
+        pod["metadata"]["resourceVersion"] = str(rv)
+        if kind != "DELETED":
+            self.pods[pod["metadata"]["name"]] = pod
+        self.events.append((rv, kind, json.loads(json.dumps(pod))))
+        self.changed.notify_all()
+
+    def expire_watch_history(self) -> None:
+        with self.changed:
+            self.oldest_watchable = self.next_rv()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self.changed:
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and re.search(fault.path, path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def take_log_cut(self) -> LogCut | None:
+        with self.changed:
+            for cut in self.log_cuts:
+                if cut.times > 0:
+                    cut.times -= 1
+                    return cut
+        return None
+
+    def count(self, method: str, path_pattern: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and re.search(path_pattern, p))
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
+POD = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")
+POD_LOG = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/log$")
+MAPS = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps$")
+MAP = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")
+
+
+def _handler_for(api: FakeKubeApi):
+    class Handler(_Handler):
+        fake = api
+
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fake: FakeKubeApi
+
+    def log_message(self, format, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            self._route(method)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client hung up on a stream: that is its right
+
+    def _route(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        self.query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        self.fake.requests.append((method, parts.path))
+        body = self._body()
+        if method == "POST" and body is not None:
+            self.fake.created.append(json.loads(json.dumps(body)))
+        fault = self.fake.take_fault(method, parts.path)
+        if fault is not None:
+            return self._status(fault.status, "Injected", fault.message, retry_after=fault.retry_after)
+        for pattern, handlers in ROUTES:
+            match = pattern.match(parts.path)
+            if match and method in handlers:
+                return getattr(self, handlers[method])(*match.groups(), body)
+        self._status(404, "NotFound", f"no route for {method} {parts.path}")
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length)) if length else None
+
+    # --- pods ---
+
+    def create_pod(self, namespace, body):
+        created = self.fake.create_pod(body)
+        if created is None:
+            return self._status(409, "AlreadyExists", f'pods "{body["metadata"]["name"]}" already exists')
+        self._json(201, created)
+
+    def get_pod(self, namespace, name, body):
+        pod = self.fake.pods.get(name)
+        if pod is None:
+            return self._status(404, "NotFound", f'pods "{name}" not found')
+        self._json(200, pod)
+
+    def delete_pod(self, namespace, name, body):
+        pod = self.fake.pods.get(name)
+        if not self.fake.delete_pod(name):
+            return self._status(404, "NotFound", f'pods "{name}" not found')
+        self._json(200, pod)
+
+    def list_pods(self, namespace, body):
+        if self.query.get("watch") == "true":
+            return self._watch()
+        self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+                         "items": _select(self.fake.pods, self.query.get("labelSelector"))})
+
+    # --- configmaps ---
+
+    def create_map(self, namespace, body):
+        name = body["metadata"]["name"]
+        if name in self.fake.config_maps:
+            return self._status(409, "AlreadyExists", f'configmaps "{name}" already exists')
+        body["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now(),
+                                resourceVersion=str(self.fake.next_rv()))
+        with self.fake.changed:
+            self.fake.config_maps[name] = body
+            self.fake.changed.notify_all()
+        self._json(201, body)
+
+    def delete_map(self, namespace, name, body):
+        removed = self.fake.config_maps.pop(name, None)
+        if removed is None:
+            return self._status(404, "NotFound", f'configmaps "{name}" not found')
+        self._json(200, removed)
+
+    def list_maps(self, namespace, body):
+        self._json(200, {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+                         "items": _select(self.fake.config_maps, self.query.get("labelSelector"))})
+
+    # --- watch ---
+
+    def _watch(self):
+        name = self.query.get("fieldSelector", "").removeprefix("metadata.name=")
+        since = int(self.query.get("resourceVersion") or 0)
+        deadline = _deadline(float(self.query.get("timeoutSeconds") or 30))
+        self._start_chunked("application/json")
+        if since < self.fake.oldest_watchable:
+            gone = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+                    "message": f"too old resource version: {since}", "code": 410}
+            self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+            return self._end_chunked()
+        while (events := self._events_after(since, name, deadline)) is not None:
+            for rv, kind, pod in events:
+                since = rv
+                self._chunk(json.dumps({"type": kind, "object": pod}).encode() + b"\n")
+        self._end_chunked()
+
+    def _events_after(self, since: int, name: str, deadline) -> list | None:
+        """New events for ``name``; None when the watch should end (its timeout, or closing)."""
+        with self.fake.changed:
+            while True:
+                events = [event for event in self.fake.events if event[0] > since and
+                          event[2]["metadata"]["name"] == name]
+                if events:
+                    return events
+                if self.fake.closing or deadline() <= 0:
+                    return None
+                self.fake.changed.wait(min(deadline(), WAIT_STEP))
+
+    # --- log ---
+
+    def pod_log(self, namespace, name, body):
+        pod = self.fake.pods.get(name)
+        if pod is None:
+            return self._status(404, "NotFound", f'pods "{name}" not found')
+        state = _container_state(pod)
+        if state not in ("running", "terminated"):
+            message = f'container "sandbox" in pod "{name}" is waiting to start: ContainerCreating'
+            return self._status(400, "BadRequest", message)
+        self._stream_log(self.fake.logs[name], self.fake.take_log_cut(), self.query.get("follow") == "true")
+
+    def _stream_log(self, log: PodLog, cut: LogCut | None, follow: bool) -> None:
+        self._start_chunked("text/plain")
+        sent, lines = 0, 0
+        while (data := self._log_after(log, sent, follow)) is not None:
+            if cut is not None and lines + data.count(b"\n") >= cut.lines:
+                data = b"".join(data.splitlines(keepends=True)[: cut.lines - lines])
+                if data:
+                    self._chunk(data)
+                return self._cut(abrupt=cut.abrupt)
+            self._chunk(data)
+            sent, lines = sent + len(data), lines + data.count(b"\n")
+        self._end_chunked()
+
+    def _log_after(self, log: PodLog, sent: int, follow: bool) -> bytes | None:
+        with self.fake.changed:
+            while True:
+                if len(log.data) > sent:
+                    return bytes(log.data[sent:])
+                if log.closed or not follow or self.fake.closing:
+                    return None
+                self.fake.changed.wait(WAIT_STEP)
+
+    def _cut(self, *, abrupt: bool) -> None:
+        if not abrupt:
+            return self._end_chunked()
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    # --- writing ---
+
+    def _json(self, code: int, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _status(self, code: int, reason: str, message: str, *, retry_after: float | None = None) -> None:
+        data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
+                           "reason": reason, "code": code}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_chunked(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end_chunked(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+ROUTES = [
+    (PODS, {"POST": "create_pod", "GET": "list_pods"}),
+    (POD, {"GET": "get_pod", "DELETE": "delete_pod"}),
+    (POD_LOG, {"GET": "pod_log"}),
+    (MAPS, {"POST": "create_map", "GET": "list_maps"}),
+    (MAP, {"DELETE": "delete_map"}),
+]
+
+
+def _select(objects: dict[str, dict], selector: str | None) -> list[dict]:
+    wanted = dict(pair.split("=", 1) for pair in selector.split(",")) if selector else {}
+    return [obj for obj in objects.values()
+            if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
+
+
+def _container_state(pod: dict) -> str:
+    statuses = pod["status"].get("containerStatuses") or [{}]
+    return next(iter(statuses[0].get("state") or {}), "")
+
+
+def _deadline(seconds: float):
+    end = time.monotonic() + seconds
+    return lambda: end - time.monotonic()
+
+
+# --- the fake kubelet ------------------------------------------------------------------------
+
+
+class Behaviour:
+    """How the fake kubelet plays the life of the pods created from now on."""
+
+    def start(self, api: FakeKubeApi, name: str) -> Kubelet:
+        kubelet = Kubelet(api, name, self)
+        kubelet.start()
+        return kubelet
+
+    def play(self, kubelet: Kubelet) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Run(Behaviour):
+    """Run the pod's command for real, after ``pull_failures`` failed image pulls."""
+
+    pull_failures: int = 0
+    oom_on_output: bool = False  # the container is OOM-killed when the script first writes stdout
+    evict_on_output: str | None = None  # ...or evicted, with this message
+    deadline_after: float | None = None  # seconds running before activeDeadlineSeconds fires
+
+    def play(self, kubelet: Kubelet) -> None:
+        if not kubelet.wait_for_config_map():
+            return
+        for attempt in range(self.pull_failures):
+            reason = "ErrImagePull" if attempt % 2 == 0 else "ImagePullBackOff"
+            kubelet.set_waiting(reason, f'failed to pull image "{kubelet.image}": registry unavailable')
+        kubelet.run_command(self)
+
+
+@dataclass
+class Stuck(Behaviour):
+    """Never start: the container waits with ``reason``, or (no reason) the pod is unschedulable."""
+
+    reason: str | None = None
+    message: str = ""
+
+    def play(self, kubelet: Kubelet) -> None:
+        if self.reason:
+            kubelet.set_waiting(self.reason, self.message)
+        else:
+            kubelet.api.update_pod(kubelet.name, _unschedulable)
+
+
+class Kubelet(threading.Thread):
+    def __init__(self, api: FakeKubeApi, name: str, behaviour: Behaviour):
+        super().__init__(name=f"fake-kubelet-{name}", daemon=True)
+        self.api, self.name, self.behaviour = api, name, behaviour
+        self.pod = api.pods[name]
+        self.image = self.pod["spec"]["containers"][0]["image"]
+        self.process: subprocess.Popen | None = None
+        self.ended_by: tuple[str, str, str] | None = None  # (pod reason, message, container reason)
+        self.killed = threading.Event()
+        self.lock = threading.Lock()
+        self.workdir = api.tmp / name
+
+    def run(self) -> None:
+        self.behaviour.play(self)
+
+    def run_command(self, behaviour: Run) -> None:
+        with self.lock:
+            if self.killed.is_set():
+                return
+            self._spawn()
+        if behaviour.deadline_after is not None:
+            threading.Timer(behaviour.deadline_after, self._end, args=self._deadline()).start()
+        self._pump(behaviour)
+        code = self.process.wait()
+        self.api.append_log(self.name, b"", close=True)  # the log ends before the status says so
+        self.api.update_pod(self.name, lambda pod: _terminated(pod, code, self.ended_by))
+
+    def kill(self) -> None:
+        with self.lock:
+            self.killed.set()
+            if self.process is not None:
+                _kill_tree(self.process.pid)
+
+    def wait_for_config_map(self) -> bool:
+        with self.api.changed:
+            while self.name not in self.api.config_maps:
+                if self.killed.is_set() or self.api.closing:
+                    return False
+                self.api.changed.wait(WAIT_STEP)
+        return True
+
+    def set_waiting(self, reason: str, message: str) -> None:
+        state = {"waiting": {"reason": reason, "message": message}}
+        self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Pending"))
+
+    def _spawn(self) -> None:
+        command = self._local_command()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, cwd=self.workdir, start_new_session=True,
+                                        env={"HOME": str(self.workdir), "LANG": "C.UTF-8"})
+        state = {"running": {"startedAt": now()}}
+        self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Running", ready=True))
+
+    def _local_command(self) -> list[str]:
+        """The pod's command, with this interpreter and the ConfigMap's files in a directory."""
+        files = self.workdir / "sandbox"
+        files.mkdir(parents=True)
+        for key, value in self.api.config_maps[self.name]["binaryData"].items():
+            (files / key).write_bytes(base64.b64decode(value))
+        _, _, _, _, *args = self.pod["spec"]["containers"][0]["command"]
+        # One uid runs every fake pod: RLIMIT_NPROC would count them all together.
+        args = [re.sub(r"^nproc=.*", "nproc=0", arg).replace("=/sandbox/", f"={files}/") for arg in args]
+        return [sys.executable, "-I", "-S", str(ENTRY), *args]
+
+    def _pump(self, behaviour: Run) -> None:
+        trigger = self._oom() if behaviour.oom_on_output else None
+        if behaviour.evict_on_output:
+            trigger = ("Evicted", behaviour.evict_on_output, "Error")
+        while data := os.read(self.process.stdout.fileno(), 65536):
+            self.api.append_log(self.name, data)
+            if trigger and b"\nO " in b"\n" + data:
+                self._end(*trigger)
+                trigger = None
+
+    def _oom(self) -> tuple[str, str, str]:
+        return ("", "", "OOMKilled")
+
+    def _deadline(self) -> tuple[str, str, str]:
+        return ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline", "Error")
+
+    def _end(self, reason: str, message: str, container_reason: str) -> None:
+        self.ended_by = (reason, message, container_reason)
+        self.kill()
+
+
+def _container(pod: dict, state: dict, *, phase: str, ready: bool = False) -> None:
+    spec = pod["spec"]["containers"][0]
+    pod["status"].update(phase=phase, containerStatuses=[{
+        "name": spec["name"], "image": spec["image"], "imageID": "", "ready": ready, "restartCount": 0,
+        "started": "running" in state, "state": state,
+    }])
+
+
+def _terminated(pod: dict, code: int, ended_by: tuple[str, str, str] | None) -> None:
+    reason, message, container_reason = ended_by or ("", "", "Completed" if code == 0 else "Error")
+    exit_code = 137 if ended_by else code
+    state = {"terminated": {"exitCode": exit_code, "reason": container_reason, "startedAt": now(), "finishedAt": now()}}
+    _container(pod, state, phase="Succeeded" if exit_code == 0 else "Failed")
+    if reason:
+        pod["status"].update(reason=reason, message=message)
+
+
+def _unschedulable(pod: dict) -> None:
+    pod["status"]["conditions"] = [{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "message": "0/3 nodes are available: 3 Insufficient memory.",
+    }]
+
+
+def _kill_tree(pid: int) -> None:
+    """The entry and whatever it started: here nothing ends them with a PID namespace."""
+    for victim in [pid, *_descendants(pid)]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found

@@ -1,0 +1,129 @@
+"""The scripts API, ``/api/v1/scripts``, as a program with a token uses it."""
+
+import pytest
+from django.test import Client
+
+from accounts.tests.helpers import bearer, obtain_tokens, post_json
+from executions import script_services
+from executions.models import Script, Visibility
+
+pytestmark = pytest.mark.django_db(transaction=True)  # runs read the ORM from worker threads
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+@pytest.fixture
+def as_owner(client, owner) -> dict:
+    return bearer(obtain_tokens(client, owner)["access_token"])
+
+
+@pytest.fixture
+def as_other(client, other) -> dict:
+    return bearer(obtain_tokens(client, other)["access_token"])
+
+
+def create(client, headers, **fields):
+    body = {"title": "Squares", "source": "print([i * i for i in range(4)])", **fields}
+    return post_json(client, "/api/v1/scripts", body, **headers)
+
+
+def test_saving_a_script_returns_it_with_its_key(client, as_owner, owner):
+    response = create(client, as_owner, visibility="unlisted")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["title"], body["visibility"], body["owner"], body["forked_from"]) == (
+        "Squares", "unlisted", owner.username, None)
+    assert Script.objects.get(key=body["key"]).owner == owner
+
+
+def test_anonymous_callers_cannot_save_scripts(client):
+    response = create(client, {})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": script_services.SIGN_IN_REQUIRED}
+
+
+def test_a_bad_script_is_a_422_with_the_reason(client, as_owner):
+    response = create(client, as_owner, title=" ")
+
+    assert response.status_code == 422 and response.json() == {"detail": script_services.TITLE_REQUIRED}
+
+
+def test_my_scripts_lists_only_mine_most_recent_first(client, as_owner, owner, other, make_script):
+    make_script(owner, title="older")
+    make_script(owner, title="newer")
+    make_script(other, title="theirs", visibility=Visibility.PUBLIC)
+
+    body = client.get("/api/v1/scripts", headers=as_owner).json()
+
+    assert [item["title"] for item in body["items"]] == ["newer", "older"]
+    assert (body["page"], body["pages"], body["count"]) == (1, 1, 2)
+
+
+def test_the_owner_changes_a_script_and_others_may_not(client, as_owner, as_other, owner, make_script):
+    script = make_script(owner, visibility=Visibility.PUBLIC)
+    path = f"/api/v1/scripts/{script.key}"
+
+    changed = client.patch(path, data={"source": "print('v2')"}, content_type="application/json", headers=as_owner)
+    refused = client.patch(path, data={"title": "stolen"}, content_type="application/json", headers=as_other)
+
+    assert changed.status_code == 200 and changed.json()["source"] == "print('v2')"
+    assert refused.status_code == 403 and refused.json() == {"detail": script_services.NOT_OWNER}
+
+
+def test_deleting_a_script(client, as_owner, owner, make_script):
+    script = make_script(owner)
+
+    response = client.delete(f"/api/v1/scripts/{script.key}", headers=as_owner)
+
+    assert response.status_code == 204 and not Script.objects.filter(pk=script.pk).exists()
+
+
+def test_forking_a_public_script(client, as_other, owner, other, make_script):
+    script = make_script(owner, visibility=Visibility.PUBLIC)
+
+    response = client.post(f"/api/v1/scripts/{script.key}/fork", headers=as_other)
+
+    assert response.status_code == 201
+    assert (response.json()["owner"], response.json()["forked_from"]) == (other.username, script.key)
+
+
+def test_running_a_script_queues_an_execution_of_the_caller(client, as_other, owner, other, make_script):
+    script = make_script(owner, visibility=Visibility.UNLISTED)
+
+    response = post_json(client, f"/api/v1/scripts/{script.key}/run", {"stdin": "x"}, **as_other)
+
+    assert response.status_code == 201
+    assert (response.json()["owner_id"], response.json()["stdin"]) == (other.pk, "x")
+
+
+def test_running_with_wait_returns_the_finished_execution(client, as_owner, owner, make_script, dispatcher):
+    script = make_script(owner, source="print(6 * 7)")
+
+    response = post_json(client, f"/api/v1/scripts/{script.key}/run?wait=true", {}, **as_owner)
+
+    assert (response.json()["status"], response.json()["output"]) == ("completed", "42\n")
+
+
+def test_a_scripts_executions_are_those_of_it_the_caller_may_see(client, as_owner, as_other, owner, make_script):
+    script = make_script(owner, visibility=Visibility.PUBLIC)
+    mine = post_json(client, f"/api/v1/scripts/{script.key}/run", {}, **as_owner).json()["execution_id"]
+    post_json(client, f"/api/v1/scripts/{script.key}/run", {}, **as_other)
+
+    listed = client.get(f"/api/v1/scripts/{script.key}/executions", headers=as_owner).json()
+
+    assert [item["execution_id"] for item in listed["items"]] == [mine]
+
+
+def test_a_browser_session_saves_scripts_with_its_csrf_token(owner):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    browser.get("/scripts/new/")
+
+    response = create(browser, {"X-CSRFToken": browser.cookies["csrftoken"].value})
+
+    assert response.status_code == 201

@@ -1,0 +1,319 @@
+"""The Helm chart (deploy/helm/integr8scode), rendered by real Helm: every manifest is valid
+for the oldest and newest Kubernetes the chart supports, and the security properties the
+design promises are in it.
+
+Helm comes from the ``helm-python-sdk`` package (Helm's own Go library, in process) or a
+``helm`` binary on the PATH; without either these tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from executions.runners import kube_manifests
+from executions.runners.kubernetes import KubernetesRunner
+from executions.tests.runners.test_kubernetes_scenarios import KUBERNETES_VERSIONS, validate_manifest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+CHART = BASE_DIR / "deploy" / "helm" / "integr8scode"
+RELEASE_NAMESPACE = "integr8scode"
+SANDBOX_NAMESPACE = "integr8scode-sandbox"
+CRDS = {"monitoring.coreos.com/v1"}  # not in the Kubernetes schemas; checked by shape only
+LINT_INFO = 1  # helm's support.InfoSev: "icon is recommended" and the like
+NO_RENDERER = "no Helm renderer: install the helm-python-sdk package (dev group) or put helm on the PATH"
+
+MINIMAL = {"secrets": {"values": {"SECRET_KEY": "s" * 50, "HEADLESS_JWT_PRIVATE_KEY": "a PEM",
+                                  "MONGODB_URL": "mongodb://mongodb:27017/integr8scode"}}}
+EVERYTHING = {
+    "image": {"repository": "registry.example/integr8scode/app", "tag": "1.2.3"},
+    "imagePullSecrets": [{"name": "regcred"}],
+    "runtimes": [{"name": "python3.13", "image": "registry.example/py:3.13"},
+                 {"name": "python3.12", "image": "registry.example/py:3.12"}],
+    "secrets": {"existingSecret": "integr8scode", "asFiles": False},
+    "config": {"extraEnv": {"EXECUTION_LEASE_SECONDS": "20"}},
+    "sandbox": {"runtimeClass": {"name": "gvisor", "create": True}, "nodeSelector": {"pool": "sandbox"},
+                "imagePullSecrets": ["sandbox-regcred"]},
+    "ingress": {"className": "nginx", "tls": [{"secretName": "tls", "hosts": ["integr8scode.example.com"]}]},
+    "reaper": {"olderThanSeconds": 900},
+    "metrics": {"enabled": True},
+}
+VALUE_SETS = {"minimal": MINIMAL, "everything": EVERYTHING,
+              "kind": yaml.safe_load((CHART / "ci" / "kind-values.yaml").read_text())}
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+class RenderError(Exception):
+    pass
+
+
+def _render_in_process(values: dict) -> str:
+    import helm_python
+
+    try:
+        with helm_python.Chart.load(str(CHART)) as chart:
+            files = chart.render(values, name="demo", namespace=RELEASE_NAMESPACE, is_install=True)
+    except helm_python.HelmError as exc:
+        raise RenderError(str(exc)) from exc
+    return "\n---\n".join(text for path, text in sorted(files.items()) if path.endswith((".yaml", ".yml")))
+
+
+def _render_with_binary(values: dict) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
+        json.dump(values, file)  # JSON is YAML
+        file.flush()
+        command = [shutil.which("helm"), "template", "demo", str(CHART), "--namespace", RELEASE_NAMESPACE,
+                   "--values", file.name]
+        done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RenderError(done.stderr)
+    return done.stdout
+
+
+def _renderer():
+    try:
+        import helm_python  # noqa: F401
+
+        return _render_in_process
+    except ImportError:
+        return _render_with_binary if shutil.which("helm") else None
+
+
+@functools.cache
+def _render_cached(values_json: str) -> tuple[dict, ...]:
+    renderer = _renderer()
+    if renderer is None:
+        pytest.skip(NO_RENDERER)
+    text = renderer(json.loads(values_json))
+    return tuple(document for document in yaml.safe_load_all(text) if document)
+
+
+def render(values: dict) -> list[dict]:
+    return [json.loads(json.dumps(document)) for document in _render_cached(json.dumps(values, sort_keys=True))]
+
+
+def find(documents: list[dict], kind: str, name_suffix: str = "") -> dict:
+    matches = [d for d in documents if d["kind"] == kind and d["metadata"]["name"].endswith(name_suffix)]
+    assert len(matches) == 1, f"expected one {kind} *{name_suffix}, found {[d['metadata']['name'] for d in matches]}"
+    return matches[0]
+
+
+def pod_specs(documents: list[dict]) -> dict[str, dict]:
+    """Every pod template of the chart, by workload name."""
+    specs = {}
+    for document in documents:
+        spec = document.get("spec", {})
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
+        if template:
+            specs[document["metadata"]["name"]] = template["spec"]
+    return specs
+
+
+# --- validity ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_rendered_manifest_is_valid_for_the_oldest_and_newest_supported_kubernetes(value_set):
+    documents = render(VALUE_SETS[value_set])
+    assert len(documents) >= 12
+    for document in documents:
+        if document["apiVersion"] in CRDS:
+            assert document["kind"] == "PrometheusRule" and isinstance(document["spec"]["groups"], list)
+        else:
+            validate_manifest(document)
+
+
+def test_helm_lint_in_strict_mode_finds_nothing_worse_than_advice():
+    renderer = _renderer()
+    if renderer is None:
+        pytest.skip(NO_RENDERER)
+    if renderer is _render_in_process:
+        import helm_python
+
+        report = helm_python.lint(str(CHART), MINIMAL, strict=True)
+        assert report["errors"] == [] and all(m["severity"] <= LINT_INFO for m in report["messages"]), report
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
+            json.dump(MINIMAL, file)
+            file.flush()
+            done = subprocess.run([shutil.which("helm"), "lint", "--strict", str(CHART), "--values", file.name],
+                                  capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_charts_kube_version_is_the_oldest_version_validated():
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == f">={KUBERNETES_VERSIONS[0]}.0-0"
+
+
+def test_missing_secrets_stop_the_render_with_a_clear_message():
+    with pytest.raises(RenderError, match=r"secrets.values.SECRET_KEY \(or secrets.existingSecret\) is required"):
+        render({})
+
+
+def test_a_sandbox_namespace_shared_with_the_release_is_refused():
+    with pytest.raises(RenderError, match="sandbox.namespace must differ"):
+        render({**MINIMAL, "sandbox": {"namespace": RELEASE_NAMESPACE}})
+
+
+# --- the sandbox namespace -----------------------------------------------------------------------
+
+
+def test_the_sandbox_namespace_enforces_the_restricted_pod_security_standard():
+    labels = find(render(MINIMAL), "Namespace", SANDBOX_NAMESPACE)["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+def test_the_sandbox_network_policy_is_the_default_deny_the_runner_describes():
+    policy = find(render(MINIMAL), "NetworkPolicy")
+    expected = kube_manifests.network_policy({"namespace": SANDBOX_NAMESPACE})
+    assert policy["spec"] == expected["spec"] and policy["metadata"]["name"] == expected["metadata"]["name"]
+    assert policy["metadata"]["namespace"] == SANDBOX_NAMESPACE
+
+
+def test_the_executors_role_reaches_only_pods_their_logs_and_config_maps_in_the_sandbox_namespace():
+    documents = render(MINIMAL)
+    role = find(documents, "Role")
+    assert role["metadata"]["namespace"] == SANDBOX_NAMESPACE
+    assert {resource for rule in role["rules"] for resource in rule["resources"]} == {"pods", "pods/log", "configmaps"}
+    assert all(rule["apiGroups"] == [""] for rule in role["rules"])
+    assert not any(d["kind"] in ("ClusterRole", "ClusterRoleBinding") for d in documents)
+    binding = find(documents, "RoleBinding")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "demo-integr8scode-executor",
+                                    "namespace": RELEASE_NAMESPACE}]
+
+
+def test_a_runtime_class_is_created_and_used_when_asked_for():
+    documents = render(EVERYTHING)
+    assert find(documents, "RuntimeClass")["handler"] == "runsc"
+    assert find(documents, "ConfigMap", "-env")["data"]["KUBERNETES_RUNTIME_CLASS"] == "gvisor"
+
+
+def test_the_prepull_daemon_set_pulls_every_runtime_image_on_the_sandbox_nodes():
+    daemon_set = find(render(EVERYTHING), "DaemonSet")
+    spec = daemon_set["spec"]["template"]["spec"]
+    assert daemon_set["metadata"]["namespace"] == SANDBOX_NAMESPACE
+    assert [c["image"] for c in spec["initContainers"]] == ["registry.example/py:3.13", "registry.example/py:3.12"]
+    assert spec["nodeSelector"] == {"pool": "sandbox"}
+
+
+# --- the application ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_pod_runs_non_root_read_only_without_privilege_escalation_or_capabilities(value_set):
+    for name, spec in pod_specs(render(VALUE_SETS[value_set])).items():
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in spec["containers"] + spec.get("initContainers", []):
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["capabilities"] == {"drop": ["ALL"]}, name
+
+
+def test_only_the_executors_reaper_and_migrations_get_an_api_token():
+    tokens = {name: spec["automountServiceAccountToken"] for name, spec in pod_specs(render(MINIMAL)).items()}
+    assert tokens == {"demo-integr8scode-web": False, "demo-integr8scode-executor": True,
+                      "demo-integr8scode-reaper": True, "demo-integr8scode-migrate": True,
+                      "demo-integr8scode-prepull": False}
+
+
+def test_the_web_pods_serve_daphne_with_readiness_and_liveness_probes():
+    container = pod_specs(render(MINIMAL))["demo-integr8scode-web"]["containers"][0]
+    assert container["command"][0] == "daphne" and container["command"][-1] == "integr8scode.asgi:application"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_the_executors_run_the_executor_command_and_get_time_to_finish_runs():
+    spec = pod_specs(render(MINIMAL))["demo-integr8scode-executor"]
+    assert spec["containers"][0]["command"][:3] == ["python", "manage.py", "executor"]
+    assert spec["terminationGracePeriodSeconds"] > 15
+
+
+def test_the_reaper_runs_reap_sandboxes_on_a_schedule():
+    cron_job = find(render(EVERYTHING), "CronJob")
+    command = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command == ["python", "manage.py", "reap_sandboxes", "--older-than", "900"]
+    assert cron_job["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_the_migrations_run_as_a_helm_hook():
+    job = find(render(MINIMAL), "Job", "-migrate")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command == ["python", "manage.py", "migrate", "--noinput"]
+
+
+def test_the_ingress_sends_everything_including_websockets_to_the_web_service():
+    ingress = find(render(EVERYTHING), "Ingress")
+    path = ingress["spec"]["rules"][0]["http"]["paths"][0]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    assert path["backend"]["service"] == {"name": "demo-integr8scode-web", "port": {"name": "http"}}
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "3600"
+
+
+def test_both_deployments_have_a_disruption_budget():
+    budgets = [d["metadata"]["name"] for d in render(MINIMAL) if d["kind"] == "PodDisruptionBudget"]
+    assert sorted(budgets) == ["demo-integr8scode-executor", "demo-integr8scode-web"]
+
+
+def test_secrets_reach_the_app_as_files_by_default_and_as_variables_when_asked():
+    as_files = pod_specs(render(MINIMAL))["demo-integr8scode-web"]["containers"][0]
+    assert {"name": "SECRET_KEY_FILE", "value": "/etc/integr8scode/secrets/SECRET_KEY"} in as_files["env"]
+    as_variables = pod_specs(render(EVERYTHING))["demo-integr8scode-web"]["containers"][0]
+    assert {"secretRef": {"name": "integr8scode"}} in as_variables["envFrom"]
+
+
+def test_the_metrics_hooks_render_only_when_enabled():
+    disabled = {document["kind"] for document in render(MINIMAL)}
+    assert "PrometheusRule" not in disabled
+    assert not [d for d in render(MINIMAL) if d["metadata"]["name"].endswith("-dashboard")]
+    enabled = render(EVERYTHING)
+    assert find(enabled, "PrometheusRule")["apiVersion"] == "monitoring.coreos.com/v1"
+    assert find(enabled, "ConfigMap", "-dashboard")["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+def test_the_configuration_the_chart_gives_loads_into_a_working_runner(tmp_path):
+    data = find(render(EVERYTHING), "ConfigMap", "-env")["data"]
+    secrets = {"SECRET_KEY": "k" * 50, "HEADLESS_JWT_PRIVATE_KEY": "a PEM", "MONGODB_URL": "mongodb://m:27017/db"}
+    environment = {**os.environ, **data, **secrets, "VAR_DIR": str(tmp_path)}
+    code = "import json, integr8scode.settings as s; print(json.dumps(s.EXECUTION_RUNNER))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    options = json.loads(done.stdout)["OPTIONS"]
+    runner = KubernetesRunner(**options)
+    assert set(runner.runtimes()) == {"python3.13", "python3.12"}
+    assert options["namespace"] == SANDBOX_NAMESPACE and options["node_selector"] == {"pool": "sandbox"}
+
+
+# --- the images -------------------------------------------------------------------------------
+
+
+def test_the_runtime_image_puts_the_entry_where_the_runner_runs_it():
+    dockerfile = (BASE_DIR / "deploy" / "images" / "runtime-python.Dockerfile").read_text()
+    entry, python = kube_manifests.DEFAULT_OPTIONS["entry"], kube_manifests.DEFAULT_OPTIONS["python"]
+    assert f"COPY --chmod=0444 executions/sandbox/entry.py {entry}" in dockerfile
+    assert f'"{python}", "-I", "-S", "{entry}"' in dockerfile
+    assert "FROM python:3.13-slim" in dockerfile and "USER 65532:65532" in dockerfile
+
+
+def test_the_app_image_runs_as_the_user_the_chart_expects():
+    dockerfile = (BASE_DIR / "deploy" / "images" / "app.Dockerfile").read_text()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    user = values["podSecurityContext"]
+    assert f"USER {user['runAsUser']}:{user['runAsGroup']}" in dockerfile
+    assert "uv sync --frozen --no-dev" in dockerfile and "integr8scode.asgi:application" in dockerfile

@@ -1,0 +1,205 @@
+"""The pages: the editor at ``/`` and the permanent page of one execution.
+
+Views only gather what a template and its island need; reads go through the selectors so
+the pages apply exactly the access rule of the API. Also serves ``/static/`` (see
+:func:`static_file`), because the project runs on Daphne without a separate file server.
+"""
+
+import functools
+import gzip
+import mimetypes
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils._os import safe_join
+from django.views.decorators.http import require_safe
+
+from executions import selectors
+from executions.documents import Execution, Status
+from executions.runners.base import ErrorType
+from executions.schemas import ExecutionOut
+
+ID_PLACEHOLDER = "__id__"
+WEBSOCKET_PATH = "/ws/executions/{id}/"
+
+STATUS_LABELS = {
+    Status.QUEUED: "Queued",
+    Status.RUNNING: "Running",
+    Status.COMPLETED: "Completed",
+    Status.FAILED: "Failed",
+}
+ERROR_TYPE_LABELS = {
+    ErrorType.TIMEOUT: "Time limit exceeded",
+    ErrorType.MEMORY_LIMIT: "Memory limit exceeded",
+    ErrorType.OUTPUT_LIMIT: "Output limit exceeded",
+    ErrorType.RUNTIME_ERROR: "Runtime error",
+    ErrorType.CANCELLED: "Cancelled",
+    ErrorType.SYSTEM_ERROR: "System error",
+}
+NOT_RECORDED = "—"
+VISIBLE_TO_ANYONE_WITH_LINK = "Anyone with this link can see it."
+VISIBLE_TO_OWNER = "Only its owner and the admins can see it."
+
+# Vite puts a content hash into every file name under this prefix, so a URL there never
+# changes meaning and browsers may keep it for a year without asking again.
+HASHED_STATIC_PREFIX = "islands/assets/"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+# Other files (the favicon, the admin's assets) keep their names when they change.
+BRIEF_CACHE = "public, max-age=3600"
+COMPRESSIBLE_TYPES = ("text/", "application/json", "image/svg+xml")
+
+
+@require_safe
+def editor(request: HttpRequest) -> HttpResponse:
+    props = {**_island_context(request), **_starting_script(request)}
+    return render(request, "executions/editor.html", {"props": props})
+
+
+@require_safe
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    try:
+        execution = selectors.execution_get_for(execution_id=execution_id, user=request.user)
+    except selectors.ExecutionNotFound:
+        raise Http404("No such execution") from None
+    context = {
+        "execution": execution,
+        "status_label": STATUS_LABELS[execution.status],
+        "failure_reason": failure_reason(execution),
+        "facts": execution_facts(execution),
+        "submission": submission_facts(execution),
+        "visibility": VISIBLE_TO_OWNER if execution.owner_id else VISIBLE_TO_ANYONE_WITH_LINK,
+        "live": not execution.is_final,
+        "props": {**_island_context(request), "execution": execution_payload(execution)},
+    }
+    return render(request, "executions/detail.html", context)
+
+
+def execution_payload(execution: Execution) -> dict:
+    """The execution as the API and the WebSocket show it, so islands read one shape."""
+    return ExecutionOut.from_orm(execution).model_dump(mode="json")
+
+
+def _island_context(request: HttpRequest) -> dict:
+    """What every island needs: where the API lives, the labels, and the CSRF token that
+    session-authenticated writes will require."""
+    return {
+        "csrf_token": get_token(request),
+        "urls": {
+            "submit": reverse("api:execution_create"),
+            "execution": reverse("api:execution_detail", args=[ID_PLACEHOLDER]),
+            "cancel": reverse("api:execution_cancel", args=[ID_PLACEHOLDER]),
+            "page": reverse("executions:detail", args=[ID_PLACEHOLDER]),
+            "websocket": WEBSOCKET_PATH.format(id=ID_PLACEHOLDER),
+        },
+        "id_placeholder": ID_PLACEHOLDER,
+        "labels": {"status": STATUS_LABELS, "error_type": ERROR_TYPE_LABELS},
+    }
+
+
+def _starting_script(request: HttpRequest) -> dict:
+    """``/?from=<id>`` opens the editor on the script of a visible execution (its
+    permanent page links here); anything else starts from an example."""
+    try:
+        source = selectors.execution_get_for(execution_id=request.GET.get("from", ""), user=request.user)
+    except selectors.ExecutionNotFound:
+        return {"script": None, "stdin": ""}
+    return {"script": source.script, "stdin": source.stdin}
+
+
+def failure_reason(execution: Execution) -> str:
+    if execution.status != Status.FAILED:
+        return ""
+    if execution.error_type == ErrorType.RUNTIME_ERROR:
+        return f"{ERROR_TYPE_LABELS[ErrorType.RUNTIME_ERROR]} ({_how_it_ended(execution)})"
+    return execution.error_message or ERROR_TYPE_LABELS.get(execution.error_type, ERROR_TYPE_LABELS[ErrorType.SYSTEM_ERROR])
+
+
+def _how_it_ended(execution: Execution) -> str:
+    if execution.signal:
+        return f"killed by signal {execution.signal}"
+    return f"exit code {execution.exit_code}"
+
+
+def execution_facts(execution: Execution) -> list[tuple[str, str]]:
+    """How the run went; the islands show the same four (svelte-islands/src/lib/format.js)."""
+    return [
+        ("Duration", format_ms(execution.duration_ms)),
+        ("CPU time", format_ms(execution.cpu_ms)),
+        ("Peak memory", format_kb(execution.peak_memory_kb)),
+        ("Exit code", NOT_RECORDED if execution.exit_code is None else str(execution.exit_code)),
+    ]
+
+
+def submission_facts(execution: Execution) -> list[tuple[str, str]]:
+    return [
+        ("Execution id", execution.execution_id),
+        ("Runtime", execution.runtime),
+        ("Limits", format_limits(execution.limits)),
+        ("Submitted", format_time(execution.created_at)),
+        ("Started", format_time(execution.started_at)),
+        ("Finished", format_time(execution.finished_at)),
+    ]
+
+
+def format_ms(milliseconds: int | None) -> str:
+    if milliseconds is None:
+        return NOT_RECORDED
+    return f"{milliseconds} ms" if milliseconds < 1000 else f"{milliseconds / 1000:.2f} s"
+
+
+def format_kb(kilobytes: int | None) -> str:
+    if kilobytes is None:
+        return NOT_RECORDED
+    return f"{kilobytes} KiB" if kilobytes < 1024 else f"{kilobytes / 1024:.1f} MiB"
+
+
+def format_limits(limits: dict) -> str:
+    return (
+        f"{limits['wall_seconds']:g} s wall · {limits['cpu_seconds']} s CPU · {limits['memory_mb']} MiB memory · "
+        f"{limits['processes']} processes · {limits['disk_mb']} MiB disk · {format_kb(limits['output_bytes'] // 1024)} output"
+    )
+
+
+def format_time(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else NOT_RECORDED
+
+
+@require_safe
+async def static_file(request: HttpRequest, path: str) -> HttpResponse:
+    """A file collected into ``STATIC_ROOT``, with long cache headers for hashed names.
+    Asynchronous because Django runs all synchronous views of an ASGI server on one
+    thread: a page's assets must not queue behind page renders."""
+    try:
+        file = Path(safe_join(settings.STATIC_ROOT, path))
+    except SuspiciousFileOperation:  # the path escapes STATIC_ROOT
+        return HttpResponseNotFound()
+    if not file.is_file():
+        return HttpResponseNotFound()
+    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    response = await _file_response(request, file, content_type)
+    response.headers["Cache-Control"] = IMMUTABLE_CACHE if path.startswith(HASHED_STATIC_PREFIX) else BRIEF_CACHE
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+async def _file_response(request: HttpRequest, file: Path, content_type: str) -> HttpResponse:
+    # The editor's bundle shrinks to a third when compressed, which matters on a phone.
+    if content_type.startswith(COMPRESSIBLE_TYPES) and "gzip" in request.headers.get("Accept-Encoding", ""):
+        content = await sync_to_async(_gzipped, thread_sensitive=False)(str(file), file.stat().st_mtime_ns)
+        response = HttpResponse(content, content_type=content_type)
+        response.headers["Content-Encoding"] = "gzip"
+        return response
+    content = await sync_to_async(file.read_bytes, thread_sensitive=False)()
+    return HttpResponse(content, content_type=content_type)
+
+
+@functools.lru_cache(maxsize=64)
+def _gzipped(path: str, mtime_ns: int) -> bytes:
+    """Compressed once per file version (the modification time is part of the cache key)."""
+    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)

@@ -1,0 +1,49 @@
+import { urlFor } from "./urls.js";
+
+export const NETWORK_ERROR = "The server could not be reached. Check your connection and try again.";
+
+export class ApiError extends Error {}
+
+async function post(props, url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": props.csrf_token },
+      body: JSON.stringify(body ?? {}),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(NETWORK_ERROR);
+  }
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(describeError(response.status, payload.detail));
+  return payload;
+}
+
+// The API answers {"detail": "..."} or, for schema errors, {"detail": [{"msg": ...}, ...]}.
+function describeError(status, detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((item) => item.msg ?? String(item)).join("; ");
+  return `The server answered ${status}.`;
+}
+
+export function submitExecution(props, { script, stdin }) {
+  return post(props, props.urls.submit, { script, stdin });
+}
+
+export async function cancelExecution(props, id) {
+  try {
+    return await post(props, urlFor(props, "cancel", id));
+  } catch (error) {
+    // Finishing first is not a failure: the stream reports the final state anyway.
+    if (!(error instanceof ApiError)) throw error;
+    return null;
+  }
+}
+
+export async function fetchExecution(props, id) {
+  const response = await fetch(urlFor(props, "execution", id), { credentials: "same-origin" });
+  if (!response.ok) throw new ApiError(`The server answered ${response.status}.`);
+  return response.json();
+}

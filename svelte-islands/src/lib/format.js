@@ -1,0 +1,30 @@
+// Mirrors the formatting of executions/views.py, so a live page reads like a reloaded one.
+export const NOT_RECORDED = "—";
+
+export function formatMs(ms) {
+  if (ms === null || ms === undefined) return NOT_RECORDED;
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatKb(kb) {
+  if (kb === null || kb === undefined) return NOT_RECORDED;
+  return kb < 1024 ? `${kb} KiB` : `${(kb / 1024).toFixed(1)} MiB`;
+}
+
+export function failureReason(execution, labels) {
+  if (execution.status !== "failed") return "";
+  if (execution.error_type === "runtime_error") {
+    const how = execution.signal ? `killed by signal ${execution.signal}` : `exit code ${execution.exit_code}`;
+    return `${labels.error_type.runtime_error} (${how})`;
+  }
+  return execution.error_message || labels.error_type[execution.error_type] || labels.error_type.system_error;
+}
+
+export function executionFacts(execution) {
+  return [
+    ["Duration", formatMs(execution.duration_ms)],
+    ["CPU time", formatMs(execution.cpu_ms)],
+    ["Peak memory", formatKb(execution.peak_memory_kb)],
+    ["Exit code", execution.exit_code ?? NOT_RECORDED],
+  ];
+}

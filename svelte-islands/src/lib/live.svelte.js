@@ -1,0 +1,114 @@
+// One execution followed live over its WebSocket (/ws/executions/<id>/).
+//
+// What is shown is the latest snapshot's stored output and errors, then every output
+// chunk whose sequence number is above it; the server fills any gap with a new snapshot,
+// so output is never missed or repeated. A dropped connection is reopened and resumes
+// from a fresh snapshot.
+import { fetchExecution } from "./api.js";
+import { websocketUrl } from "./urls.js";
+
+const NOT_FOUND_CLOSE_CODE = 4404;
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+export const CONNECTION_LOST = "Lost the live connection; reload the page to see the latest output.";
+export const NOT_VISIBLE = "This execution is not visible to you.";
+
+export const FINAL_STATUSES = ["completed", "failed"];
+
+export function chunksOf(execution) {
+  const chunks = [];
+  if (execution?.output) chunks.push({ stream: "stdout", text: execution.output });
+  if (execution?.errors) chunks.push({ stream: "stderr", text: execution.errors });
+  return chunks;
+}
+
+function textOf(chunks, stream) {
+  return chunks.filter((chunk) => chunk.stream === stream).map((chunk) => chunk.text).join("");
+}
+
+export class LiveExecution {
+  execution = $state(null);
+  chunks = $state([]);
+  problem = $state("");
+  #props;
+  #seq = 0;
+  #socket = null;
+  #attempts = 0;
+  #stopped = false;
+
+  constructor(props, execution) {
+    this.#props = props;
+    this.execution = execution;
+    this.chunks = chunksOf(execution);
+  }
+
+  get finished() {
+    return FINAL_STATUSES.includes(this.execution?.status);
+  }
+
+  watch() {
+    if (this.finished || this.#stopped) return this;
+    const socket = new WebSocket(websocketUrl(this.#props, this.execution.execution_id));
+    socket.onmessage = (event) => this.#receive(JSON.parse(event.data));
+    socket.onclose = (event) => this.#closed(event.code);
+    this.#socket = socket;
+    return this;
+  }
+
+  stop() {
+    this.#stopped = true;
+    this.#socket?.close();
+  }
+
+  #receive(message) {
+    this.#attempts = 0;
+    if (message.type === "snapshot") this.#snapshot(message);
+    else if (message.type === "output") this.#output(message);
+    else if (message.type === "status") this.execution.status = message.status;
+    else if (message.type === "finished") this.#finish(message.execution);
+  }
+
+  #snapshot({ seq, execution }) {
+    this.execution = execution;
+    this.chunks = chunksOf(execution);
+    this.#seq = seq;
+  }
+
+  #output({ seq, stream, text }) {
+    if (seq <= this.#seq) return;
+    this.#seq = seq;
+    const last = this.chunks.at(-1);
+    if (last?.stream === stream) last.text += text;
+    else this.chunks.push({ stream, text });
+  }
+
+  #finish(execution) {
+    // The stored result is the truth; the streamed chunks keep their interleaving as long
+    // as they agree with it.
+    const agrees = textOf(this.chunks, "stdout") === (execution.output ?? "")
+      && textOf(this.chunks, "stderr") === (execution.errors ?? "");
+    if (!agrees) this.chunks = chunksOf(execution);
+    this.execution = execution;
+  }
+
+  #closed(code) {
+    this.#socket = null;
+    if (this.finished || this.#stopped) return;
+    if (code === NOT_FOUND_CLOSE_CODE) {
+      this.problem = NOT_VISIBLE;
+      return;
+    }
+    const delay = RECONNECT_DELAYS_MS[this.#attempts++];
+    if (delay === undefined) this.#giveUp();
+    else setTimeout(() => this.watch(), delay);
+  }
+
+  async #giveUp() {
+    try {
+      const execution = await fetchExecution(this.#props, this.execution.execution_id);
+      if (FINAL_STATUSES.includes(execution.status)) return this.#finish(execution);
+    } catch {
+      // Reported below like any other lost connection.
+    }
+    this.problem = CONNECTION_LOST;
+  }
+}
