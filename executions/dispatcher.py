@@ -182,6 +182,8 @@ class Dispatcher:
             metrics.cpu_seconds.labels(*labels).observe(result.cpu_ms / 1000)
         if result.peak_memory_kb is not None:
             metrics.peak_memory.labels(*labels).observe(result.peak_memory_kb * 1024)
+        if result.extra.get("start_ms") is not None:
+            metrics.sandbox_start.labels(self.runner.name).observe(result.extra["start_ms"] / 1000)
 
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})

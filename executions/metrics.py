@@ -31,3 +31,11 @@ dispatcher_workers = Gauge(f"{PREFIX}_dispatcher_workers", "Dispatcher execution
 dispatcher_heartbeat = Gauge(f"{PREFIX}_dispatcher_heartbeat_timestamp_seconds",
                              "When this process's dispatcher last completed a heartbeat.")
 lease_expiries = Counter(f"{PREFIX}_lease_expiries", "Running executions whose worker stopped renewing.", ["outcome"])
+
+
+# Series that alerts use with increase() exist from the start, so "none yet" reads as 0.
+for _outcome in ("requeued", "failed"):
+    lease_expiries.labels(_outcome)
+for _scope in ("anonymous", "user"):
+    for _limit in ("submissions", "concurrency", "cpu"):
+        rate_limit_refusals.labels(_scope, _limit)

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from executions import admin_overview
 from integr8scode import health, views
 from integr8scode.api import api
 from integr8scode.metrics_view import metrics
 
 urlpatterns = [
+    path("admin/overview/", admin.site.admin_view(admin_overview.overview), name="admin-executions-overview"),
     path("admin/", admin.site.urls),
     # accounts: the site's account pages, allauth's pages, and its headless API (JWTs).
     path("accounts/", include("accounts.urls")),
