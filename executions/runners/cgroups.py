@@ -48,7 +48,7 @@ class RunCgroup:
         _write(self.dirs[1] / "pids.max", pids)
 
     def attach(self, pid: int = 0) -> None:
-        """Move ``pid`` (0: the calling process) in. Runs in ``preexec_fn``: keep it plain."""
+        """Move ``pid`` (0: the calling process) in, with every thread of it."""
         for directory in self.dirs:
             with open(directory / "cgroup.procs", "w") as file:
                 file.write(str(pid or os.getpid()))
@@ -69,13 +69,29 @@ class RunCgroup:
                 killed += _kill(pid)
         return killed
 
-    def remove(self) -> None:
-        """Kill whatever is left and remove the directories; tolerate them being gone."""
+    def owner(self) -> tuple[str, int] | None:
+        """Who created it, from its name: ``("uid", n)`` for a sandbox uid, ``("pid", n)`` for a
+        server process without sandbox uids; None for a name this version does not know."""
+        label = self.memory_dir.name.removeprefix(PREFIX).split("-")[0]
+        if label.isdigit():
+            return "uid", int(label)
+        if label.startswith("p") and label[1:].isdigit():
+            return "pid", int(label[1:])
+        return None
+
+    def remove(self) -> bool:
+        """Kill whatever is left and remove the directories; tolerate them being gone.
+
+        Returns whether there was anything to remove (False when someone else removed it)."""
+        removed = False
         for attempt in range(REMOVE_ATTEMPTS):
             self.kill_all()
-            if all(_rmdir(directory) for directory in self.dirs):
-                return
+            outcomes = [_rmdir(directory) for directory in self.dirs]
+            removed = removed or REMOVED in outcomes
+            if BUSY not in outcomes:
+                return removed
             time.sleep(0.01 * (attempt + 1))
+        return True  # still there, still busy
 
 
 class CgroupManager:
@@ -99,7 +115,7 @@ class CgroupManager:
             entry.name
             for parent in self.parents
             for entry in parent.iterdir()
-            if entry.name.startswith(PREFIX) and entry.stat().st_mtime < cutoff
+            if entry.name.startswith(PREFIX) and _mtime(entry) < cutoff
         }
         return [RunCgroup([parent / name for parent in self.parents], v2=self.v2) for name in sorted(names)]
 
@@ -126,7 +142,7 @@ def _own_cgroups() -> dict[str, str]:
 
 def _probe(manager: CgroupManager) -> CgroupManager | None:
     try:
-        probe = manager.create("probe")
+        probe = manager.create(f"p{os.getpid()}")  # named like a run cgroup: a reaper leaves it alone
     except OSError:
         return None
     try:
@@ -177,11 +193,21 @@ def _kill(pid: int) -> int:
         return 0
 
 
-def _rmdir(directory: Path) -> bool:
+REMOVED, GONE, BUSY = "removed", "gone", "busy"
+
+
+def _rmdir(directory: Path) -> str:
     try:
         directory.rmdir()
     except FileNotFoundError:
-        pass
+        return GONE
     except OSError:
-        return False
-    return True
+        return BUSY
+    return REMOVED
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # removed meanwhile: not a leftover

@@ -35,12 +35,13 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
     Runtime,
     SlotPool,
     all_pids,
+    end_processes_of,
     kill,
     kill_group,
     merged_usr_link,
     parent_of,
     process_exists,
-    stray_processes,
+    reap_strays,
     userns_problems,
 )
 from executions.sandbox.protocol import Decoder, ExitRecord
@@ -141,10 +142,21 @@ class LocalRunner(BaseRunner):
             message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join(self._runtimes))
             raise RunnerError(message, permanent=True)
         try:
-            launcher = self.launchers.take(runtime)
+            return LocalSandbox(self, self._take(runtime, warm=True), spec, sink)
+        except LauncherBroken:
+            # A warm launcher that could not take the run (its bwrap was killed, its cgroup
+            # removed) is found out before the script starts: use a fresh one at once.
+            pass
+        try:
+            return LocalSandbox(self, self._take(runtime, warm=False), spec, sink)
+        except LauncherBroken as exc:
+            raise RunnerError(START_FAILED.format(error=exc)) from exc
+
+    def _take(self, runtime: Runtime, *, warm: bool) -> Launcher:
+        try:
+            return self.launchers.take(runtime, warm=warm)
         except OSError as exc:
             raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
-        return LocalSandbox(self, launcher, spec, sink)
 
     def _new_launcher(self, runtime: Runtime) -> Launcher:
         uid = self.slots.claim() if self.as_root else None
@@ -160,6 +172,7 @@ class LocalRunner(BaseRunner):
                 runtime=runtime,
                 uid=uid,
                 cgroup=cgroup,
+                release_uid=self.slots.release,
             )
         except BaseException:
             if cgroup is not None:
@@ -181,29 +194,40 @@ class LocalRunner(BaseRunner):
         return problems
 
     def reap(self, *, older_than: timedelta) -> int:
-        """Kill sandboxes whose uid no live run or warm launcher holds, and their cgroups."""
+        """Kill sandboxes whose uid no live run or warm launcher holds, and their cgroups.
+
+        Safe to run at any time, from any process of this machine: a runner claims a uid
+        before anything runs as it or any cgroup is named after it, and releases it only
+        after its processes are reaped and its cgroup is gone (see SlotPool)."""
         removed = 0
         if self.as_root:
-            for pid in stray_processes(self.slots, older_than.total_seconds()):
-                removed += kill(pid)
+            removed += reap_strays(self.slots, older_than.total_seconds())
         if self.cgroups is not None:
             for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
-                if not self._cgroup_in_use(leftover):
-                    leftover.remove()
-                    removed += 1
+                removed += self._reap_cgroup(leftover)
         return removed
 
-    def _cgroup_in_use(self, cgroup: cgroups.RunCgroup) -> bool:
-        label = cgroup.memory_dir.name.removeprefix(cgroups.PREFIX).split("-")[0]
-        if label.isdigit():
-            return not self.slots.is_free(int(label))
-        return label.startswith("p") and process_exists(int(label[1:]))
+    def _reap_cgroup(self, cgroup: cgroups.RunCgroup) -> int:
+        owner = cgroup.owner()
+        if owner is None:
+            return 0  # not a name this version gives: leave it to whoever made it
+        kind, number = owner
+        if kind == "pid":
+            return 0 if process_exists(number) else int(cgroup.remove())
+        with self.slots.held_if_free(number) as free:  # False too for another runner's uid range
+            return int(cgroup.remove()) if free else 0
+
+
+class LauncherBroken(Exception):
+    """The launcher could not be handed the run (the script did not start); ``__cause__`` says why."""
 
 
 class LocalSandbox(Sandbox):
     def __init__(self, runner: LocalRunner, launcher: Launcher, spec: RunSpec, sink: OutputSink):
         self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
         self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
+        self.pidfd = launcher.pidfd  # readable once bwrap has exited
+        self.bwrap_exited = False
         self.limits = spec.limits
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
         self.stopped_as: ErrorType | None = None
@@ -216,22 +240,19 @@ class LocalSandbox(Sandbox):
         self._open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
         try:
             self._fire()
-        except BaseException:
-            self._kill()
-            self.proc.communicate()
-            self._release()
+        except BaseException as exc:
+            launcher.discard()  # kills bwrap, then frees its cgroup and (last) its uid
+            if isinstance(exc, OSError):
+                raise LauncherBroken(str(exc)) from exc
             raise
 
     # --- starting ---------------------------------------------------------------------
 
     def _fire(self) -> None:
-        if self.cgroup is not None:
+        if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
             self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
         self.started_at = time.monotonic()
-        try:
-            self.launcher.fire(self._options(), files=self._files())
-        except OSError as exc:
-            raise RunnerError(START_FAILED.format(error=exc)) from exc
+        self.launcher.fire(self._options(), files=self._files())
 
     def _files(self) -> dict[str, bytes]:
         settings = " ".join(self._entry_settings()).encode()
@@ -307,16 +328,31 @@ class LocalSandbox(Sandbox):
         deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
         open_pipes = self._open_pipes
         while open_pipes and not (until_exit_record and self.decoder.exit is not None):
+            if self.bwrap_exited:
+                # bwrap exits only after the sandbox is gone (or takes it along): whatever the
+                # sandbox wrote is in the pipes now. Do not wait for an end of file that a
+                # stray copy of a pipe elsewhere could hold back.
+                self._drain()
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0 and not self.backstop_fired:
                 self.backstop_fired = True
                 self._kill()
             if self._killed_at and time.monotonic() - self._killed_at > KILL_ESCALATION_SECONDS:
                 self._kill_bwrap()
-            ready, _, _ = select.select(open_pipes, [], [], 0.1 if self._killed_at or remaining <= 0 else remaining)
+            watched = [*open_pipes, self.pidfd]
+            ready, _, _ = select.select(watched, [], [], 0.1 if self._killed_at or remaining <= 0 else remaining)
             for fd in ready:
-                if not self._read(fd):
+                if fd == self.pidfd:
+                    self.bwrap_exited = True
+                elif not self._read(fd):
                     open_pipes.remove(fd)
+
+    def _drain(self) -> None:
+        for fd in list(self._open_pipes):
+            while select.select([fd], [], [], 0)[0] and self._read(fd):
+                pass
+            self._open_pipes.remove(fd)
 
     def _read(self, fd: int) -> bool:
         data = os.read(fd, READ_BYTES)
@@ -364,11 +400,18 @@ class LocalSandbox(Sandbox):
                     self.cgroup.kill_all()
 
     def _release(self) -> None:
+        # Called once bwrap has been waited for. The uid goes last: until it is released, a
+        # reaper (in any process) leaves this sandbox's processes and cgroup alone.
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+        elif self.uid is not None and self.bwrap_exited:
+            end_processes_of(self.uid)  # bwrap may have gone first (killed): nothing else got them
         if self.uid is not None:
             self.runner.slots.release(self.uid)
 
@@ -394,7 +437,7 @@ class LocalSandbox(Sandbox):
         if record is None:
             if self.backstop_fired:
                 return ErrorType.TIMEOUT, HOST_TIMEOUT
-            detail = self.bwrap_stderr.decode(errors="replace").strip() or f"exit status {self.proc.returncode}"
+            detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
             return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
         return _classify_record(record, oom_killed=bool(usage and usage.oom_kills))
 
@@ -421,6 +464,12 @@ def _classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType
     if record.exit_code == 0:
         return None, ""
     return ErrorType.RUNTIME_ERROR, ""
+
+
+def _exit_detail(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 def _default_runtime_name() -> str:

@@ -3,6 +3,7 @@ slots sandboxes run as, and finding processes a crashed server left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import functools
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +100,11 @@ def _make_reachable_dir(path: Path) -> None:
 
 class SlotPool:
     """Host uids for concurrent sandboxes; a slot is claimed by an exclusive lock on a file,
-    so several server processes on one machine never share a uid."""
+    so several server processes on one machine never share a uid.
+
+    The lock is the one signal a reaper (possibly in another process) trusts: it is taken
+    before anything runs as the uid or any cgroup is named after it, and dropped only after
+    every process of the uid has been reaped and its cgroup removed."""
 
     def __init__(self, directory: Path, base: int, count: int):
         self.directory = directory
@@ -127,48 +133,122 @@ class SlotPool:
             os.close(fd)
 
     def is_free(self, uid: int) -> bool:
-        fd = self._try_lock(uid)
-        if fd is None:
-            return False
-        os.close(fd)
-        return True
+        with self.held_if_free(uid) as free:
+            return free
+
+    @contextlib.contextmanager
+    def held_if_free(self, uid: int) -> Iterator[bool]:
+        """Hold the slot for the duration (yields True) when nobody has claimed it, so nothing
+        can start as that uid meanwhile; yields False when it is claimed."""
+        fd = None
+        if self.owns(uid):
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = self._try_lock(uid)
+        try:
+            yield fd is not None
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def owns(self, uid: int) -> bool:
         return self.base <= uid < self.base + self.count
 
     def _try_lock(self, uid: int) -> int | None:
-        fd = os.open(self.directory / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        path = self.directory / f"{uid}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            return None  # the directory is gone: nothing is claimed through it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # A lock on a file someone unlinked meanwhile guards nothing: only the file at
+            # the path counts (the same check other claimers and reapers make).
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:
+                raise BlockingIOError
+        except (BlockingIOError, FileNotFoundError):
             os.close(fd)
             return None
         return fd
 
 
-def stray_processes(slots: SlotPool, older_than_seconds: float) -> Iterator[int]:
-    """Pids running as a sandbox uid that no live run has claimed, older than the age."""
+def reap_strays(slots: SlotPool, older_than_seconds: float) -> int:
+    """Kill processes running as a sandbox uid that nobody has claimed, older than the age.
+
+    Each candidate is pinned with a pidfd before it is looked at, and killed only while this
+    reaper holds its uid's slot: a process alive while its slot is free belongs to no live
+    run (runs release the slot only after all their processes are reaped), and nothing new
+    can start as that uid while the reaper holds it. A recycled pid is never hit."""
+    candidates: dict[int, list[int]] = {}
+    try:
+        for _, pidfd, uid in _sandbox_processes(slots, older_than_seconds):
+            candidates.setdefault(uid, []).append(pidfd)
+        killed = 0
+        for uid, pidfds in candidates.items():
+            with slots.held_if_free(uid) as free:
+                if free:
+                    killed += sum(_pidfd_kill(pidfd) for pidfd in pidfds)
+        return killed
+    finally:
+        for pidfd in (fd for fds in candidates.values() for fd in fds):
+            os.close(pidfd)
+
+
+def _sandbox_processes(slots: SlotPool, older_than_seconds: float) -> Iterator[tuple[int, int, int]]:
     uptime = float(Path("/proc/uptime").read_text().split()[0])
     ticks = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or not slots.owns(_owner(entry)):
             continue
-        info = _process_info(entry)
-        if info is None:
+        try:
+            pidfd = os.pidfd_open(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile
+        info = _process_info(entry)  # read after pinning: if the pid was recycled, the pidfd is dead
+        if info is None or info[2] == "Z" or not slots.owns(info[0]) or uptime - info[1] / ticks < older_than_seconds:
+            os.close(pidfd)
             continue
-        uid, started_ticks = info
-        if slots.owns(uid) and uptime - started_ticks / ticks >= older_than_seconds and slots.is_free(uid):
-            yield int(entry.name)
+        yield int(entry.name), pidfd, info[0]
 
 
-def _process_info(proc_dir: Path) -> tuple[int, int] | None:
+def end_processes_of(uid: int, *, attempts: int = 100) -> None:
+    """Kill every process of ``uid`` and wait until none is left (zombies aside): for a run
+    without a cgroup whose bwrap did not take its sandbox along, before the uid is released."""
+    for attempt in range(attempts):
+        left = [
+            pid
+            for pid in all_pids()
+            if _owner(Path(f"/proc/{pid}")) == uid and (_process_info(Path(f"/proc/{pid}")) or (0, 0, "Z"))[2] != "Z"
+        ]
+        if not left:
+            return
+        for pid in left:
+            kill(pid)  # only this uid's processes: their pids cannot be recycled while we hold it
+        time.sleep(0.001 * (attempt + 1))
+
+
+def _owner(proc_dir: Path) -> int:
+    try:
+        return proc_dir.stat().st_uid
+    except OSError:
+        return -1
+
+
+def _pidfd_kill(pidfd: int) -> int:
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        return 1
+    except ProcessLookupError:
+        return 0
+
+
+def _process_info(proc_dir: Path) -> tuple[int, int, str] | None:
     try:
         uid = proc_dir.stat().st_uid
         stat = (proc_dir / "stat").read_text()
     except OSError:
         return None  # gone meanwhile
     fields = stat.rpartition(")")[2].split()
-    return uid, int(fields[19])  # starttime is field 22; fields here start at field 3
+    return uid, int(fields[19]), fields[0]  # state is field 3, starttime field 22
 
 
 # --- host processes and kernel settings -----------------------------------------------------

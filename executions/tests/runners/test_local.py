@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import textwrap
 import threading
@@ -18,10 +19,12 @@ from executions.runners.local import (
     CPU_TIMED_OUT,
     MEMORY_EXCEEDED,
     OUTPUT_EXCEEDED,
+    SANDBOX_BROKE,
     STOPPED,
     TIMED_OUT,
     UNKNOWN_RUNTIME,
     LocalRunner,
+    LocalSandbox,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -93,12 +96,14 @@ def assert_nothing_left_behind(runner: LocalRunner, result: RunResult) -> None:
 
 
 def processes_of(uid: int) -> list[int]:
+    """Processes of the uid, zombies aside (one whose bwrap was killed is the init's to reap)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and entry.stat().st_uid == uid:
-                pids.append(int(entry.name))
-        except FileNotFoundError:
+                if (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                    pids.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
             pass
     return pids
 
@@ -515,7 +520,135 @@ def test_several_runs_at_once_stay_apart(runner):
     assert len({outcome.result.extra["uid"] for outcome in outcomes.values()}) == 4
 
 
+# --- reaping and broken launchers -----------------------------------------------------------
+
+
+@dataclass
+class Sleeper:
+    """A run that is up and sleeping, followed by a thread of its own."""
+
+    sandbox: LocalSandbox
+    sink: Sink
+    thread: threading.Thread | None = None
+    results: list[RunResult] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, runner: LocalRunner) -> "Sleeper":
+        script = "import time\nprint('up', flush=True)\ntime.sleep(30)"
+        sink = Sink()
+        spec = RunSpec("sleeper", script, "", "python3.13", replace(LIMITS, wall_seconds=30))
+        sleeper = cls(runner.start(spec, sink), sink)
+        sleeper.thread = threading.Thread(target=lambda: sleeper.results.append(sleeper.sandbox.wait()), daemon=True)
+        sleeper.thread.start()
+        assert sink.first_output.wait(5)
+        return sleeper
+
+    def result(self, timeout: float) -> RunResult:
+        self.thread.join(timeout)
+        assert self.results, "the run did not end"
+        return self.results[0]
+
+
+def idle_launchers(runner: LocalRunner) -> list:
+    """Wait for the pool to be full again, then return its idle launchers."""
+    if "python3.13" not in runner.launchers._idle:
+        run(runner, "pass")  # the pool fills up for a runtime once it has been asked for one
+    deadline = time.monotonic() + 10
+    while len(runner.launchers._idle.get("python3.13", ())) < runner.launchers.size:
+        assert time.monotonic() < deadline, "the launcher pool was not refilled"
+        time.sleep(0.01)
+    return list(runner.launchers._idle["python3.13"])
+
+
 def test_reap_removes_nothing_that_is_in_use(runner):
+    runner.reap(older_than=timedelta(seconds=0))  # what processes killed earlier on this machine left
     run(runner, "pass")
+    sleeper = Sleeper.start(runner)
+    idle = idle_launchers(runner)
+
     assert runner.reap(older_than=timedelta(seconds=0)) == 0
+    # Nor does a reaper elsewhere (manage.py reap_sandboxes is another process, with its own locks).
+    assert LocalRunner(warm=0).reap(older_than=timedelta(seconds=0)) == 0
+
+    assert all(launcher.alive for launcher in idle)
+    assert sleeper.thread.is_alive()
+    sleeper.sandbox.stop()
+    result = sleeper.result(timeout=5)
+    assert result.error_type == ErrorType.CANCELLED  # stopped by us, not killed by the reaper
+    assert sleeper.sink.text(Stream.STDOUT) == "up\n"
     assert run(runner, "print('still works')").stdout == "still works\n"
+
+
+def test_reaping_all_the_time_disturbs_no_run_and_no_launcher(runner):
+    runner.reap(older_than=timedelta(seconds=0))  # what processes killed earlier on this machine left
+    reaper = LocalRunner(warm=0)  # as in another process: its own view of the uid locks
+    removed: list[int] = []
+    done = threading.Event()
+
+    def reap_all_the_time() -> None:
+        while not done.is_set():
+            removed.append(reaper.reap(older_than=timedelta(seconds=0)))
+            removed.append(runner.reap(older_than=timedelta(seconds=0)))
+
+    # Runs start and end while launchers are spawned and torn down: reaps land in every window.
+    thread = threading.Thread(target=reap_all_the_time)
+    thread.start()
+    try:
+        outcomes = [run(runner, f"print({n})") for n in range(12)]
+    finally:
+        done.set()
+        thread.join()
+    assert [outcome.stdout for outcome in outcomes] == [f"{n}\n" for n in range(12)]
+    assert all(outcome.result.succeeded for outcome in outcomes)
+    assert len(removed) > 10 and sum(removed) == 0
+
+
+def test_a_reaper_leaves_cgroups_it_cannot_place_alone(runner):
+    unknown = runner.cgroups.create("legacy")  # a name this version does not give: not its to judge
+    beyond_range = runner.options["uid_base"] + runner.options["uid_count"]  # another runner's uids
+    foreign = runner.cgroups.create(str(beyond_range))
+    try:
+        assert runner.reap(older_than=timedelta(seconds=0)) == 0
+        assert unknown.memory_dir.exists() and foreign.memory_dir.exists()
+    finally:
+        unknown.remove()
+        foreign.remove()
+
+
+def test_a_cgroup_is_counted_only_by_the_one_that_removes_it(runner):
+    cgroup = runner.cgroups.create(f"p{os.getpid()}")  # in use for any reaper meanwhile
+    assert cgroup.remove() is True
+    assert cgroup.remove() is False  # removed meanwhile by someone else: nothing was reaped
+
+
+@pytest.mark.parametrize("breakage", ["killed", "cgroup removed", "stopped"])
+def test_a_run_never_lands_on_a_broken_warm_launcher(runner, breakage):
+    for launcher in idle_launchers(runner):
+        if breakage == "killed":
+            os.kill(launcher.proc.pid, signal.SIGKILL)  # not waited for: it may still look alive
+        elif breakage == "cgroup removed":
+            launcher.cgroup.remove()
+        else:
+            os.kill(launcher.proc.pid, signal.SIGSTOP)
+    outcome = run(runner, "print(6 * 7)")
+    assert (outcome.stdout, outcome.result.error_type) == ("42\n", None)
+    assert outcome.seconds < 2  # not the 5 s host backstop
+    assert run(runner, "print('again')").stdout == "again\n"
+
+
+@pytest.mark.parametrize("runner_fixture", ["runner", "runner_without_cgroups"])
+def test_a_sandbox_whose_bwrap_dies_ends_at_once_with_a_system_error(request, runner_fixture):
+    runner = request.getfixturevalue(runner_fixture)
+    sleeper = Sleeper.start(runner)
+    bwrap = sleeper.sandbox.proc.pid
+    # A copy of the output pipe elsewhere (as a process forked meanwhile would hold) keeps it
+    # from reaching end of file: the run must not wait for that, only for bwrap.
+    stray_copy = os.open(f"/proc/{bwrap}/fd/1", os.O_WRONLY)
+    try:
+        os.kill(bwrap, signal.SIGKILL)
+        result = sleeper.result(timeout=1.5)  # not the 33 s host backstop
+    finally:
+        os.close(stray_copy)
+    assert result.error_type == ErrorType.SYSTEM_ERROR
+    assert result.message == SANDBOX_BROKE.format(detail="killed by signal 9")
+    assert_nothing_left_behind(runner, result)
