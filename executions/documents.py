@@ -95,11 +95,11 @@ class Execution(Document):
 class QueueEntry(Document):
     """One queued execution, in a collection that holds only the queue.
 
-    Claims read the oldest entry here instead of scanning ``executions`` (which grows with
+    Claims take the oldest entry here instead of scanning ``executions`` (which grows with
     every run and which the embedded store cannot search by index), then move the execution
     from queued to running with a conditional update. An entry whose execution is no longer
-    queued (cancelled, or claimed by a worker that died before removing the entry) is stale
-    and is dropped by the next claimer.
+    queued (cancelled or deleted) is stale and simply dropped; a queued execution whose
+    entry was lost (its claimer died in between) gets a new one from the recovery sweep.
     """
 
     execution_id = StringField(primary_key=True)

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 WORKER_LOST_MESSAGE = "The worker running this execution stopped responding."
 SHUTDOWN_MESSAGE = "The executor shut down before the script finished."
 # Queued executions older than this without a queue entry (their submitter died between the
-# two inserts) get their entry back from the recovery sweep.
+# two inserts, or their claimer between taking the entry and claiming the execution) get
+# their entry back from the recovery sweep.
 ORPHAN_AGE = timedelta(seconds=10)
 CLAIM_ATTEMPTS = 20
 _BACK_IN_QUEUE = {"set__status": Status.QUEUED, "set__worker": None, "set__lease_until": None,
@@ -35,12 +36,13 @@ def execution_enqueue(*, execution: Execution) -> None:
 def execution_claim(*, worker: str, runner: str) -> Execution | None:
     """Move the oldest queued execution to running with a lease for ``worker``."""
     for _ in range(CLAIM_ATTEMPTS):
-        entry = QueueEntry.objects.order_by("created_at").only("execution_id").first()
+        # Taking the entry is atomic, so concurrent claimers never get the same one.
+        entry = QueueEntry._get_collection().find_one_and_delete({}, sort=[("created_at", 1)], projection={"_id": 1})
         if entry is None:
             return None
-        claimed = _claim_one(entry.execution_id, worker=worker, runner=runner)
-        # Claimed or stale (cancelled, deleted, or another worker won): the entry is done.
-        QueueEntry.objects(execution_id=entry.execution_id).delete()
+        # None: the entry was stale (cancelled, deleted, or claimed by a worker that died
+        # before removing the entry); the execution's own status decides, so try the next.
+        claimed = _claim_one(entry["_id"], worker=worker, runner=runner)
         if claimed is not None:
             log.info("execution running", extra={"execution_id": claimed.execution_id, "worker": worker})
             return claimed
