@@ -32,17 +32,31 @@ class Publisher:
         self._lock = threading.Lock()
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Deliver through ``loop`` (called from that loop, by the first watcher to connect)."""
+        """Deliver through ``loop`` (called from that loop, by the first watcher to connect,
+        and again by a watcher on a new loop once the old one has closed)."""
         with self._lock:
-            if self._loop is None:
+            if self._loop is None or self._loop.is_closed():
                 self._start_on(loop)
 
     def publish(self, execution_id: str, message: dict) -> None:
-        loop = self._loop or self._private_loop()
+        """Never raises: a lost event costs watchers a resync, a raised one would cost the run."""
+        loop = self._usable_loop()
         if loop is None:
             return
         self._messages.put((group_name(execution_id), message))
-        loop.call_soon_threadsafe(self._wake.set)
+        try:
+            loop.call_soon_threadsafe(self._wake.set)
+        except RuntimeError:  # the loop closed after the check above
+            log.warning("the event loop for live events has closed; events are dropped until a watcher reconnects")
+
+    def _usable_loop(self) -> asyncio.AbstractEventLoop | None:
+        loop = self._loop
+        if loop is not None and loop.is_closed():
+            with self._lock:
+                if self._loop is loop:
+                    self._loop = None
+            loop = None
+        return loop or self._private_loop()
 
     def _private_loop(self) -> asyncio.AbstractEventLoop | None:
         if not settings.REDIS_URL:
