@@ -120,7 +120,7 @@ def test_hostile_scripts_are_contained_and_reported(http, name, script, error_ty
     result = body if body["status"] in ("completed", "failed") else result_when_final(http, body["execution_id"])
     result = http.get(f"/api/v1/executions/{body['execution_id']}").json()
 
-    assert result["error_type"] == error_type, (name, result)
+    assert result["error_type"] == error_type, (name, result["error_message"], (result["errors"] or "")[-500:])
     assert result["status"] == ("completed" if error_type is None else "failed")
     if check == "truncated":
         assert result["output_truncated"] and len(result["output"].encode()) <= result["limits"]["output_bytes"]
