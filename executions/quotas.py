@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.cache import cache
 
+from executions import metrics
 from executions.documents import Execution
 from executions.limits import Limits, limit_caps
 
@@ -141,9 +142,13 @@ def quota_admit(*, owner_id: int | None, client_ip: str | None):
         return
     with _locked(subject):
         in_flight = _settle(subject)
-        _check_rate(subject, quota)
-        _check_concurrency(quota, in_flight)
-        _check_cpu(subject, quota)
+        try:
+            _check_rate(subject, quota)
+            _check_concurrency(quota, in_flight)
+            _check_cpu(subject, quota)
+        except QuotaExceeded as refused:
+            metrics.rate_limit_refusals.labels(subject.kind, refused.resource).inc()
+            raise
         yield lambda execution: _count(subject, in_flight, execution)
 
 

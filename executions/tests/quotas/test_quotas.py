@@ -166,3 +166,15 @@ def test_the_counters_live_in_redis_when_it_is_the_cache(settings, redis_url):
     keys = redis.Redis.from_url(redis_url).keys("*quota:rate:ip:192.0.2.50:*")
     assert len(keys) == 1
     cache.clear()
+
+
+def test_refusals_are_counted_in_the_metrics_by_scope_and_limit(settings):
+    from executions import metrics
+
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0))
+    counter = metrics.rate_limit_refusals.labels("anonymous", "submissions")
+    before = counter._value.get()
+    submit(ip="203.0.113.99")
+
+    assert submit(ip="203.0.113.99").status_code == 429
+    assert counter._value.get() == before + 1
