@@ -141,7 +141,7 @@ def script_delete(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 @require_safe
 def execution_history(request: HttpRequest) -> HttpResponse:
-    """"My executions": newest first, optionally one status only."""
+    """The "My executions" page: newest first, optionally one status only."""
     status = request.GET.get("status") or None
     if status not in (None, *Status.ALL):
         status = None

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
 
-from executions import selectors
+from executions import script_selectors, selectors
 from executions.documents import Execution, Status
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut
@@ -45,6 +45,7 @@ ERROR_TYPE_LABELS = {
 NOT_RECORDED = "—"
 VISIBLE_TO_ANYONE_WITH_LINK = "Anyone with this link can see it."
 VISIBLE_TO_OWNER = "Only its owner and the admins can see it."
+SCRIPT_UNAVAILABLE = "That saved script does not exist or is not visible to you, so the editor starts from an example."
 
 # Vite puts a content hash into every file name under this prefix, so a URL there never
 # changes meaning and browsers may keep it for a year without asking again.
@@ -57,7 +58,18 @@ COMPRESSIBLE_TYPES = ("text/", "application/json", "image/svg+xml")
 
 @require_safe
 def editor(request: HttpRequest) -> HttpResponse:
-    props = {**_island_context(request), **_starting_script(request)}
+    context = _island_context(request)
+    props = {
+        **context,
+        **_starting_script(request),
+        "user_authenticated": request.user.is_authenticated,
+        "urls": {
+            **context["urls"],
+            "save_script": reverse("api:script_create"),
+            "script_page": reverse("script_detail", args=[ID_PLACEHOLDER]),
+            "sign_in": f"{reverse('account_login')}?next={reverse('executions:editor')}",
+        },
+    }
     return render(request, "executions/editor.html", {"props": props})
 
 
@@ -103,13 +115,20 @@ def _island_context(request: HttpRequest) -> dict:
 
 
 def _starting_script(request: HttpRequest) -> dict:
-    """``/?from=<id>`` opens the editor on the script of a visible execution (its
-    permanent page links here); anything else starts from an example."""
+    """``/?script=<key>`` opens the editor on a visible saved script and ``/?from=<id>`` on
+    the script of a visible execution (their pages link here); anything else, including a
+    key or id the caller may not see, starts from an example."""
+    if request.GET.get("script"):
+        try:
+            saved = script_selectors.script_get_for(key=request.GET["script"], user=request.user)
+        except script_selectors.ScriptNotFound:
+            return {"script": None, "stdin": "", "runtime": None, "notice": SCRIPT_UNAVAILABLE}
+        return {"script": saved.source, "stdin": "", "runtime": saved.runtime, "title": saved.title}
     try:
         source = selectors.execution_get_for(execution_id=request.GET.get("from", ""), user=request.user)
     except selectors.ExecutionNotFound:
-        return {"script": None, "stdin": ""}
-    return {"script": source.script, "stdin": source.stdin}
+        return {"script": None, "stdin": "", "runtime": None}
+    return {"script": source.script, "stdin": source.stdin, "runtime": None}
 
 
 def failure_reason(execution: Execution) -> str:

@@ -28,8 +28,13 @@ function describeError(status, detail) {
   return `The server answered ${status}.`;
 }
 
-export function submitExecution(props, { script, stdin }) {
-  return post(props, props.urls.submit, { script, stdin });
+export function submitExecution(props, { script, stdin, runtime }) {
+  return post(props, props.urls.submit, { script, stdin, ...(runtime ? { runtime } : {}) });
+}
+
+// Saves a private script for the signed-in user; answers the saved script (with its key).
+export function saveScript(props, { title, source, runtime }) {
+  return post(props, props.urls.save_script, { title, source, ...(runtime ? { runtime } : {}) });
 }
 
 export async function cancelExecution(props, id) {
