@@ -37,7 +37,17 @@ def _resolve(future: asyncio.Future) -> None:
 
 
 def _is_final(execution_id: str) -> bool:
-    return Execution.objects(execution_id=execution_id, status__in=Status.FINAL).count() > 0
+    # A lookup by _id (not a count, which the embedded store answers by aggregation).
+    found = Execution._get_collection().find_one({"_id": execution_id}, {"status": 1})
+    return bool(found) and found["status"] in Status.FINAL
+
+
+def _first_poll() -> float:
+    """With a dispatcher in this process its notification is what ends the wait; the database
+    is only a fallback (for runs of other processes), so it need not be asked often."""
+    from executions import dispatcher
+
+    return POLL_MAX_SECONDS if dispatcher.running_here() else POLL_MIN_SECONDS
 
 
 def _register(execution_id: str, future: asyncio.Future) -> bool:
@@ -53,7 +63,7 @@ async def wait_finished(execution_id: str, *, timeout: float) -> bool:
     """True when the execution reached a final status within ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
-    poll = POLL_MIN_SECONDS
+    poll = _first_poll()
     while True:
         future = loop.create_future()
         if _register(execution_id, future):

@@ -272,6 +272,10 @@ def stop(*, grace: float | None = None) -> None:
         _dispatcher = None
 
 
+def running_here() -> bool:
+    return _dispatcher is not None
+
+
 def request_stop(execution_id: str) -> bool:
     """Stop a run of this process at once; runs of other processes notice at their heartbeat."""
     return _dispatcher is not None and _dispatcher.request_stop(execution_id)

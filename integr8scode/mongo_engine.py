@@ -11,12 +11,27 @@ grows with every execution ever stored:
   documents never store decimals, and none of the fields we query hold arrays.
 The overrides keep their answers exact for the documents this application writes; the
 tests in ``integr8scode/tests/test_mongo_engine.py`` hold them to it.
+
+It also does not deliver change-stream events: after every committed write mongoeco would
+take a dispatch lease (two SQLite writes) and start and join a heartbeat thread, which under
+concurrent load serialises every write behind thread start-ups. This application never opens
+a change stream (live output travels through the channel layer), so the engine's bounded
+outbox (``CHANGE_OUTBOX_ENTRIES``) is simply never read.
 """
 
 from mongoeco.engines.sqlite import SQLiteEngine
 
 
+CHANGE_OUTBOX_ENTRIES = 100
+
+
 class EmbeddedEngine(SQLiteEngine):
+    def __init__(self, path: str, **options):
+        super().__init__(path, change_outbox_max_entries=CHANGE_OUTBOX_ENTRIES, **options)
+
+    def dispatch_committed_changes(self, consumer_id, consumer) -> None:
+        return None
+
     def _validate_document_against_unique_indexes(self, db_name, coll_name, document, *, exclude_storage_key=None,
                                                   skip_id_check=False, scan_payload_id=False):
         if isinstance(document.get("_id"), str):

@@ -36,3 +36,17 @@ def test_writes_do_not_read_back_every_stored_document(monkeypatch):
     Execution.objects(execution_id=execution.execution_id, status="queued").update(set__status="running")
 
     assert scans == []
+
+
+def test_writes_do_not_dispatch_change_stream_events(monkeypatch):
+    from integr8scode.mongo_engine import EmbeddedEngine
+
+    leases = []
+    original = EmbeddedEngine._acquire_change_dispatch_lease
+    monkeypatch.setattr(EmbeddedEngine, "_acquire_change_dispatch_lease",
+                        lambda self, *a, **k: leases.append(a) or original(self, *a, **k))
+
+    execution = make_execution()
+    Execution.objects(execution_id=execution.execution_id).update(set__status="running")
+
+    assert leases == []
