@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import signal
 
-from executions.runners.base import ErrorType, RunResult
+from executions.runners import outcome
+from executions.runners.base import ErrorType
+from executions.runners.outcome import (  # re-exported for the runner and its tests
+    CPU_TIMED_OUT,
+    MEMORY_EXCEEDED,
+    OUTPUT_EXCEEDED,
+    TIMED_OUT,
+    apply_record,
+)
 from executions.runners.kube_manifests import CONTAINER
 from executions.sandbox.protocol import ExitRecord
 
@@ -18,10 +26,6 @@ CREATE_FAILED = "The sandbox pod could not be created: {error}"
 IMAGE_PULL_FAILED = "The runtime image {image} could not be pulled within {seconds:g}s: {detail}"
 IMAGE_INVALID = "The runtime image {image} cannot be used: {detail}"
 NOT_STARTED = "The sandbox pod did not start within {seconds:g}s: {detail}"
-MEMORY_EXCEEDED = "Memory limit exceeded"
-TIMED_OUT = "Wall-clock time limit exceeded"
-CPU_TIMED_OUT = "CPU time limit exceeded"
-OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
 DEADLINE_EXCEEDED = "The sandbox pod reached its Kubernetes deadline (activeDeadlineSeconds) and was stopped"
 HOST_TIMEOUT = "The sandbox did not end by itself and was deleted at the host deadline"
 DISK_EXCEEDED = "Disk limit exceeded: Kubernetes evicted the sandbox ({detail})"
@@ -136,27 +140,8 @@ def _terminated_detail(details: dict) -> str:
     return ", ".join(parts)
 
 
-def apply_record(result: RunResult, record: ExitRecord) -> None:
-    result.exit_code = record.exit_code
-    result.signal = record.signal
-    result.duration_ms = record.wall_ms
-    result.cpu_ms = record.cpu_ms
-    result.peak_memory_kb = record.peak_memory_kb
-    result.output_truncated = record.stdout_truncated or record.stderr_truncated
-
-
 def classify_record(record: ExitRecord, *, memory_mb: int) -> tuple[ErrorType | None, str]:
-    """The same reading of the exit record as the local runner's."""
-    by_reason = {
-        "timeout": (ErrorType.TIMEOUT, TIMED_OUT),
-        "cpu": (ErrorType.TIMEOUT, CPU_TIMED_OUT),
-        "memory": (ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED),
-        "output_limit": (ErrorType.OUTPUT_LIMIT, OUTPUT_EXCEEDED),
-    }
-    if record.reason in by_reason:
-        return by_reason[record.reason]
-    if record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO:
-        return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
-    if record.exit_code == 0:
-        return None, ""
-    return ErrorType.RUNTIME_ERROR, ""
+    """The local runner's reading of the exit record; a SIGKILL at the memory limit is the
+    kernel's OOM kill (a pod has no cgroup of ours to ask)."""
+    oom_killed = record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO
+    return outcome.classify_record(record, oom_killed=oom_killed)

@@ -29,6 +29,14 @@ from django.core.exceptions import ImproperlyConfigured
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
 from executions.runners.local_launch import Launcher, LauncherPool
+from executions.runners.outcome import (  # messages re-exported for the tests
+    CPU_TIMED_OUT,
+    MEMORY_EXCEEDED,
+    OUTPUT_EXCEEDED,
+    TIMED_OUT,
+    apply_record,
+    classify_record,
+)
 from executions.runners.local_setup import (  # the USERNS_* messages are re-exported for check()
     USERNS_DISABLED,
     USERNS_RESTRICTED,
@@ -55,10 +63,6 @@ NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
 START_FAILED = "The sandbox could not be started: {error}"
 SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
-MEMORY_EXCEEDED = "Memory limit exceeded"
-TIMED_OUT = "Wall-clock time limit exceeded"
-CPU_TIMED_OUT = "CPU time limit exceeded"
-OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
 STOPPED = "Stopped"
 
 SANDBOX_FILES = {
@@ -424,7 +428,7 @@ class LocalSandbox(Sandbox):
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name, cgroup_peak_memory_kb=usage.peak_memory_kb)
         if record is not None:
-            _apply_record(result, record)
+            apply_record(result, record)
         result.output_truncated = result.output_truncated or any(self.decoder.overflowed.values())
         result.error_type, result.message = self._classify(record, usage)
         return result
@@ -439,31 +443,7 @@ class LocalSandbox(Sandbox):
                 return ErrorType.TIMEOUT, HOST_TIMEOUT
             detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
             return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
-        return _classify_record(record, oom_killed=bool(usage and usage.oom_kills))
-
-
-def _apply_record(result: RunResult, record: ExitRecord) -> None:
-    result.exit_code = record.exit_code
-    result.signal = record.signal
-    result.duration_ms = record.wall_ms
-    result.cpu_ms = record.cpu_ms
-    result.peak_memory_kb = record.peak_memory_kb
-    result.output_truncated = record.stdout_truncated or record.stderr_truncated
-
-
-def _classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType | None, str]:
-    by_reason = {
-        "timeout": (ErrorType.TIMEOUT, TIMED_OUT),
-        "cpu": (ErrorType.TIMEOUT, CPU_TIMED_OUT),
-        "memory": (ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED),
-    }
-    if record.reason in by_reason:
-        return by_reason[record.reason]
-    if oom_killed:
-        return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
-    if record.exit_code == 0:
-        return None, ""
-    return ErrorType.RUNTIME_ERROR, ""
+        return classify_record(record, oom_killed=bool(usage and usage.oom_kills))
 
 
 def _exit_detail(returncode: int | None) -> str:
