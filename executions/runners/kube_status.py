@@ -11,13 +11,7 @@ import signal
 
 from executions.runners import outcome
 from executions.runners.base import ErrorType
-from executions.runners.outcome import (  # re-exported for the runner and its tests
-    CPU_TIMED_OUT,
-    MEMORY_EXCEEDED,
-    OUTPUT_EXCEEDED,
-    TIMED_OUT,
-    apply_record,
-)
+from executions.runners.outcome import MEMORY_EXCEEDED
 from executions.runners.kube_manifests import CONTAINER
 from executions.sandbox.protocol import ExitRecord
 

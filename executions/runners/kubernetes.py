@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from executions.runners import kube_manifests as manifests
 from executions.runners import kube_status as status
+from executions.runners import outcome
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
 from executions.runners.kube_api import KubeApi, KubeConfigError, config_problem, describe, is_retryable
 from executions.runners.kube_follow import LogLines, LogStream, PodWatch
@@ -261,7 +262,7 @@ class KubeSandbox(Sandbox):
         result = RunResult(extra={"start_ms": self.start_ms, "runner": "kubernetes", "pod": self.plan.name,
                                   "node": (self.watch.pod.get("spec") or {}).get("nodeName")})
         if record is not None:
-            status.apply_record(result, record)
+            outcome.apply_record(result, record)
         result.output_truncated = result.output_truncated or self._overflowed()
         result.error_type, result.message = self._classify()
         return result
@@ -271,7 +272,7 @@ class KubeSandbox(Sandbox):
         if self.stopped_as is not None:
             return self.stopped_as, status.STOPPED
         if self._overflowed():
-            return ErrorType.OUTPUT_LIMIT, status.OUTPUT_EXCEEDED
+            return ErrorType.OUTPUT_LIMIT, outcome.OUTPUT_EXCEEDED
         if record is not None:
             return status.classify_record(record, memory_mb=self.spec.limits.memory_mb)
         if self.backstop_fired:

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 from executions.runners import kube_status as status
+from executions.runners import outcome
 from executions.runners.base import ErrorType, Limits, RunResult, RunSpec, Stream
 
 LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=128, processes=64, disk_mb=16, output_bytes=1 << 20)
@@ -71,7 +72,7 @@ class RunnerScenarios:
 
     def test_a_script_over_its_wall_limit_fails_with_timeout(self, runner):
         result, _ = run(runner, "import time; time.sleep(60)", wall_seconds=1)
-        assert (result.error_type, result.message) == (ErrorType.TIMEOUT, status.TIMED_OUT)
+        assert (result.error_type, result.message) == (ErrorType.TIMEOUT, outcome.TIMED_OUT)
 
     def test_a_script_far_over_its_memory_limit_fails_with_memory_limit(self, runner):
         result, _ = run(runner, "hog = bytearray(2 << 30)\nprint(len(hog))", memory_mb=64)

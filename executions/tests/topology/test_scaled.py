@@ -5,7 +5,6 @@ WebSocket watcher connected to the web process while the script runs."""
 
 import asyncio
 import json
-import os
 import secrets
 import socket
 import subprocess
