@@ -25,7 +25,8 @@ CHROMIUM := /usr/bin/chromium
 .PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps
 
 run: setup migrate collectstatic
-	$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
+	@echo "Serving on http://$(HOST):$(PORT)/" >&2
+	@$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
 
 test: setup browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -36,7 +37,7 @@ bench: setup
 setup: system-deps $(VENV)/.synced islands
 
 migrate: setup
-	$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py migrate --noinput -v 0
 
 check-python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
@@ -71,7 +72,7 @@ check-node:
 	  echo "Node.js >= 20.19 with npm is required to build the islands (svelte-islands/)"; exit 1; }
 
 collectstatic: setup
-	$(PY) manage.py collectstatic --noinput -v 0
+	@$(PY) manage.py collectstatic --noinput -v 0
 
 browser-deps:
 	@test -x $(CHROMIUM) || { \
