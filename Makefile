@@ -25,7 +25,6 @@ CHROMIUM := /usr/bin/chromium
 .PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps
 
 run: setup migrate collectstatic
-	@echo "Serving on http://$(HOST):$(PORT)/" >&2
 	@$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
 
 test: setup browser-deps
