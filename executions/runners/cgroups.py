@@ -66,7 +66,7 @@ class RunCgroup:
         killed = 0
         for directory in self.dirs:
             for pid in read_pids(directory):
-                killed += _kill(pid)
+                killed += kill(pid)
         return killed
 
     def owner(self) -> tuple[str, int] | None:
@@ -185,7 +185,8 @@ def read_pids(directory: Path) -> list[int]:
         return []
 
 
-def _kill(pid: int) -> int:
+def kill(pid: int) -> int:
+    """SIGKILL ``pid``; 1 if it was there to kill, else 0."""
     try:
         os.kill(pid, signal.SIGKILL)
         return 1

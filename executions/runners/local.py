@@ -44,7 +44,6 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
     SlotPool,
     all_pids,
     end_processes_of,
-    kill,
     kill_group,
     merged_usr_link,
     parent_of,
@@ -389,7 +388,7 @@ class LocalSandbox(Sandbox):
             if self._finished:
                 return  # the pid may already belong to someone else
             self._killed_at = self._killed_at or time.monotonic()
-            if not any(kill(pid) for pid in self._bwrap_children()):
+            if not any(cgroups.kill(pid) for pid in self._bwrap_children()):
                 kill_group(self.proc.pid)  # bwrap has no child (yet): end bwrap itself
 
     def _bwrap_children(self) -> list[int]:

@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from executions.runners.cgroups import kill
+
 MS_BIND, MS_REC, MS_SLAVE = 0x1000, 0x4000, 0x80000
 USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
 USERNS_RESTRICTED = (
@@ -288,14 +290,6 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def kill(pid: int) -> int:
-    try:
-        os.kill(pid, signal.SIGKILL)
-        return 1
-    except ProcessLookupError:
-        return 0
 
 
 def _read_sysctl(path: str) -> str | None:
