@@ -1,7 +1,6 @@
 """The executions API: the seed's two endpoints and the versioned ``/api/v1`` operations.
 Operations only translate HTTP to services and selectors and back."""
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Header, Query, Router
@@ -23,6 +22,7 @@ from executions.schemas import (
 )
 from executions.script_schemas import ExecutionPageOut
 from executions.script_services import SignInRequired
+from integr8scode.threads import in_thread
 
 IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 200 printable ASCII characters"
 # Extra time a waiting client allows beyond the script's wall limit, for start-up and storage.
@@ -31,10 +31,6 @@ WAIT_SLACK_SECONDS = 2.0
 # Every operation: a JWT, a signed-in session with CSRF, or anonymous (accounts.auth).
 seed_router = Router(tags=["seed"], auth=api_auth)
 router = Router(tags=["executions"], auth=api_auth)
-
-
-def _in_thread(function):
-    return sync_to_async(function, thread_sensitive=False)
 
 
 def _caller(request: HttpRequest):
@@ -61,7 +57,7 @@ def _result(execution: Execution) -> dict:
 @seed_router.post("/execute", response={200: ExecuteOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
                   summary="Run a script")
 async def execute(request: HttpRequest, payload: ExecuteIn):
-    execution, _ = await _in_thread(services.execution_submit)(
+    execution, _ = await in_thread(services.execution_submit)(
         script=payload.script, caps=quotas.caps_for(user=_caller(request)), owner_id=_owner_id(request),
         client_ip=quotas.client_ip(request),
     )
@@ -70,7 +66,7 @@ async def execute(request: HttpRequest, payload: ExecuteIn):
 
 @seed_router.get("/result/{execution_id}", response={200: ResultOut, 404: ErrorOut}, summary="A script's result")
 async def result(request: HttpRequest, execution_id: str):
-    execution = await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
     return 200, _result(execution)
 
 
@@ -92,7 +88,7 @@ async def execution_create(
 ):
     if idempotency_key is not None and not _valid_idempotency_key(idempotency_key):
         raise services.SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
-    execution, created = await _in_thread(services.execution_submit)(
+    execution, created = await in_thread(services.execution_submit)(
         script=payload.script,
         stdin=payload.stdin,
         runtime=payload.runtime,
@@ -105,7 +101,7 @@ async def execution_create(
     if wait and not execution.is_final:
         timeout = execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS
         await completion.wait_finished(execution.execution_id, timeout=timeout)
-        await _in_thread(execution.reload)()
+        await in_thread(execution.reload)()
     return (201 if created else 200), execution
 
 
@@ -125,7 +121,7 @@ async def execution_list(request: HttpRequest, status: str | None = None, page: 
     if user is None:
         raise SignInRequired()
     try:
-        found = await _in_thread(selectors.execution_list_for)(user=user, status=status, page=page)
+        found = await in_thread(selectors.execution_list_for)(user=user, status=status, page=page)
     except ValueError as exc:
         raise HttpError(422, str(exc)) from None
     return {"items": found.items, "page": found.number, "pages": found.pages, "count": found.count}
@@ -133,7 +129,7 @@ async def execution_list(request: HttpRequest, status: str | None = None, page: 
 
 @router.get("/executions/{execution_id}", response={200: ExecutionOut, 404: ErrorOut}, summary="One execution")
 async def execution_detail(request: HttpRequest, execution_id: str):
-    return await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    return await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
 
 
 @router.post(
@@ -143,8 +139,8 @@ async def execution_detail(request: HttpRequest, execution_id: str):
     description="A queued execution fails at once as `cancelled`; a running one is stopped within a moment.",
 )
 async def execution_cancel(request: HttpRequest, execution_id: str):
-    execution = await _in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
-    return await _in_thread(services.execution_cancel)(execution=execution)
+    execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    return await in_thread(services.execution_cancel)(execution=execution)
 
 
 @router.get("/runtimes", response=RuntimesOut, summary="Runtimes and limit caps")

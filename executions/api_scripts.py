@@ -2,7 +2,6 @@
 script_selectors, the same functions the pages call. Synchronous, as they are ORM reads and
 writes (ninja runs them in a thread)."""
 
-from asgiref.sync import sync_to_async
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -18,6 +17,7 @@ from executions.script_schemas import (
     ScriptPatch,
     ScriptRunIn,
 )
+from integr8scode.threads import in_thread
 
 PAGE_SIZE = 20
 
@@ -25,10 +25,6 @@ router = Router(tags=["scripts"], auth=api_auth)
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 RUN_ERRORS = {**ERRORS, 429: ErrorOut}
-
-
-def _in_thread(function):
-    return sync_to_async(function, thread_sensitive=False)
 
 
 def _script(request: HttpRequest, key: str):
@@ -90,15 +86,15 @@ def script_fork(request: HttpRequest, key: str):
 )
 async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None = None, wait: bool = False):
     payload = payload or ScriptRunIn()
-    script = await _in_thread(_script)(request, key)
-    execution, created = await _in_thread(script_services.script_run)(
+    script = await in_thread(_script)(request, key)
+    execution, created = await in_thread(script_services.script_run)(
         script=script, user=caller(request), stdin=payload.stdin,
         limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
         client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
         await completion.wait_finished(execution.execution_id, timeout=execution.limits["wall_seconds"] + 2)
-        await _in_thread(execution.reload)()
+        await in_thread(execution.reload)()
     return Status(201 if created else 200, execution)
 
 

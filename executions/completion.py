@@ -6,9 +6,9 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 
-from asgiref.sync import sync_to_async
 
 from executions.documents import Execution, Status
+from integr8scode.threads import in_thread
 
 POLL_MIN_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
@@ -75,7 +75,7 @@ async def wait_finished(execution_id: str, *, timeout: float) -> bool:
             except TimeoutError:
                 poll = min(poll * 2, POLL_MAX_SECONDS)
             # Finished by another process, or the notification was missed: ask the database.
-            if await sync_to_async(_is_final, thread_sensitive=False)(execution_id):
+            if await in_thread(_is_final)(execution_id):
                 return True
             if time.monotonic() >= deadline:
                 return False

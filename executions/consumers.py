@@ -12,20 +12,16 @@ snapshot, so a watcher never misses or repeats output. The client may send
 import asyncio
 import time
 
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from executions import events, metrics, selectors, services
 from executions.documents import Execution
 from executions.schemas import ExecutionOut
+from integr8scode.threads import in_thread
 
 NOT_FOUND_CLOSE_CODE = 4404
 RESYNC_TIMEOUT_SECONDS = 3.0
 RESYNC_INTERVAL_SECONDS = 0.05
-
-
-def _in_thread(function):
-    return sync_to_async(function, thread_sensitive=False)
 
 
 def execution_payload(execution: Execution) -> dict:
@@ -40,7 +36,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.execution_id = self.scope["url_route"]["kwargs"]["execution_id"]
         try:
-            await _in_thread(selectors.execution_get_for)(execution_id=self.execution_id, user=self.scope.get("user"))
+            await in_thread(selectors.execution_get_for)(execution_id=self.execution_id, user=self.scope.get("user"))
         except selectors.ExecutionNotFound:
             await self.close(code=NOT_FOUND_CLOSE_CODE)
             return
@@ -62,7 +58,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "cancel":
             execution = await self._load()
             try:
-                await _in_thread(services.execution_cancel)(execution=execution)
+                await in_thread(services.execution_cancel)(execution=execution)
             except services.AlreadyFinished:
                 pass
 
@@ -89,7 +85,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     # --- helpers -----------------------------------------------------------------------
 
     async def _load(self) -> Execution:
-        return await _in_thread(Execution.objects.get)(execution_id=self.execution_id)
+        return await in_thread(Execution.objects.get)(execution_id=self.execution_id)
 
     async def _send_snapshot(self, execution: Execution) -> None:
         self.sent_seq = execution.output_seq

@@ -10,7 +10,6 @@ import gzip
 import mimetypes
 from pathlib import Path
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
@@ -24,6 +23,7 @@ from executions import script_selectors, selectors
 from executions.documents import Execution, Status
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut
+from integr8scode.threads import in_thread
 
 ID_PLACEHOLDER = "__id__"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
@@ -210,11 +210,11 @@ async def static_file(request: HttpRequest, path: str) -> HttpResponse:
 async def _file_response(request: HttpRequest, file: Path, content_type: str) -> HttpResponse:
     # The editor's bundle shrinks to a third when compressed, which matters on a phone.
     if content_type.startswith(COMPRESSIBLE_TYPES) and "gzip" in request.headers.get("Accept-Encoding", ""):
-        content = await sync_to_async(_gzipped, thread_sensitive=False)(str(file), file.stat().st_mtime_ns)
+        content = await in_thread(_gzipped)(str(file), file.stat().st_mtime_ns)
         response = HttpResponse(content, content_type=content_type)
         response.headers["Content-Encoding"] = "gzip"
         return response
-    content = await sync_to_async(file.read_bytes, thread_sensitive=False)()
+    content = await in_thread(file.read_bytes)()
     return HttpResponse(content, content_type=content_type)
 
 
