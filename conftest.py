@@ -29,6 +29,9 @@ QUOTAS_OFF = {kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "c
               for kind in ("anonymous", "user")}
 QUOTAS_OFF_ENV = {f"QUOTA_{prefix}_{name.upper()}": "0" for prefix in ("ANON", "USER")
                   for name in QUOTAS_OFF["user"]}
+# Live servers give anonymous runs the full wall cap (10 s), not the visitors' 5 s: a browser
+# test that cancels a long run must still find it running on a loaded machine.
+LIVE_SERVER_ENV = {**QUOTAS_OFF_ENV, "QUOTA_ANON_LIMIT_WALL_SECONDS": "10"}
 PASSWORD = "correct horse battery staple 42"
 
 
@@ -132,7 +135,7 @@ class LiveServer:
         # Its own MongoDB database: the server's embedded dispatcher must not claim executions
         # that tests in this process queue for their own dispatchers.
         self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-                    "MONGODB_DB": f"integr8scode_live_{self.port}", **QUOTAS_OFF_ENV, **(env or {})}
+                    "MONGODB_DB": f"integr8scode_live_{self.port}", **LIVE_SERVER_ENV, **(env or {})}
         self.log = tmp / "daphne.log"
         self.process: subprocess.Popen | None = None
 
