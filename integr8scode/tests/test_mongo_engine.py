@@ -50,3 +50,39 @@ def test_writes_do_not_dispatch_change_stream_events(monkeypatch):
     Execution.objects(execution_id=execution.execution_id).update(set__status="running")
 
     assert leases == []
+
+
+@pytest.fixture
+def compiled_queries(monkeypatch):
+    """Every query on executions that the engine compiles to SQL (one it cannot answer by key)."""
+    from integr8scode.mongo_engine import EmbeddedEngine
+
+    compiled = []
+    original = EmbeddedEngine._compile_read_execution_plan
+
+    def compile_plan(self, db_name, coll_name, *args, **kwargs):
+        if coll_name == Execution._get_collection_name():
+            compiled.append(args)
+        return original(self, db_name, coll_name, *args, **kwargs)
+
+    monkeypatch.setattr(EmbeddedEngine, "_compile_read_execution_plan", compile_plan)
+    return compiled
+
+
+def test_filters_on_the_id_and_another_field_are_answered_by_key_and_still_exact(compiled_queries):
+    collection = Execution._get_collection()
+    queued, other = make_execution(), make_execution()
+
+    assert collection.find_one({"_id": queued.execution_id, "status": "running"}) is None
+    assert collection.find_one({"_id": queued.execution_id, "status": "queued"}, {"status": 1}) == {
+        "_id": queued.execution_id, "status": "queued"}
+    assert list(collection.find({"_id": queued.execution_id, "status": {"$in": ["queued", "running"]}},
+                                {"_id": 1})) == [{"_id": queued.execution_id}]
+    assert collection.update_one({"_id": queued.execution_id, "status": "running"},
+                                 {"$set": {"worker": "w"}}).matched_count == 0
+    claimed = Execution.objects(execution_id=queued.execution_id, status="queued").modify(new=True, set__status="running")
+    assert claimed.status == "running"
+    assert Execution.objects(execution_id=queued.execution_id, status="queued").modify(set__status="failed") is None
+
+    assert compiled_queries == []
+    assert Execution.objects.get(execution_id=other.execution_id).status == "queued"
