@@ -25,8 +25,6 @@ from executions.script_services import SignInRequired
 from integr8scode.threads import in_thread
 
 IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 200 printable ASCII characters"
-# Extra time a waiting client allows beyond the script's wall limit, for start-up and storage.
-WAIT_SLACK_SECONDS = 2.0
 
 # Every operation: a JWT, a signed-in session with CSRF, or anonymous (accounts.auth).
 seed_router = Router(tags=["seed"], auth=api_auth)
@@ -99,9 +97,7 @@ async def execution_create(
         client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
-        timeout = execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS
-        await completion.wait_finished(execution.execution_id, timeout=timeout)
-        await in_thread(execution.reload)()
+        execution = await completion.execution_wait_result(execution)
     return (201 if created else 200), execution
 
 

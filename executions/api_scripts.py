@@ -93,8 +93,7 @@ async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None
         client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
-        await completion.wait_finished(execution.execution_id, timeout=execution.limits["wall_seconds"] + 2)
-        await in_thread(execution.reload)()
+        execution = await completion.execution_wait_result(execution)
     return Status(201 if created else 200, execution)
 
 

@@ -1,5 +1,6 @@
 """Wait for an execution to finish without blocking a thread: in-process notifications from
-the dispatcher, with a database poll for executions run by another process."""
+the dispatcher (carrying the stored final state, so a waiter need not read it back), with a
+database poll for executions run by another process."""
 
 import asyncio
 import threading
@@ -10,6 +11,8 @@ from collections import OrderedDict, defaultdict
 from executions.documents import Execution, Status
 from integr8scode.threads import in_thread
 
+# Extra time a waiting client allows beyond the script's wall limit, for start-up and storage.
+WAIT_SLACK_SECONDS = 2.0
 POLL_MIN_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
 RECENT_LIMIT = 4096
@@ -21,19 +24,20 @@ _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = de
 _recently_finished: OrderedDict[str, None] = OrderedDict()
 
 
-def notify_finished(execution_id: str) -> None:
+def notify_finished(execution_id: str, *, final: Execution | None = None) -> None:
+    """``final``: the execution as stored when it finished, handed to the current waiters."""
     with _lock:
         waiters = _waiters.pop(execution_id, [])
         _recently_finished[execution_id] = None
         if len(_recently_finished) > RECENT_LIMIT:
             _recently_finished.popitem(last=False)
     for loop, future in waiters:
-        loop.call_soon_threadsafe(_resolve, future)
+        loop.call_soon_threadsafe(_resolve, future, final)
 
 
-def _resolve(future: asyncio.Future) -> None:
+def _resolve(future: asyncio.Future, final: Execution | None) -> None:
     if not future.done():
-        future.set_result(None)
+        future.set_result(final)
 
 
 def _is_final(execution_id: str) -> bool:
@@ -59,8 +63,19 @@ def _register(execution_id: str, future: asyncio.Future) -> bool:
         return False
 
 
-async def wait_finished(execution_id: str, *, timeout: float) -> bool:
-    """True when the execution reached a final status within ``timeout`` seconds."""
+async def execution_wait_result(execution: Execution) -> Execution:
+    """The execution as stored once it has finished, or as it stands when its wall limit
+    (plus slack) has passed."""
+    final = await wait_finished(execution.execution_id, timeout=execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS)
+    if isinstance(final, Execution):
+        return final
+    await in_thread(execution.reload)()
+    return execution
+
+
+async def wait_finished(execution_id: str, *, timeout: float) -> Execution | bool:
+    """Whether the execution reached a final status within ``timeout`` seconds: the stored
+    final state when this process's dispatcher handed it over, else True or False."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
     poll = _first_poll()
@@ -70,8 +85,7 @@ async def wait_finished(execution_id: str, *, timeout: float) -> bool:
             return True
         try:
             try:
-                await asyncio.wait_for(future, min(poll, max(0.0, deadline - time.monotonic())))
-                return True
+                return await asyncio.wait_for(future, min(poll, max(0.0, deadline - time.monotonic()))) or True
             except TimeoutError:
                 poll = min(poll * 2, POLL_MAX_SECONDS)
             # Finished by another process, or the notification was missed: ask the database.

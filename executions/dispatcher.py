@@ -6,6 +6,10 @@ dispatchers can share one queue. A heartbeat renews the leases of running execut
 persists their new output and notices cancellations; a dispatcher that dies stops
 renewing, and ``executions_recover_expired`` (run by every dispatcher) requeues or fails
 what it held.
+
+A submission made in a process whose dispatcher has a free slot is handed straight to it
+(:meth:`Dispatcher.offer`): one conditional update claims it by id, with no queue entry to
+write and take back. Everything else goes through the queue collection.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Run:
     execution: Execution
     output: ExecutionOutput
     sandbox: Sandbox | None = None
+    final: Execution | None = None  # as stored when it finished, for waiters in this process
     stop_message: str = ""
     lease_renewed_at: float = field(default_factory=time.monotonic)
 
@@ -106,6 +111,30 @@ class Dispatcher:
 
     # --- claiming ---------------------------------------------------------------------
 
+    def offer(self, execution_id: str) -> bool:
+        """Take an execution just submitted in this process straight to a free slot, without
+        the round trip through the queue collection. False when no slot is free (or this
+        dispatcher is stopping): the submitter queues it as usual."""
+        if self._stopping.is_set() or not self._slots.acquire(blocking=False):
+            return False
+        self._pool.submit(self._take_offered, execution_id)
+        return True
+
+    def _take_offered(self, execution_id: str) -> None:
+        execution = None
+        try:
+            if not self._stopping.is_set():
+                execution = queue.execution_claim_by_id(execution_id, worker=self.worker, runner=self.runner.name)
+            else:
+                queue.execution_enqueue_queued(execution_id=execution_id)
+        except Exception:
+            # Still queued, without a queue entry: the recovery sweep gives it one back.
+            log.exception("claiming an offered execution failed", extra={"execution_id": execution_id})
+        if execution is None:  # cancelled or deleted in the meantime, or queued after all
+            self._slots.release()
+            return
+        self._execute(self._register(execution))
+
     def _claim_loop(self) -> None:
         while not self._stopping.is_set():
             if not self._slots.acquire(timeout=IDLE_POLL_SECONDS):
@@ -115,10 +144,7 @@ class Dispatcher:
                 self._slots.release()
                 wakeups.queued.wait(IDLE_POLL_SECONDS)
                 continue
-            run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
-            with self._runs_lock:
-                self._runs[execution.execution_id] = run
-            self._pool.submit(self._execute, run)
+            self._pool.submit(self._execute, self._register(execution))
 
     def _claim(self) -> Execution | None:
         # Clear before claiming: a submission arriving after the claim finds nothing
@@ -135,6 +161,12 @@ class Dispatcher:
 
     # --- running ----------------------------------------------------------------------
 
+    def _register(self, execution: Execution) -> Run:
+        run = Run(execution=execution, output=ExecutionOutput(execution.execution_id))
+        with self._runs_lock:
+            self._runs[execution.execution_id] = run
+        return run
+
     def _execute(self, run: Run) -> None:
         execution = run.execution
         events.status(execution.execution_id, status=execution.status)
@@ -150,7 +182,7 @@ class Dispatcher:
             with self._runs_lock:
                 self._runs.pop(execution.execution_id, None)
             self._slots.release()
-            completion.notify_finished(execution.execution_id)
+            completion.notify_finished(execution.execution_id, final=run.final)
             events.finished(execution.execution_id)
 
     def _run_sandbox(self, run: Run) -> None:
@@ -165,10 +197,11 @@ class Dispatcher:
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
-        if queue.execution_finish(
+        run.final = queue.execution_finish(
             execution_id=execution.execution_id, worker=self.worker, result=result,
             stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
-        ):
+        )
+        if run.final is not None:
             self._record(execution, result)
 
     def _record(self, execution: Execution, result: RunResult) -> None:
@@ -270,6 +303,11 @@ def stop(*, grace: float | None = None) -> None:
     if _dispatcher is not None:
         _dispatcher.shutdown(grace=settings.EXECUTOR_GRACE_SECONDS if grace is None else grace)
         _dispatcher = None
+
+
+def offer(execution_id: str) -> bool:
+    """Hand a just-submitted execution to this process's dispatcher if it has a free slot."""
+    return _dispatcher is not None and _dispatcher.offer(execution_id)
 
 
 def running_here() -> bool:

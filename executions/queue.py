@@ -33,6 +33,14 @@ def execution_enqueue(*, execution: Execution) -> None:
         upsert=True, set__created_at=execution.created_at)
 
 
+def execution_enqueue_queued(*, execution_id: str) -> None:
+    """Give a queued execution its queue entry (one offered to a dispatcher that was stopping)."""
+    execution = Execution.objects(execution_id=execution_id, status=Status.QUEUED).only("created_at").first()
+    if execution is not None:
+        execution_enqueue(execution=execution)
+        wakeups.notify_queued()
+
+
 def execution_claim(*, worker: str, runner: str) -> Execution | None:
     """Move the oldest queued execution to running with a lease for ``worker``."""
     for _ in range(CLAIM_ATTEMPTS):
@@ -42,16 +50,16 @@ def execution_claim(*, worker: str, runner: str) -> Execution | None:
             return None
         # None: the entry was stale (cancelled, deleted, or claimed by a worker that died
         # before removing the entry); the execution's own status decides, so try the next.
-        claimed = _claim_one(entry["_id"], worker=worker, runner=runner)
+        claimed = execution_claim_by_id(entry["_id"], worker=worker, runner=runner)
         if claimed is not None:
-            log.info("execution running", extra={"execution_id": claimed.execution_id, "worker": worker})
             return claimed
     return None
 
 
-def _claim_one(execution_id: str, *, worker: str, runner: str) -> Execution | None:
+def execution_claim_by_id(execution_id: str, *, worker: str, runner: str) -> Execution | None:
+    """Move one queued execution to running for ``worker``; None when it is not queued (any more)."""
     now = timezone.now()
-    return Execution.objects(execution_id=execution_id, status=Status.QUEUED).modify(
+    claimed = Execution.objects(execution_id=execution_id, status=Status.QUEUED).modify(
         new=True,
         set__status=Status.RUNNING,
         set__worker=worker,
@@ -61,6 +69,9 @@ def _claim_one(execution_id: str, *, worker: str, runner: str) -> Execution | No
         set__lease_until=now + timedelta(seconds=settings.EXECUTION_LEASE_SECONDS),
         inc__attempts=1,
     )
+    if claimed is not None:
+        log.info("execution running", extra={"execution_id": execution_id, "worker": worker})
+    return claimed
 
 
 def execution_renew_lease(*, execution_id: str, worker: str, output: Unpersisted | None = None) -> bool:
@@ -89,11 +100,13 @@ def _append_output_pipeline(output: Unpersisted | None) -> dict:
 
 def execution_finish(
     *, execution_id: str, worker: str, result: RunResult, stdout: str, stderr: str, output_seq: int = 0
-) -> bool:
-    """Write the final state in one update. False when the execution was no longer ours."""
+) -> Execution | None:
+    """Write the final state in one update and return it; None when the execution was no
+    longer ours."""
     now = timezone.now()
     succeeded = result.succeeded
-    updated = Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
+    finished = Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).modify(
+        new=True,
         set__status=Status.COMPLETED if succeeded else Status.FAILED,
         set__error_type=None if succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value,
         set__error_message=result.message,
@@ -110,11 +123,11 @@ def execution_finish(
         set__updated_at=now,
         set__lease_until=None,
     )
-    if updated:
+    if finished is not None:
         log.info("execution finished", extra={
             "execution_id": execution_id, "status": Status.COMPLETED if succeeded else Status.FAILED,
             "error_type": None if succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value})
-    return bool(updated)
+    return finished
 
 
 def execution_release(*, execution_id: str, worker: str) -> bool:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from pymongo.errors import DuplicateKeyError
 
-from executions import metrics, queue, quotas, wakeups
+from executions import dispatcher, metrics, queue, quotas, wakeups
 from executions.documents import Execution, Status
 from executions.limits import Limits, limit_caps, limits_resolve
 from executions.runners.base import ErrorType, get_runner
@@ -97,11 +97,16 @@ def execution_submit(
             execution.save(force_insert=True)
         except DuplicateKeyError:
             return Execution.objects.get(owner_id=owner_id, idempotency_key=idempotency_key), False
-        queue.execution_enqueue(execution=execution)
+        # A dispatcher in this process with a free slot takes it at once; otherwise it
+        # goes through the queue collection to whichever dispatcher is free first.
+        handed_over = dispatcher.offer(execution.execution_id)
+        if not handed_over:
+            queue.execution_enqueue(execution=execution)
         admitted(execution)
     log.info("execution queued", extra={"execution_id": execution.execution_id})
     metrics.submitted.labels(execution.runtime).inc()
-    wakeups.notify_queued()
+    if not handed_over:
+        wakeups.notify_queued()
     return execution, True
 
 
@@ -120,8 +125,6 @@ def execution_cancel(*, execution: Execution) -> Execution:
     elif Execution.objects(execution_id=execution.execution_id, status=Status.RUNNING).update(
         set__cancel_requested=True, set__updated_at=now
     ):
-        from executions import dispatcher
-
         dispatcher.request_stop(execution.execution_id)
     else:
         execution.reload()

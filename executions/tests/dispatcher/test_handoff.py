@@ -1,0 +1,66 @@
+"""Submissions in a process whose dispatcher has a free slot skip the queue collection."""
+
+import asyncio
+
+from conftest import wait_until
+from executions import completion, dispatcher, services
+from executions.documents import Execution, QueueEntry, Status
+from executions.dispatcher import Dispatcher
+from executions.tests.dispatcher.test_dispatcher import finished
+from executions.tests.factories import make_execution
+
+SLEEPER = "import time\nprint('started', flush=True)\ntime.sleep(60)"
+
+
+def _started(execution_id: str) -> bool:
+    return "started" in (Execution.objects.get(execution_id=execution_id).output or "")
+
+
+def test_a_submission_with_a_free_slot_runs_without_a_queue_entry(dispatcher):
+    execution, _ = services.execution_submit(script="print('handed over')")
+
+    assert QueueEntry.objects.count() == 0
+    done = finished(execution.execution_id)
+    assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "handed over\n", 1)
+
+
+def test_with_every_slot_busy_a_submission_is_queued_and_runs_when_one_frees():
+    running = dispatcher.start(concurrency=1)
+    try:
+        busy, _ = services.execution_submit(script=SLEEPER)
+        wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
+
+        waiting, _ = services.execution_submit(script="print('second')")
+
+        assert [entry.execution_id for entry in QueueEntry.objects] == [waiting.execution_id]
+        services.execution_cancel(execution=Execution.objects.get(execution_id=busy.execution_id))
+        assert finished(waiting.execution_id).output == "second\n"
+    finally:
+        assert running is dispatcher.start()
+        dispatcher.stop(grace=5)
+
+
+def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
+    stopping = Dispatcher(concurrency=1)
+    execution = make_execution()
+    stopping._slots.acquire()  # as offer() does, before the dispatcher began to stop
+    stopping._stopping.set()
+
+    stopping._take_offered(execution.execution_id)
+
+    assert [entry.execution_id for entry in QueueEntry.objects] == [execution.execution_id]
+    assert Execution.objects.get(execution_id=execution.execution_id).status == Status.QUEUED
+    assert stopping.offer(execution.execution_id) is False
+
+
+def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher, monkeypatch):
+    # The half second is the script's: the waiter must be waiting before the run ends.
+    execution, _ = services.execution_submit(script="import time; time.sleep(0.5); print('waited for')")
+    reloads = []
+    monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
+
+    result = asyncio.run(completion.execution_wait_result(execution))
+
+    assert (result.status, result.output, result.exit_code) == (Status.COMPLETED, "waited for\n", 0)
+    assert result.finished_at is not None and reloads == []
+    assert result.to_mongo() == Execution.objects.get(execution_id=execution.execution_id).to_mongo()
