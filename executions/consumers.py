@@ -5,8 +5,10 @@ sequence number it reaches), then every later event of the execution: output chu
 their stream and sequence number, status changes, and the final result. Events at or below
 the sequence already sent are skipped; a gap (events published before this watcher joined,
 or dropped for a slow watcher by the channel layer's capacity) is filled by a fresh
-snapshot, so a watcher never misses or repeats output. The client may send
-``{"type": "cancel"}``.
+snapshot, so a watcher never misses or repeats output. Output published before the watcher
+joined is in its snapshot when a dispatcher of this process runs the execution; otherwise it
+arrives with the next snapshot, once the dispatcher has stored it (its ``persisted`` event).
+The client may send ``{"type": "cancel"}``.
 """
 
 import asyncio
@@ -74,6 +76,11 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
                                   "text": event["text"]})
             self.sent_seq = event["seq"]
 
+    async def execution_persisted(self, event: dict) -> None:
+        # Output this watcher has not seen is stored now (it was published before it joined).
+        if not self.done and event["seq"] > self.sent_seq:
+            await self._resync(until=event["seq"])
+
     async def execution_status(self, event: dict) -> None:
         if not self.done:
             await self.send_json({"type": "status", "status": event["status"]})
@@ -85,7 +92,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     # --- helpers -----------------------------------------------------------------------
 
     async def _load(self) -> Execution:
-        return await in_thread(Execution.objects.get)(execution_id=self.execution_id)
+        return await in_thread(selectors.execution_live)(execution_id=self.execution_id)
 
     async def _send_snapshot(self, execution: Execution) -> None:
         self.sent_seq = execution.output_seq

@@ -102,6 +102,11 @@ class Dispatcher:
         with self._runs_lock:
             return len(self._runs)
 
+    def live_output(self, execution_id: str) -> tuple[str, str, int] | None:
+        with self._runs_lock:
+            run = self._runs.get(execution_id)
+        return run.output.snapshot() if run else None
+
     def request_stop(self, execution_id: str) -> bool:
         with self._runs_lock:
             run = self._runs.get(execution_id)
@@ -254,14 +259,16 @@ class Dispatcher:
         due = time.monotonic() - run.lease_renewed_at >= min(1.0, settings.EXECUTION_LEASE_SECONDS / 3)
         if not (due or run.output.has_unpersisted()):
             return
+        output = run.output.take_unpersisted()
         try:
-            stop = queue.execution_renew_lease(
-                execution_id=run.execution.execution_id, worker=self.worker, output=run.output.take_unpersisted()
-            )
+            stop = queue.execution_renew_lease(execution_id=run.execution.execution_id, worker=self.worker,
+                                               output=output)
         except Exception:
             log.exception("renewing a lease failed", extra={"execution_id": run.execution.execution_id})
             return
         run.lease_renewed_at = time.monotonic()
+        if output.stdout or output.stderr:
+            events.persisted(run.execution.execution_id, seq=output.seq)
         if stop:
             self._stop_run(run, ErrorType.CANCELLED, services.CANCELLED_MESSAGE)
 
@@ -308,6 +315,12 @@ def stop(*, grace: float | None = None) -> None:
 def offer(execution_id: str) -> bool:
     """Hand a just-submitted execution to this process's dispatcher if it has a free slot."""
     return _dispatcher is not None and _dispatcher.offer(execution_id)
+
+
+def live_output(execution_id: str) -> tuple[str, str, int] | None:
+    """What a run of this process has written so far (stdout, stderr, last sequence number),
+    stored or not; None when no run of this process has that execution."""
+    return _dispatcher.live_output(execution_id) if _dispatcher is not None else None
 
 
 def running_here() -> bool:

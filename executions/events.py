@@ -100,5 +100,11 @@ def status(execution_id: str, *, status: str) -> None:
     publisher.publish(execution_id, {"type": "execution.status", "status": status})
 
 
+def persisted(execution_id: str, *, seq: int) -> None:
+    """Output up to ``seq`` is stored: a watcher that joined after some of it was published
+    (and so saw neither the event nor, in its snapshot, the text) catches up from the store."""
+    publisher.publish(execution_id, {"type": "execution.persisted", "seq": seq})
+
+
 def finished(execution_id: str) -> None:
     publisher.publish(execution_id, {"type": "execution.finished"})

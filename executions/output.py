@@ -45,6 +45,14 @@ class ExecutionOutput:
         with self._lock:
             return "".join(text for s, text in self._chunks if s == stream)
 
+    def snapshot(self) -> tuple[str, str, int]:
+        """Everything written so far: stdout, stderr and the last sequence number, together."""
+        with self._lock:
+            seq = len(self._chunks)
+            chunks = self._chunks[:seq]
+        return ("".join(text for s, text in chunks if s == Stream.STDOUT),
+                "".join(text for s, text in chunks if s == Stream.STDERR), seq)
+
     def has_unpersisted(self) -> bool:
         return len(self._chunks) > self._persisted
 

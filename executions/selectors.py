@@ -33,6 +33,18 @@ def execution_get_for(*, execution_id: str, user) -> Execution:
     return execution
 
 
+def execution_live(*, execution_id: str) -> Execution:
+    """The execution as stored, with the output a run of this process has written but not yet
+    stored (the stored part lags by up to a heartbeat). Not to be saved."""
+    from executions import dispatcher
+
+    execution = Execution.objects.get(execution_id=execution_id)
+    live = None if execution.is_final else dispatcher.live_output(execution_id)
+    if live is not None and live[2] > execution.output_seq:
+        execution.output, execution.errors, execution.output_seq = live[0], live[1] or None, live[2]
+    return execution
+
+
 # --- history and search (lists) ----------------------------------------------------------
 
 PAGE_SIZE = 20
