@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import sys
 import tempfile
 import threading
@@ -28,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import Launcher, LauncherPool
+from executions.runners.local_launch import READY_LINE, Launcher, LauncherPool
 from executions.runners.outcome import (  # messages re-exported for the tests
     CPU_TIMED_OUT,
     MEMORY_EXCEEDED,
@@ -66,8 +67,7 @@ STOPPED = "Stopped"
 
 SANDBOX_FILES = {
     "entry": "/opt/integr8scode/entry.py",
-    "settings": "/opt/integr8scode/settings",
-    "script": "/sandbox/main.py",
+    "script": "/sandbox/main.py",  # /sandbox: the launcher's job directory, read-only
     "stdin": "/sandbox/stdin",
 }
 # Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
@@ -91,7 +91,7 @@ ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd
 PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
 READ_BYTES = 64 * 1024
 KILL_ESCALATION_SECONDS = 1.0  # a killed sandbox still not gone by then: kill bwrap too
-ENTRY_SETTINGS_ARG = f"settings={SANDBOX_FILES['settings']}"
+ENTRY_SETTINGS_ARG = "settings=-"  # one line on its stdin, once the run is known
 STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
 
 DEFAULT_OPTIONS = {
@@ -101,10 +101,10 @@ DEFAULT_OPTIONS = {
     "uid_count": 1024,
     "cgroups": True,
     "cgroup_v2_parent": None,  # a delegated cgroup v2 directory with memory and pids enabled
-    "work_dir": None,  # lock files and runtime mount points; default: <tmp>/integr8scode
+    "work_dir": None,  # lock files, job directories, runtime mount points; default: <tmp>/integr8scode
     "grace_seconds": 3.0,  # host backstop: wall limit + this
     "open_files": 256,
-    "warm": 2,  # bwrap processes started ahead per runtime, see local_launch
+    "warm": 2,  # sandboxes started ahead per runtime and scratch size, see local_launch
 }
 
 
@@ -144,45 +144,79 @@ class LocalRunner(BaseRunner):
         if runtime is None:
             message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join(self._runtimes))
             raise RunnerError(message, permanent=True)
+        asked = time.monotonic()
         try:
-            return LocalSandbox(self, self._take(runtime, warm=True), spec, sink)
+            return LocalSandbox(self, *self._take(runtime, spec.limits.disk_mb, warm=True), spec, sink, asked)
         except LauncherBroken:
             # A warm launcher that could not take the run (its bwrap was killed, its cgroup
             # removed) is found out before the script starts: use a fresh one at once.
             pass
         try:
-            return LocalSandbox(self, self._take(runtime, warm=False), spec, sink)
+            return LocalSandbox(self, *self._take(runtime, spec.limits.disk_mb, warm=False), spec, sink, asked)
         except LauncherBroken as exc:
             raise RunnerError(START_FAILED.format(error=exc)) from exc
 
-    def _take(self, runtime: Runtime, *, warm: bool) -> Launcher:
+    def _take(self, runtime: Runtime, disk_mb: int, *, warm: bool) -> tuple[Launcher, bool]:
         try:
-            return self.launchers.take(runtime, warm=warm)
+            return self.launchers.take(runtime, disk_mb, warm=warm)
         except OSError as exc:
             raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
 
-    def _new_launcher(self, runtime: Runtime) -> Launcher:
+    def _new_launcher(self, runtime: Runtime, disk_mb: int) -> Launcher:
+        """A sandbox for ``runtime`` with ``disk_mb`` of scratch space, its entry up and waiting."""
         uid = self.slots.claim() if self.as_root else None
         if self.as_root and uid is None:
             raise RunnerError(NO_FREE_UID)
-        cgroup = None
+        cgroup = job_dir = None
         try:
             cgroup = self.cgroups.create(str(uid or f"p{os.getpid()}")) if self.cgroups else None
-            return Launcher(
+            job_dir = self._new_job_dir(uid)
+            launcher = Launcher(
                 bwrap=self.options["bwrap"],
                 entry=ENTRY_PATH,
                 command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 runtime=runtime,
                 uid=uid,
                 cgroup=cgroup,
+                job_dir=job_dir,
                 release_uid=self.slots.release,
             )
         except BaseException:
+            if job_dir is not None:
+                shutil.rmtree(job_dir, ignore_errors=True)
             if cgroup is not None:
                 cgroup.remove()
             if uid is not None:
                 self.slots.release(uid)
             raise
+        try:
+            launcher.arm(self._bwrap_options(launcher, disk_mb))
+        except BaseException:
+            launcher.discard()
+            raise
+        return launcher
+
+    def _new_job_dir(self, uid: int | None) -> Path:
+        # Listing is for the owner only; the sandbox's uid finds its own directory by name.
+        jobs = self.work_dir / "jobs"
+        jobs.mkdir(mode=0o711, parents=True, exist_ok=True)
+        job_dir = Path(tempfile.mkdtemp(prefix=f"{uid or 'p'}-", dir=jobs))
+        job_dir.chmod(0o755 if uid is not None else 0o700)
+        return job_dir
+
+    def _bwrap_options(self, launcher: Launcher, disk_mb: int) -> list[str]:
+        arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
+        arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
+        arguments += ["--ro-bind", "/usr", "/usr"]
+        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
+        arguments += launcher.runtime.bind_args()
+        arguments += ["--perms", "0444", "--ro-bind-data", str(launcher.fds["entry"]), SANDBOX_FILES["entry"]]
+        arguments += ["--ro-bind", str(launcher.job_dir), "/sandbox"]
+        arguments += ["--proc", "/proc", *DEV_OPTIONS, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
+        arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        environment = {**SANDBOX_ENV, "PATH": f"{launcher.runtime.bin_dir}:{SANDBOX_PATH}"}
+        arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
+        return arguments
 
     def check(self) -> list[str]:
         problems = []
@@ -205,9 +239,27 @@ class LocalRunner(BaseRunner):
         removed = 0
         if self.as_root:
             removed += reap_strays(self.slots, older_than.total_seconds())
+            removed += self._reap_job_dirs(older_than.total_seconds())
         if self.cgroups is not None:
             for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
                 removed += self._reap_cgroup(leftover)
+        return removed
+
+    def _reap_job_dirs(self, older_than_seconds: float) -> int:
+        """Job directories of uids nobody holds (their run's process died before removing them)."""
+        removed = 0
+        for job_dir in (self.work_dir / "jobs").glob("*-*"):
+            uid = job_dir.name.partition("-")[0]
+            try:
+                stale = time.time() - job_dir.stat().st_mtime >= older_than_seconds
+            except FileNotFoundError:
+                continue
+            if not (uid.isdigit() and stale):
+                continue
+            with self.slots.held_if_free(int(uid)) as free:
+                if free and job_dir.exists():
+                    shutil.rmtree(job_dir, ignore_errors=True)
+                    removed += 1
         return removed
 
     def _reap_cgroup(self, cgroup: cgroups.RunCgroup) -> int:
@@ -226,17 +278,20 @@ class LauncherBroken(Exception):
 
 
 class LocalSandbox(Sandbox):
-    def __init__(self, runner: LocalRunner, launcher: Launcher, spec: RunSpec, sink: OutputSink):
+    def __init__(self, runner: LocalRunner, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink,
+                 asked: float):
         self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
         self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
         self.pidfd = launcher.pidfd  # readable once bwrap has exited
         self.bwrap_exited = False
         self.limits = spec.limits
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
+        self.decoder.feed(READY_LINE)  # read by the launcher, which waited for it
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
         self.bwrap_stderr = bytearray()
-        self.start_ms: int | None = None
+        # How long the run waited for a sandbox: nothing when one was idle, else the cold start.
+        self.start_ms = 0 if was_idle else round((time.monotonic() - asked) * 1000)
         self._kill_lock = threading.Lock()
         self._finished = False
         self._killed_at: float | None = None
@@ -255,28 +310,8 @@ class LocalSandbox(Sandbox):
         if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
             self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
         self.started_at = time.monotonic()
-        self.launcher.fire(self._options(), files=self._files())
-
-    def _files(self) -> dict[str, bytes]:
-        settings = " ".join(self._entry_settings()).encode()
-        return {"settings": settings, "script": self.spec.script.encode(), "stdin": self.spec.stdin.encode()}
-
-    def _options(self) -> list[str]:
-        fds = self.launcher.fds
-        arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
-        arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
-        arguments += ["--ro-bind", "/usr", "/usr"]
-        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
-        arguments += self.runtime.bind_args()
-        for name, fd in fds.items():
-            arguments += ["--perms", "0444", "--ro-bind-data", str(fd), SANDBOX_FILES[name]]
-        arguments += ["--proc", "/proc", *DEV_OPTIONS, "--size", str(self.limits.disk_mb << 20), "--tmpfs", "/tmp"]
-        arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        arguments += [arg for key, value in self._environment().items() for arg in ("--setenv", key, value)]
-        return arguments
-
-    def _environment(self) -> dict[str, str]:
-        return {**SANDBOX_ENV, "PATH": f"{self.runtime.bin_dir}:{SANDBOX_PATH}"}
+        self.launcher.run(" ".join(self._entry_settings()), script=self.spec.script.encode(),
+                          stdin=self.spec.stdin.encode())
 
     def _entry_settings(self) -> list[str]:
         limits = self.limits
@@ -364,10 +399,7 @@ class LocalSandbox(Sandbox):
             return bool(data)
         if self.decoder.exit is not None:
             return bool(data)  # the run is over: whatever still comes is not its output
-        had_started = self.decoder.started
         self._emit(self.decoder.feed(data))
-        if self.decoder.started and not had_started:
-            self.start_ms = round((time.monotonic() - self.started_at) * 1000)
         if any(self.decoder.overflowed.values()):
             self._kill()  # the entry should have stopped at the cap: do not trust it
         return bool(data)
@@ -407,6 +439,7 @@ class LocalSandbox(Sandbox):
         # reaper (in any process) leaves this sandbox's processes and cgroup alone.
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
+        self.launcher.remove_job_dir()
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1

@@ -1,11 +1,13 @@
-"""Starting bubblewrap ahead of time, so a run does not wait for it.
+"""Starting sandboxes ahead of time, so a run does not wait for one.
 
-Spawning a sandbox has a slow part that does not depend on the run: forking the server,
-joining a cgroup (on cgroup v1 that waits for an RCU grace period, often 5-20 ms), dropping
-to the sandbox uid and exec'ing bwrap. A :class:`Launcher` does all of it in advance and
-leaves bwrap blocked reading its arguments (``bwrap --args FD``); firing it writes the
-script and the arguments, and the sandbox starts at once. A :class:`LauncherPool` keeps a
-few launchers warm, refilled by one background thread.
+Most of a sandbox's start does not depend on the run: forking the server, joining a cgroup
+(on cgroup v1 that waits for an RCU grace period, often 5-20 ms), dropping to the sandbox
+uid, bwrap building the namespaces and mounts, and the entry's interpreter starting up. A
+:class:`Launcher` does all of it in advance, up to the entry waiting on its standard input
+for the run's settings; the script and its stdin go into the launcher's job directory,
+which the sandbox sees read-only as ``/sandbox``. Running is then writing two files and one
+line. A :class:`LauncherPool` keeps a few launchers armed for each runtime and scratch size
+in use, refilled by one background thread.
 """
 
 from __future__ import annotations
@@ -13,21 +15,25 @@ from __future__ import annotations
 import atexit
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 
 from executions.runners import cgroups
 from executions.runners.local_setup import Runtime, staging_preexec
 
-DATA_FILES = ("entry", "settings", "script", "stdin")
+READY_LINE = b"S v=1\n"  # the entry's first words: it is up and waiting for its settings
+JOB_FILES = {"script": "main.py", "stdin": "stdin"}
+ARM_TIMEOUT_SECONDS = 10.0
 
 
 class Launcher:
-    """A bwrap process, already in its cgroup and uid, waiting for its arguments."""
+    """A sandbox with its entry up, in its cgroup and uid, waiting for a run."""
 
     def __init__(
         self,
@@ -38,17 +44,17 @@ class Launcher:
         runtime: Runtime,
         uid: int | None,
         cgroup: cgroups.RunCgroup | None,
+        job_dir: Path,
         release_uid: Callable[[int], None] | None = None,
     ):
-        self.runtime, self.uid, self.cgroup = runtime, uid, cgroup
+        self.runtime, self.uid, self.cgroup, self.job_dir = runtime, uid, cgroup, job_dir
         self.release_uid = release_uid
         self.fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC)}
-        self.fds.update({name: os.memfd_create(name, os.MFD_CLOEXEC) for name in DATA_FILES[1:]})
         args_r, self.args_w = os.pipe2(os.O_CLOEXEC)
         try:
             self.proc = subprocess.Popen(
                 [bwrap, "--args", str(args_r), *command],  # bwrap takes only options from --args
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,  # the run's settings, one line
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=[args_r, *self.fds.values()],
@@ -84,29 +90,11 @@ class Launcher:
             os.setgid(self.uid)
             os.setuid(self.uid)
 
-    @property
-    def alive(self) -> bool:
-        """Whether bwrap is still waiting for its arguments and can run a sandbox.
+    def arm(self, args: list[str]) -> None:
+        """Hand bwrap its options and wait until the entry is up inside.
 
-        An idle bwrap writes nothing and keeps its end of every pipe open, so any event on
-        them means it is gone or going (killed by a reaper, by a cgroup removal...), even
-        before it can be waited for; a stopped or dying one does not count either."""
-        if self.proc.poll() is not None:
-            return False
-        poller = select.poll()
-        for fd in (self.pidfd, self.proc.stdout.fileno(), self.proc.stderr.fileno(), self.args_w):
-            poller.register(fd, select.POLLIN)  # POLLHUP and POLLERR are always reported
-        if poller.poll(0):
-            return False
-        return _runnable(self.proc.pid)
-
-    def fire(self, args: list[str], *, files: dict[str, bytes]) -> None:
-        """Hand bwrap the run's files and options: the sandbox starts now.
-
-        Raises OSError (BrokenPipeError when bwrap is gone) if it cannot be handed over."""
+        Raises OSError (BrokenPipeError when bwrap is gone, TimeoutError) if it does not come up."""
         try:
-            for name, data in files.items():
-                os.pwrite(self.fds[name], data, 0)
             data = memoryview(b"".join(arg.encode() + b"\0" for arg in args))
             while data:
                 data = data[os.write(self.args_w, data) :]
@@ -114,9 +102,61 @@ class Launcher:
             os.close(self.args_w)
             self.args_w = -1
             self._close_fds()
+        # Read exactly the ready line: whatever follows belongs to the run.
+        ready, deadline, fd = b"", time.monotonic() + ARM_TIMEOUT_SECONDS, self.proc.stdout.fileno()
+        while len(ready) < len(READY_LINE):
+            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError("the sandbox entry did not come up")
+            chunk = os.read(fd, len(READY_LINE) - len(ready))
+            if not chunk:
+                raise BrokenPipeError("the sandbox ended before its entry came up")
+            ready += chunk
+        if ready != READY_LINE:
+            raise OSError(f"the sandbox entry said {ready!r} instead of {READY_LINE!r}")
+
+    @property
+    def alive(self) -> bool:
+        """Whether the sandbox is still idle and can take a run.
+
+        An idle sandbox writes nothing and keeps its end of every pipe open, so any event on
+        them means it is gone or going (killed by a reaper, by a cgroup removal...), even
+        before it can be waited for; a stopped or dying bwrap does not count either."""
+        if self.proc.poll() is not None:
+            return False
+        poller = select.poll()
+        for fd in (self.pidfd, self.proc.stdout.fileno(), self.proc.stderr.fileno()):
+            poller.register(fd, select.POLLIN)  # POLLHUP and POLLERR are always reported
+        poller.register(self.proc.stdin.fileno(), 0)  # POLLERR once the entry's end is closed
+        if poller.poll(0):
+            return False
+        return _runnable(self.proc.pid)
+
+    def run(self, settings: str, *, script: bytes, stdin: bytes) -> None:
+        """Start the run: its files into the job directory, its settings to the entry.
+
+        Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
+        for name, data in (("script", script), ("stdin", stdin)):
+            fd = os.open(self.job_dir / JOB_FILES[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        try:
+            self.proc.stdin.write(settings.encode() + b"\n")
+            self.proc.stdin.flush()
+        finally:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass  # the flush above has raised already
+
+    def remove_job_dir(self) -> None:
+        shutil.rmtree(self.job_dir, ignore_errors=True)
 
     def discard(self, *, release: bool = True) -> None:
-        """Never (successfully) fired: end bwrap, free its cgroup, then its uid.
+        """Never (successfully) run: end bwrap, free its cgroup, then its uid.
 
         bwrap is killed before its argument pipe is closed: on end of file it would go on and
         run the command without any of the sandbox's options."""
@@ -129,10 +169,14 @@ class Launcher:
             os.close(self.args_w)
             self.args_w = -1
         self._close_fds()
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()  # not communicate(): a stray copy of a pipe must not hold this up
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()  # not communicate(): a stray copy of a pipe must not hold this up
+            except BrokenPipeError:
+                pass
         self.proc.wait()
         os.close(self.pidfd)
+        self.remove_job_dir()
         if not release:
             return  # the caller frees the cgroup and the uid
         if self.cgroup is not None:
@@ -161,31 +205,47 @@ def _runnable(pid: int) -> bool:
 
 
 class LauncherPool:
-    """Keeps ``size`` idle launchers per runtime; ``take`` never waits for the refill."""
+    """Keeps ``size`` armed launchers for each kind in use (a runtime and a scratch size, which
+    bwrap fixes when it mounts ``/tmp``); ``take`` never waits for the refill. The
+    ``KINDS`` kinds asked for most recently are kept armed; others start cold."""
 
-    def __init__(self, *, size: int, factory: Callable[[Runtime], Launcher]):
+    KINDS = 4
+
+    def __init__(self, *, size: int, factory: Callable[[Runtime, int], Launcher]):
         self.size = size
         self.factory = factory
-        self._idle: dict[str, deque[Launcher]] = {}
+        self._idle: OrderedDict[tuple[str, int], deque[Launcher]] = OrderedDict()  # most recent last
         self._runtimes: dict[str, Runtime] = {}
         self._wanted = threading.Condition()
         self._thread: threading.Thread | None = None
         atexit.register(self.close)
 
-    def take(self, runtime: Runtime, *, warm: bool = True) -> Launcher:
+    def take(self, runtime: Runtime, disk_mb: int, *, warm: bool = True) -> tuple[Launcher, bool]:
         """An idle launcher that can still run (broken ones are discarded on the way), or a
-        fresh one when there is none (or ``warm`` is False)."""
+        fresh one when there is none (or ``warm`` is False); and whether it was idle."""
+        kind = (runtime.name, disk_mb)
         while True:
             with self._wanted:
                 self._runtimes.setdefault(runtime.name, runtime)
-                idle = self._idle.setdefault(runtime.name, deque())
+                idle = self._idle.setdefault(kind, deque())
+                self._idle.move_to_end(kind)
+                evicted = self._evict()
                 launcher = idle.popleft() if idle and warm else None
                 self._wake_refill()
+            for old in evicted:
+                _discard_later(old)
             if launcher is None:
-                return self.factory(runtime)
+                return self.factory(runtime, disk_mb), False
             if launcher.alive:
-                return launcher
-            threading.Thread(target=launcher.discard, name="sandbox-discard", daemon=True).start()
+                return launcher, True
+            _discard_later(launcher)
+
+    def _evict(self) -> list[Launcher]:
+        evicted = []
+        while len(self._idle) > self.KINDS:
+            _, idle = self._idle.popitem(last=False)
+            evicted += idle
+        return evicted
 
     def close(self) -> None:
         """Discard the idle launchers (also at exit, so their cgroups do not leak)."""
@@ -204,6 +264,10 @@ class LauncherPool:
         with self._wanted:
             return {launcher.uid for queue in self._idle.values() for launcher in queue if launcher.uid is not None}
 
+    def idle(self, runtime_name: str) -> list[Launcher]:
+        with self._wanted:
+            return [launcher for (name, _), queue in self._idle.items() if name == runtime_name for launcher in queue]
+
     def _wake_refill(self) -> None:
         if self.size <= 0:
             return
@@ -217,26 +281,32 @@ class LauncherPool:
     def _refill_forever(self) -> None:
         while True:
             with self._wanted:
-                self._wanted.wait_for(lambda: self.size <= 0 or self._short_runtime() is not None)
+                self._wanted.wait_for(lambda: self.size <= 0 or self._short_kind() is not None)
                 if self.size <= 0:
                     return  # closed
-                runtime = self._short_runtime()
+                name, disk_mb = kind = self._short_kind()
+                runtime = self._runtimes[name]
             try:
-                launcher = self.factory(runtime)
+                launcher = self.factory(runtime, disk_mb)
             except Exception:
                 with self._wanted:
                     self._wanted.wait(1.0)  # e.g. no free uid: retry later, not in a hot loop
                 continue
             with self._wanted:
-                closed = self.size <= 0
-                if not closed:
-                    self._idle[runtime.name].append(launcher)
-            if closed:
-                launcher.discard()  # close() came while it was being spawned
-                return
+                kept = self.size > 0 and kind in self._idle
+                if kept:
+                    self._idle[kind].append(launcher)
+            if not kept:
+                launcher.discard()  # closed, or the kind was evicted, while it was being armed
+                if self.size <= 0:
+                    return
 
-    def _short_runtime(self) -> Runtime | None:
-        for name, idle in self._idle.items():
-            if len(idle) < self.size:
-                return self._runtimes[name]
+    def _short_kind(self) -> tuple[str, int] | None:
+        for kind in reversed(self._idle):  # the most recently asked for first
+            if len(self._idle[kind]) < self.size:
+                return kind
         return None
+
+
+def _discard_later(launcher: Launcher) -> None:
+    threading.Thread(target=launcher.discard, name="sandbox-discard", daemon=True).start()

@@ -41,16 +41,32 @@ MEMORY_ERROR_MARK = b"M"
 
 def parse_args(argv):
     """``key=value`` arguments; ``settings=<file>`` reads more of them, whitespace separated,
-    from a file (the bubblewrap runner starts bwrap before it knows the run's limits)."""
+    from a file, and ``settings=-`` one line of them from standard input (the bubblewrap
+    runner starts the sandbox before it knows the run, and the entry waits for it here)."""
     args = dict(DEFAULTS)
     for arg in argv:
         key, _, value = arg.partition("=")
-        if key == "settings":
+        if key == "settings" and value == "-":
+            args.update(parse_args(read_line_from_stdin().decode().split()))
+        elif key == "settings":
             with open(value, "rb") as file:
                 args.update(parse_args(file.read().decode().split()))
         else:
             args[key] = value
     return args
+
+
+def read_line_from_stdin():
+    """One line from fd 0 (its writer sends nothing after it); then fd 0 is /dev/null."""
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = posix.read(0, 4096)
+        if not chunk:
+            break
+        line += chunk
+    posix.close(0)
+    posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
+    return line
 
 
 def write_all(fd, data):

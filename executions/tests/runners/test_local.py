@@ -76,22 +76,24 @@ def run(runner: LocalRunner, script: str, *, stdin: str = "", **limits) -> Outco
     spec = RunSpec("test", textwrap.dedent(script), stdin, next(iter(runner.runtimes())), replace(LIMITS, **limits))
     sink = Sink()
     started = time.monotonic()
-    result = runner.start(spec, sink).wait()
+    sandbox = runner.start(spec, sink)
+    result = sandbox.wait()
     outcome = Outcome(result, sink.text(Stream.STDOUT), sink.text(Stream.STDERR), time.monotonic() - started)
-    assert_nothing_left_behind(runner, result)
+    assert_nothing_left_behind(runner, result, sandbox.launcher.job_dir)
     return outcome
 
 
-def assert_nothing_left_behind(runner: LocalRunner, result: RunResult) -> None:
+def assert_nothing_left_behind(runner: LocalRunner, result: RunResult, job_dir: Path | None = None) -> None:
     # wait() returns as soon as the outcome is known; bwrap and the namespaces are
     # dismantled right after, in the background, within milliseconds.
     uid = result.extra["uid"]
     assert uid is not None and uid >= runner.options["uid_base"]
     cgroup_dirs = [parent / result.extra["cgroup"] for parent in runner.cgroups.parents] if runner.cgroups else []
     assert all(path.name.startswith(f"{cgroups.PREFIX}{uid}-") for path in cgroup_dirs)
+    left = lambda: [*processes_of(uid), *(p for p in [*cgroup_dirs, job_dir] if p and p.exists())]  # noqa: E731
     deadline = time.monotonic() + TEARDOWN_SECONDS
-    while processes_of(uid) or any(path.exists() for path in cgroup_dirs):
-        assert time.monotonic() < deadline, f"left behind: {processes_of(uid)} {cgroup_dirs}"
+    while left():
+        assert time.monotonic() < deadline, f"left behind: {left()}"
         time.sleep(0.01)
 
 
@@ -551,13 +553,13 @@ class Sleeper:
 
 def idle_launchers(runner: LocalRunner) -> list:
     """Wait for the pool to be full again, then return its idle launchers."""
-    if "python3.13" not in runner.launchers._idle:
-        run(runner, "pass")  # the pool fills up for a runtime once it has been asked for one
+    if not runner.launchers.idle("python3.13"):
+        run(runner, "pass")  # the pool fills up for a kind of sandbox once it has been asked for one
     deadline = time.monotonic() + 10
-    while len(runner.launchers._idle.get("python3.13", ())) < runner.launchers.size:
+    while len(runner.launchers.idle("python3.13")) < runner.launchers.size:
         assert time.monotonic() < deadline, "the launcher pool was not refilled"
         time.sleep(0.01)
-    return list(runner.launchers._idle["python3.13"])
+    return runner.launchers.idle("python3.13")
 
 
 def test_reap_removes_nothing_that_is_in_use(runner):
@@ -652,3 +654,50 @@ def test_a_sandbox_whose_bwrap_dies_ends_at_once_with_a_system_error(request, ru
     assert result.error_type == ErrorType.SYSTEM_ERROR
     assert result.message == SANDBOX_BROKE.format(detail="killed by signal 9")
     assert_nothing_left_behind(runner, result)
+
+
+# --- sandboxes started ahead ----------------------------------------------------------------
+
+
+def test_a_run_on_an_idle_sandbox_waits_for_nothing_and_a_cold_one_says_how_long_it_waited(runner):
+    idle_launchers(runner)
+    warm = run(runner, "print('warm')")
+    cold_runner = LocalRunner(warm=0)
+    try:
+        cold = run(cold_runner, "print('cold')")
+    finally:
+        cold_runner.launchers.close()
+
+    assert (warm.stdout, warm.result.extra["start_ms"]) == ("warm\n", 0)
+    assert cold.stdout == "cold\n" and cold.result.extra["start_ms"] > 0
+
+
+def test_sandboxes_are_kept_ready_for_each_scratch_size_in_use(runner):
+    run(runner, "pass", disk_mb=2)
+    run(runner, "pass", disk_mb=3)
+
+    def ready_kinds():
+        with runner.launchers._wanted:
+            return {kind for kind, idle in runner.launchers._idle.items() if len(idle) == runner.launchers.size}
+
+    deadline = time.monotonic() + 10
+    while not {("python3.13", 2), ("python3.13", 3)} <= ready_kinds():
+        assert time.monotonic() < deadline, f"not refilled: {ready_kinds()}"
+        time.sleep(0.01)
+    two_files = "for name in 'ab': open(f'/tmp/{name}', 'wb').write(b'x' * (5 << 18))\nprint('fits')"
+    small = run(runner, two_files, disk_mb=2)  # 2.5 MiB in all
+    large = run(runner, two_files, disk_mb=3)
+    assert small.result.error_type == ErrorType.RUNTIME_ERROR and "No space left on device" in small.stderr
+    assert (large.stdout, large.result.error_type) == ("fits\n", None)
+
+
+def test_a_reaper_removes_the_job_directory_a_dead_process_left_and_no_other(runner):
+    idle = idle_launchers(runner)
+    uid = runner.slots.claim()  # as a run of a process that died mid-run: then its lock went too
+    left = runner._new_job_dir(uid)
+    (left / "main.py").write_text("print('left behind')")
+    runner.slots.release(uid)
+
+    assert runner.reap(older_than=timedelta(seconds=0)) == 1
+    assert not left.exists()
+    assert all(launcher.job_dir.exists() and launcher.alive for launcher in idle)
