@@ -1,18 +1,21 @@
 """Connect mongoengine to MongoDB: ``MONGODB_URL``, or the embedded server.
 
 The embedded server is mongoeco's MongoDB-wire proxy over a SQLite file under
-``VAR_DIR/mongo/``. Exactly one process owns that file (an exclusive ``flock``); any other
-process of the same installation (``manage.py executor``, ``shell``) connects to the
-owner's server over loopback, through the address the owner publishes beside the file.
+``VAR_DIR/mongo/``, run in a child process (:mod:`integr8scode.mongo_server`) so that it does
+not share an interpreter lock with the web server. Exactly one process owns that file (an
+exclusive ``flock``, held by the child); any other process of the same installation
+(``manage.py executor``, ``shell``) connects to the owner's server over loopback, through the
+address the owner publishes beside the file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import fcntl
 import os
+import select
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,11 +25,14 @@ from django.conf import settings
 from pymongo.uri_parser import parse_uri
 
 from integr8scode.env import ConfigError
+from integr8scode.mongo_server import OWNED_ELSEWHERE
 
 DEFAULT_DB = "integr8scode"
 START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
 # Fail fast (and let /readyz say so) when MongoDB is down, instead of hanging for 30 s.
 SERVER_SELECTION_TIMEOUT_MS = 5000
+SERVER_FAILED = "the embedded MongoDB server in {directory} did not start (exit status {status}); see its output above"
 
 _lock = threading.Lock()
 _embedded: EmbeddedMongo | None = None
@@ -34,66 +40,49 @@ _connected_url: str | None = None
 
 
 class EmbeddedMongo:
-    """Owns the embedded server: a lock file, a server thread with its own event loop."""
+    """This process's way to the embedded server: its own child, or another process's."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.address_file = directory / "address"
-        self._lock_fd: int | None = None
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self.process: subprocess.Popen | None = None  # the server, when this process owns it
 
     def url(self) -> str:
-        """Start the server if this process can own the data file, else find the owner's."""
+        """Start the server if nobody owns the data file, else find the owner's."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self._try_lock():
-            return self._start()
+        if self._lock_is_free():
+            url = self._start()
+            if url is not None:
+                return url  # else another process started one first
         return self._owner_url()
 
-    def _try_lock(self) -> bool:
-        fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    def _lock_is_free(self) -> bool:
+        fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
         except BlockingIOError:
-            os.close(fd)
             return False
-        self._lock_fd = fd
-        return True
+        finally:
+            os.close(fd)  # the server takes it for itself
 
-    def _start(self) -> str:
-        ready: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), name="mongoeco", daemon=True)
-        self._thread.start()
-        url = ready.result(timeout=START_TIMEOUT)
-        temporary = self.address_file.with_suffix(".tmp")
-        temporary.write_text(url)
-        temporary.replace(self.address_file)
+    def _start(self) -> str | None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "integr8scode.mongo_server", str(self.directory)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR,
+            start_new_session=True,  # a Ctrl-C is for the web server, which still needs its store to stop
+        )
+        ready = select.select([process.stdout], [], [], START_TIMEOUT)[0]
+        url = process.stdout.readline().decode().strip() if ready else ""
+        if not url:
+            process.kill()
+            status = process.wait()
+            if status == OWNED_ELSEWHERE:
+                return None
+            raise ConfigError(SERVER_FAILED.format(directory=self.directory, status=status))
+        self.process = process
         atexit.register(self.close)
         return url
-
-    def _serve(self, ready: concurrent.futures.Future[str]) -> None:
-        try:
-            asyncio.run(self._run_server(ready))
-        except BaseException as exc:  # surfaced to the starting thread
-            if not ready.done():
-                ready.set_exception(exc)
-
-    async def _run_server(self, ready: concurrent.futures.Future[str]) -> None:
-        from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
-
-        from integr8scode.mongo_engine import EmbeddedEngine
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        engine = EmbeddedEngine(str(self.directory / "executions.sqlite"), executor_workers=1)
-        server = AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=0)
-        await server.start()
-        ready.set_result(server.address.uri)
-        try:
-            await self._stop.wait()
-        finally:
-            await server.close()
 
     def _owner_url(self) -> str:
         deadline = time.monotonic() + START_TIMEOUT
@@ -107,14 +96,16 @@ class EmbeddedMongo:
         )
 
     def close(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.address_file.unlink(missing_ok=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Stop the server this process started (it ends when its standard input closes)."""
+        if self.process is None:
+            return
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
 
 
 def database_name(url: str) -> str:

@@ -6,11 +6,13 @@ grows with every execution ever stored:
 - on insert, it compares the new ``_id`` with every stored one, in case a numeric id equals
   one of another numeric type. Our ids are strings: the storage-key lookup it makes first
   already decides uniqueness.
-- a query, update or find-and-modify whose filter names the ``_id`` *and* another field (every conditional
-  transition of the queue: ``{_id, status: "queued"}``) is compiled to SQL that scans the
-  collection; only a filter of the ``_id`` alone is looked up by key. At 3,000 stored
-  executions such an update cost 18 ms. Here the ``_id`` picks the one candidate by key and
-  mongoeco's own matcher checks the rest of the filter on it.
+- a query, update or find-and-modify whose filter names the ``_id`` *and* another field
+  (every conditional transition of the queue: ``{_id, status: "queued"}``), or a list of
+  ``_id`` values (the quota check's ``{_id: {$in: [...]}}``), is compiled to SQL that scans
+  the collection, and so is even a lone ``_id`` when more than one result is asked for
+  (mongoengine's ``get()`` asks for two) or when no document has it (every probe for an
+  unknown id). At 3,000 stored executions such an update cost 18 ms. Here the ``_id`` values
+  pick the candidates by key and mongoeco's own matcher checks the whole filter on each.
 - before a query or update, it checks whether any stored document holds a decimal or a
   top-level array in the queried fields (and forgets the answer after every write). Our
   documents never store decimals, and none of the fields we query hold arrays.
@@ -24,13 +26,17 @@ a change stream (live output travels through the channel layer), so the engine's
 outbox (``CHANGE_OUTBOX_ENTRIES``) is simply never read.
 """
 
+import itertools
+
 from mongoeco.core.filtering import QueryEngine
 from mongoeco.core.projections import apply_projection
-from mongoeco.core.query_plan import AndCondition, EqualsCondition
+from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition
+from mongoeco.engines._sqlite_connection import sqlite_read_scope
 from mongoeco.engines.sqlite import SQLiteEngine
 
 
 CHANGE_OUTBOX_ENTRIES = 100
+ID_LOOKUP = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
 
 
 class EmbeddedEngine(SQLiteEngine):
@@ -49,25 +55,36 @@ class EmbeddedEngine(SQLiteEngine):
             scan_payload_id=scan_payload_id)
 
     def _select_first_document_for_plan(self, db_name, coll_name, plan, *, hint=None, context=None):
-        by_id = _string_id_clause(plan)
-        if by_id is None:
+        ids = _candidate_ids(plan)
+        if ids is None:
             return super()._select_first_document_for_plan(db_name, coll_name, plan, hint=hint, context=context)
-        selected = super()._select_first_document_for_plan(db_name, coll_name, by_id, hint=hint, context=context)
-        if selected is None or not QueryEngine.match_plan(selected[1], plan):
-            return None
-        return selected
+        return next(self._matching_by_id(db_name, coll_name, plan, ids, context=context), None)
 
     def _open_scan_documents_sync(self, reader):
         semantics = reader.semantics
         plain = semantics.text_query is None and semantics.sort is None and semantics.skip == 0
-        if not (plain and semantics.collation is None and semantics.hint is None and _string_id_clause(semantics.query_plan)):
+        ids = _candidate_ids(semantics.query_plan) if plain and semantics.collation is None and semantics.hint is None else None
+        if ids is None:
             return super()._open_scan_documents_sync(reader)
-        selected = self._select_first_document_for_plan(reader.db_name, reader.coll_name, semantics.query_plan,
-                                                        context=reader.context)
-        if selected is None:
-            return iter(())
-        return iter((apply_projection(selected[1], semantics.projection, selector_filter=semantics.filter_spec,
-                                      dialect=semantics.dialect),))
+        found = self._matching_by_id(reader.db_name, reader.coll_name, semantics.query_plan, ids, context=reader.context)
+        limit = abs(semantics.limit or 0) or len(ids)
+        return iter([apply_projection(document, semantics.projection, selector_filter=semantics.filter_spec,
+                                      dialect=semantics.dialect) for _, document in itertools.islice(found, limit)])
+
+    def _matching_by_id(self, db_name, coll_name, plan, ids, *, context=None):
+        """(storage key, document) of each candidate id whose document matches the whole plan.
+
+        Looked up by key here: mongoeco's own key lookup takes "not found" for "cannot look
+        this up" and scans the collection, so every probe for an unknown id would."""
+        conn = self._require_connection(context)
+        with self._bind_connection(conn), sqlite_read_scope(conn):
+            rows = [conn.execute(ID_LOOKUP, (db_name, coll_name, self._storage_key(value))).fetchone() for value in ids]
+        for row in rows:
+            if row is None:
+                continue
+            document = self._deserialize_document(row[1])
+            if QueryEngine.match_plan(document, plan):
+                yield row[0], document
 
     def _field_contains_tagged_value_type_in_collection(self, db_name, coll_name, field, value_type) -> bool:
         return False
@@ -76,11 +93,13 @@ class EmbeddedEngine(SQLiteEngine):
         return False
 
 
-def _string_id_clause(plan) -> EqualsCondition | None:
-    """The ``_id == "<string>"`` clause of a conjunction, if it has one."""
-    if not isinstance(plan, AndCondition):
-        return None
-    for clause in plan.clauses:
+def _candidate_ids(plan) -> tuple[str, ...] | None:
+    """The string ``_id`` values a plan can match at most, when it names them (``_id`` equal to
+    or in a list of strings, alone or in a conjunction); None when it does not."""
+    clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
+    for clause in clauses:
         if isinstance(clause, EqualsCondition) and clause.field == "_id" and isinstance(clause.value, str):
-            return clause
+            return (clause.value,)
+        if isinstance(clause, InCondition) and clause.field == "_id" and all(isinstance(v, str) for v in clause.values):
+            return tuple(dict.fromkeys(clause.values))
     return None

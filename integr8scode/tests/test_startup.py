@@ -68,7 +68,7 @@ def test_a_second_process_uses_the_owners_embedded_server_instead_of_opening_the
     try:
         owner_url = owner.stdout.readline().strip()
         guest = django_python(
-            "from integr8scode import mongo; print(mongo._connected_url, mongo._embedded._lock_fd is None)",
+            "from integr8scode import mongo; print(mongo._connected_url, mongo._embedded.process is None)",
             env={"VAR_DIR": str(tmp_path)},
         )
     finally:
