@@ -19,20 +19,28 @@ RECENT_LIMIT = 4096
 
 _lock = threading.Lock()
 _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = defaultdict(list)
-# Executions this process's dispatcher finished lately: a waiter that registers after the
-# notification knows without asking the database.
-_recently_finished: OrderedDict[str, None] = OrderedDict()
+# Executions this process's dispatcher finished lately, with the CPU time stored for them
+# (None when it is not known here): a waiter that registers after the notification, and the
+# quota check charging CPU time, know without asking the database.
+_recently_finished: OrderedDict[str, int | None] = OrderedDict()
 
 
 def notify_finished(execution_id: str, *, final: Execution | None = None) -> None:
     """``final``: the execution as stored when it finished, handed to the current waiters."""
     with _lock:
         waiters = _waiters.pop(execution_id, [])
-        _recently_finished[execution_id] = None
+        _recently_finished[execution_id] = (final.cpu_ms or 0) if final is not None else None
         if len(_recently_finished) > RECENT_LIMIT:
             _recently_finished.popitem(last=False)
     for loop, future in waiters:
         loop.call_soon_threadsafe(_resolve, future, final)
+
+
+def cpu_ms_of_finished(execution_ids: list[str]) -> dict[str, int]:
+    """The stored CPU time of those executions that this process's dispatcher finished lately."""
+    with _lock:
+        known = {i: _recently_finished.get(i) for i in execution_ids}
+    return {i: cpu_ms for i, cpu_ms in known.items() if cpu_ms is not None}
 
 
 def _resolve(future: asyncio.Future, final: Execution | None) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.cache import cache
 
-from executions import metrics
+from executions import completion, metrics
 from executions.documents import Execution
 from executions.limits import Limits, limit_caps
 
@@ -211,8 +211,10 @@ def _settle(subject: Subject) -> list[Execution]:
     ids = cache.get(_in_flight_key(subject)) or []
     if not ids:
         return []
-    known = list(Execution.objects(execution_id__in=ids).only("execution_id", "status", "cpu_ms", "limits"))
-    spent = sum(e.cpu_ms or 0 for e in known if e.is_final)
+    finished_here = completion.cpu_ms_of_finished(ids)  # no need to read those back
+    others = [i for i in ids if i not in finished_here]
+    known = list(Execution.objects(execution_id__in=others).only("execution_id", "status", "cpu_ms", "limits")) if others else []
+    spent = sum(finished_here.values()) + sum(e.cpu_ms or 0 for e in known if e.is_final)
     if spent:
         _increment(_cpu_key(subject), spent, timeout=2 * DAY_SECONDS)
     in_flight = [e for e in known if not e.is_final]

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
-from executions import quotas, services
+from executions import completion, quotas, services
 from executions.documents import Execution, Status
 from executions.tests.quotas.conftest import quotas as make_quotas
 
@@ -108,6 +108,18 @@ def test_the_days_cpu_time_is_charged_as_executions_finish(settings):
     assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "cpu"
     assert 1 <= int(refused["Retry-After"]) <= 24 * 3600
     assert refused.json()["detail"] == quotas.CPU_EXCEEDED.format(limit=2, retry_after=refused["Retry-After"])
+
+
+def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_reading_it_back(settings):
+    settings.QUOTAS = make_quotas(anonymous=(0, 0, 2))
+    execution_id = submit().json()["execution_id"]
+    final = Execution.objects.get(execution_id=execution_id)
+    final.cpu_ms = 2500  # as the dispatcher stored it; the read below would still see it queued
+    completion.notify_finished(execution_id, final=final)
+
+    refused = submit()
+
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "cpu"
 
 
 def test_a_refused_or_repeated_submission_uses_no_allowance(settings):
