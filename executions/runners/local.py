@@ -50,6 +50,7 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
     parent_of,
     process_exists,
     reap_strays,
+    spawn_tool_problems,
     userns_problems,
 )
 from executions.sandbox.protocol import Decoder, ExitRecord
@@ -223,6 +224,8 @@ class LocalRunner(BaseRunner):
         if not os.access(self.options["bwrap"], os.X_OK):
             problems.append(BWRAP_MISSING)
         problems += userns_problems()
+        if self.as_root:
+            problems += spawn_tool_problems()
         problems += [
             RUNTIME_MISSING.format(name=name, path=runtime.interpreter)
             for name, runtime in self._runtimes.items()

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from executions.runners import cgroups
-from executions.runners.local_setup import Runtime, staging_preexec
+from executions.runners.local_setup import Runtime, spawn_prefix
 
 READY_LINE = b"S v=1\n"  # the entry's first words: it is up and waiting for its settings
 JOB_FILES = {"script": "main.py", "stdin": "stdin"}
@@ -53,12 +53,12 @@ class Launcher:
         args_r, self.args_w = os.pipe2(os.O_CLOEXEC)
         try:
             self.proc = subprocess.Popen(
-                [bwrap, "--args", str(args_r), *command],  # bwrap takes only options from --args
+                # bwrap takes only options from --args; it is the process the chain ends in.
+                [*spawn_prefix(runtime, uid), bwrap, "--args", str(args_r), *command],
                 stdin=subprocess.PIPE,  # the run's settings, one line
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=[args_r, *self.fds.values()],
-                preexec_fn=self._preexec,
                 start_new_session=True,  # the host backstop kills the whole group
                 cwd="/",
                 env={},
@@ -81,14 +81,6 @@ class Launcher:
         except BaseException:
             self.discard(release=False)
             raise
-
-    def _preexec(self) -> None:
-        # Runs in the forked child before bwrap: no imports, nothing slow.
-        staging_preexec(self.runtime)
-        if self.uid is not None:
-            os.setgroups([])
-            os.setgid(self.uid)
-            os.setuid(self.uid)
 
     def arm(self, args: list[str]) -> None:
         """Hand bwrap its options and wait until the entry is up inside.

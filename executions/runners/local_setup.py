@@ -4,7 +4,6 @@ slots sandboxes run as, and finding processes a crashed server left behind."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import functools
 import os
@@ -18,7 +17,13 @@ from pathlib import Path
 
 from executions.runners.cgroups import kill
 
-MS_BIND, MS_REC, MS_SLAVE = 0x1000, 0x4000, 0x80000
+# bwrap is started through these (util-linux and mount, essential on Debian and Ubuntu), so
+# that no Python code runs between fork and exec: the server forks with vfork, without
+# holding its interpreter lock for a copy of its page tables.
+SETPRIV, UNSHARE, SH = "/usr/bin/setpriv", "/usr/bin/unshare", "/bin/sh"
+STAGE_AND_EXEC = 'mount --rbind -- "$1" "$2" && shift 2 && exec "$@"'
+SPAWN_TOOL_MISSING = "{path} is missing (package {package}); the local runner starts bubblewrap through it"
+SPAWN_TOOLS = {SETPRIV: "util-linux", UNSHARE: "util-linux", SH: "dash", "/usr/bin/mount": "mount"}
 USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
 USERNS_RESTRICTED = (
     "Unprivileged user namespaces are restricted "
@@ -43,7 +48,6 @@ class Runtime:
         self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
         if self.staging is not None:
             _make_reachable_dir(self.staging)
-            _libc_mount()  # load it here: the forked child must not have to
 
     @functools.cached_property
     def description(self) -> str:
@@ -58,26 +62,22 @@ class Runtime:
         return ["--ro-bind", str(self.staging or self.prefix), self.prefix]
 
 
-def staging_preexec(runtime: Runtime) -> None:
-    """In the forked child that will exec bwrap: make a staged runtime reachable."""
-    if runtime.staging is None:
-        return
-    os.unshare(os.CLONE_NEWNS)
-    _mount(b"none", b"/", MS_REC | MS_SLAVE)  # nothing we mount may propagate to the host
-    _mount(runtime.prefix.encode(), str(runtime.staging).encode(), MS_BIND | MS_REC)
+def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
+    """The commands bwrap is started through: the staged runtime bound in a mount namespace of
+    its own (nothing mounted there propagates to the host), then the sandbox's uid and gid,
+    with no supplementary groups and no capabilities left."""
+    prefix = []
+    if runtime.staging is not None:
+        prefix += [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_EXEC, "stage",
+                   runtime.prefix, str(runtime.staging)]
+    if uid is not None:
+        prefix += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+    return prefix
 
 
-@functools.cache
-def _libc_mount():
-    mount = ctypes.CDLL(None, use_errno=True).mount
-    mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-    return mount
-
-
-def _mount(source: bytes, target: bytes, flags: int) -> None:
-    if _libc_mount()(source, target, None, flags, None) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, os.strerror(errno), target.decode())
+def spawn_tool_problems() -> list[str]:
+    return [SPAWN_TOOL_MISSING.format(path=path, package=package) for path, package in SPAWN_TOOLS.items()
+            if not os.access(path, os.X_OK)]
 
 
 def _is_under(path: str, root: str) -> bool:
