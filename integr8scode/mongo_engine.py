@@ -19,6 +19,10 @@ grows with every execution ever stored:
 The overrides keep their answers exact for the documents this application writes; the
 tests in ``integr8scode/tests/test_mongo_engine.py`` hold them to it.
 
+Operations run on the server's event loop rather than in a one-thread pool: the store has a
+process of its own (``integr8scode.mongo_server``) and a single SQLite connection, so the
+hand-off to a worker thread and back only added latency.
+
 It also does not deliver change-stream events: after every committed write mongoeco would
 take a dispatch lease (two SQLite writes) and start and join a heartbeat thread, which under
 concurrent load serialises every write behind thread start-ups. This application never opens
@@ -26,6 +30,8 @@ a change stream (live output travels through the channel layer), so the engine's
 outbox (``CHANGE_OUTBOX_ENTRIES``) is simply never read.
 """
 
+import contextvars
+import functools
 import itertools
 
 from mongoeco.core.filtering import QueryEngine
@@ -42,6 +48,11 @@ ID_LOOKUP = "SELECT storage_key, document FROM documents WHERE db_name = ? AND c
 class EmbeddedEngine(SQLiteEngine):
     def __init__(self, path: str, **options):
         super().__init__(path, change_outbox_max_entries=CHANGE_OUTBOX_ENTRIES, **options)
+
+    async def _run_blocking(self, func, /, *args, **kwargs):
+        # In the server's own process every operation would hop to a worker thread and back;
+        # with one SQLite connection they run one at a time either way.
+        return contextvars.copy_context().run(functools.partial(func, *args, **kwargs))
 
     def dispatch_committed_changes(self, consumer_id, consumer) -> None:
         return None
