@@ -38,7 +38,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.execution_id = self.scope["url_route"]["kwargs"]["execution_id"]
         try:
-            await in_thread(selectors.execution_get_for)(execution_id=self.execution_id, user=self.scope.get("user"))
+            read = await in_thread(selectors.execution_get_for)(execution_id=self.execution_id,
+                                                                user=self.scope.get("user"))
         except selectors.ExecutionNotFound:
             await self.close(code=NOT_FOUND_CLOSE_CODE)
             return
@@ -47,7 +48,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.counted = True
         metrics.websocket_connections.inc()
-        await self._send_snapshot(await self._load())
+        # Now that this watcher has joined, the read above is still good if it was final.
+        await self._send_snapshot(await self._load(read))
 
     async def disconnect(self, code) -> None:
         if getattr(self, "counted", False):
@@ -91,8 +93,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
 
     # --- helpers -----------------------------------------------------------------------
 
-    async def _load(self) -> Execution:
-        return await in_thread(selectors.execution_live)(execution_id=self.execution_id)
+    async def _load(self, read: Execution | None = None) -> Execution:
+        return await in_thread(selectors.execution_live)(execution_id=self.execution_id, read=read)
 
     async def _send_snapshot(self, execution: Execution) -> None:
         self.sent_seq = execution.output_seq

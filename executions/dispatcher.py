@@ -57,6 +57,14 @@ class Run:
     lease_renewed_at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class LiveRun:
+    execution: Execution  # as claimed; not to be changed
+    stdout: str
+    stderr: str
+    seq: int
+
+
 class Dispatcher:
     def __init__(self, *, concurrency: int, runner: BaseRunner | None = None, worker: str | None = None):
         self.runner = runner or get_runner()
@@ -102,10 +110,10 @@ class Dispatcher:
         with self._runs_lock:
             return len(self._runs)
 
-    def live_output(self, execution_id: str) -> tuple[str, str, int] | None:
+    def live_run(self, execution_id: str) -> LiveRun | None:
         with self._runs_lock:
             run = self._runs.get(execution_id)
-        return run.output.snapshot() if run else None
+        return LiveRun(run.execution, *run.output.snapshot()) if run else None
 
     def request_stop(self, execution_id: str) -> bool:
         with self._runs_lock:
@@ -317,10 +325,10 @@ def offer(execution_id: str) -> bool:
     return _dispatcher is not None and _dispatcher.offer(execution_id)
 
 
-def live_output(execution_id: str) -> tuple[str, str, int] | None:
-    """What a run of this process has written so far (stdout, stderr, last sequence number),
-    stored or not; None when no run of this process has that execution."""
-    return _dispatcher.live_output(execution_id) if _dispatcher is not None else None
+def live_run(execution_id: str) -> LiveRun | None:
+    """The execution as this process's dispatcher claimed it and the output its run has written
+    so far, stored or not; None when no run of this process has it."""
+    return _dispatcher.live_run(execution_id) if _dispatcher is not None else None
 
 
 def running_here() -> bool:

@@ -33,16 +33,20 @@ def execution_get_for(*, execution_id: str, user) -> Execution:
     return execution
 
 
-def execution_live(*, execution_id: str) -> Execution:
-    """The execution as stored, with the output a run of this process has written but not yet
-    stored (the stored part lags by up to a heartbeat). Not to be saved."""
+def execution_live(*, execution_id: str, read: Execution | None = None) -> Execution:
+    """The execution as it stands now. While a run of this process has it: as claimed, with
+    all the output written so far (the store lags by up to a heartbeat), a copy not to be
+    saved. Otherwise as stored: ``read``, an earlier read of it, is enough once it is final."""
     from executions import dispatcher
 
-    execution = Execution.objects.get(execution_id=execution_id)
-    live = None if execution.is_final else dispatcher.live_output(execution_id)
-    if live is not None and live[2] > execution.output_seq:
-        execution.output, execution.errors, execution.output_seq = live[0], live[1] or None, live[2]
-    return execution
+    live = dispatcher.live_run(execution_id)
+    if live is not None:
+        execution = Execution._from_son(live.execution.to_mongo())
+        execution.output, execution.errors, execution.output_seq = live.stdout, live.stderr or None, live.seq
+        return execution
+    if read is not None and read.is_final:
+        return read
+    return Execution.objects.get(execution_id=execution_id)
 
 
 # --- history and search (lists) ----------------------------------------------------------

@@ -5,26 +5,32 @@ import asyncio
 
 from executions import dispatcher, selectors
 from executions.consumers import ExecutionConsumer
+from executions.dispatcher import LiveRun
 from executions.documents import Execution
 from executions.tests.factories import make_execution, make_running
 
 
 def test_a_snapshot_carries_output_a_run_of_this_process_has_not_stored_yet(monkeypatch):
     running = make_running(output="", output_seq=0)
-    monkeypatch.setattr(dispatcher, "live_output", lambda execution_id: ("early\n", "warning\n", 2))
+    live = LiveRun(running, stdout="early\n", stderr="warning\n", seq=2)
+    monkeypatch.setattr(dispatcher, "live_run", lambda execution_id: live if execution_id == running.execution_id else None)
 
     snapshot = selectors.execution_live(execution_id=running.execution_id)
 
-    assert (snapshot.output, snapshot.errors, snapshot.output_seq) == ("early\n", "warning\n", 2)
+    assert (snapshot.status, snapshot.output, snapshot.errors, snapshot.output_seq) == ("running", "early\n", "warning\n", 2)
+    assert snapshot is not running and running.output == ""  # the dispatcher's copy is left alone
     stored = Execution.objects.get(execution_id=running.execution_id)
     assert (stored.output, stored.output_seq) == ("", 0)
 
 
-def test_a_finished_execution_is_shown_as_stored(monkeypatch):
+def test_without_a_run_here_a_final_read_is_used_as_is_and_any_other_is_read_again():
     done = make_execution(status="completed", output="all\n", output_seq=1)
-    monkeypatch.setattr(dispatcher, "live_output", lambda execution_id: ("stale\n", "", 5))
+    running = make_running(output="so far\n", output_seq=1)
+    stale = Execution.objects.get(execution_id=running.execution_id)
+    Execution.objects(execution_id=running.execution_id).update(set__output="so far\nmore\n", set__output_seq=2)
 
-    assert selectors.execution_live(execution_id=done.execution_id).output == "all\n"
+    assert selectors.execution_live(execution_id=done.execution_id, read=done) is done
+    assert selectors.execution_live(execution_id=running.execution_id, read=stale).output == "so far\nmore\n"
 
 
 class Watcher(ExecutionConsumer):
