@@ -9,7 +9,6 @@ from ninja.errors import HttpError
 from accounts.auth import api_auth, caller
 from executions import completion, quotas, selectors, services
 from executions.documents import Execution
-from executions.limits import limit_caps
 from executions.runners.base import get_runner
 from executions.schemas import (
     ErrorOut,
@@ -139,13 +138,15 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
     return await in_thread(services.execution_cancel)(execution=execution)
 
 
-@router.get("/runtimes", response=RuntimesOut, summary="Runtimes and limit caps")
+@router.get("/runtimes", response=RuntimesOut, summary="Runtimes and limit caps",
+            description="The runtimes this server runs, and the most the caller may ask for: anonymous "
+            "callers have lower caps than signed-in users.")
 def runtimes(request: HttpRequest):
     available = get_runner().runtimes()
     default = settings.DEFAULT_RUNTIME or next(iter(available))
     return {
         "runtimes": [{"name": n, "description": d, "default": n == default} for n, d in available.items()],
-        "limits": limit_caps(),
+        "limits": quotas.caps_for(user=_caller(request)),
         "script_max_bytes": settings.SCRIPT_MAX_BYTES,
         "stdin_max_bytes": settings.STDIN_MAX_BYTES,
     }

@@ -149,6 +149,9 @@ def test_anonymous_callers_get_lower_caps_than_signed_in_users(settings, owner):
 
     assert anonymous.status_code == 422 and signed_in.status_code == 201
     assert submit().json()["limits"]["memory_mb"] == anonymous_cap
+    # What /runtimes tells each of them.
+    assert Client().get("/api/v1/runtimes").json()["limits"]["memory_mb"] == anonymous_cap
+    assert Client().get("/api/v1/runtimes", headers=token).json()["limits"]["memory_mb"] == anonymous_cap * 2
 
 
 def test_running_a_script_page_over_quota_is_a_429_page(settings, owner, make_script):
