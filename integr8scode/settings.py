@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "integr8scode.middleware.sync_middleware_stack",  # last: see its docstring
 ]
 
 ROOT_URLCONF = "integr8scode.urls"
