@@ -198,11 +198,14 @@ class LocalRunner(BaseRunner):
         return launcher
 
     def _new_job_dir(self, uid: int | None) -> Path:
-        # Listing is for the owner only; the sandbox's uid finds its own directory by name.
+        # Only the sandbox's own uid may enter it (and the server, as root, write into it):
+        # no other sandbox and no other user of the host reads a script through it.
         jobs = self.work_dir / "jobs"
         jobs.mkdir(mode=0o711, parents=True, exist_ok=True)
-        job_dir = Path(tempfile.mkdtemp(prefix=f"{uid or 'p'}-", dir=jobs))
-        job_dir.chmod(0o755 if uid is not None else 0o700)
+        job_dir = Path(tempfile.mkdtemp(prefix=f"{uid or 'p'}-", dir=jobs))  # mode 0700
+        if uid is not None:
+            os.chown(job_dir, uid, uid)
+            job_dir.chmod(0o500)
         return job_dir
 
     def _bwrap_options(self, launcher: Launcher, disk_mb: int) -> list[str]:

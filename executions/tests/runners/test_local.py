@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -701,3 +702,14 @@ def test_a_reaper_removes_the_job_directory_a_dead_process_left_and_no_other(run
     assert runner.reap(older_than=timedelta(seconds=0)) == 1
     assert not left.exists()
     assert all(launcher.job_dir.exists() and launcher.alive for launcher in idle)
+
+
+def test_a_job_directory_is_open_to_its_sandboxs_uid_alone(runner):
+    launcher = idle_launchers(runner)[0]
+    info = launcher.job_dir.stat()
+
+    assert (info.st_uid, info.st_mode & 0o777) == (launcher.uid, 0o500)
+    other_uid = runner.options["uid_base"] + runner.options["uid_count"] - 1
+    peek = subprocess.run(["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--",
+                           "ls", str(launcher.job_dir)], capture_output=True, text=True)
+    assert peek.returncode != 0 and "Permission denied" in peek.stderr
