@@ -65,7 +65,7 @@ def test_a_body_larger_than_django_accepts_is_a_413(client):
 @pytest.mark.parametrize(
     "limits",
     [{"memory_mb": 10**6}, {"wall_seconds": 3600}, {"cpu_seconds": 0}, {"output_bytes": -1}, {"gpus": 1},
-     {"memory_mb": "64"}, {"memory_mb": 1.5}],
+     {"memory_mb": "64"}, {"memory_mb": 1.5}, {"memory_mb": 4}],
 )
 def test_limits_above_the_caps_or_malformed_are_a_422(client, limits):
     response = post(client, "/api/v1/executions", {"script": "pass", "limits": limits})
@@ -107,3 +107,10 @@ def test_unknown_or_malformed_ids_are_a_404(client, path, execution_id):
 
 def test_cancelling_an_unknown_execution_is_a_404(client):
     assert client.post("/api/v1/executions/" + "0" * 32 + "/cancel").status_code == 404
+
+
+def test_too_little_memory_for_the_interpreter_itself_is_a_422_that_says_so(client):
+    response = post(client, "/api/v1/executions", {"script": "pass", "limits": {"memory_mb": 8}})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == "limits.memory_mb=8 is below the minimum of 16: the interpreter alone needs about 10 MiB"
