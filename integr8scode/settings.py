@@ -333,10 +333,10 @@ HEADLESS_SERVE_SPECIFICATION = True
 # --- quotas (executions/quotas.py; 0 turns a quota off) ---------------------------------
 
 
-def _anonymous_cap(name: str, env_name: str, default, read):
+def _anonymous_cap(name: str, env_name: str, default, read, minimum=1):
     """Anonymous callers' cap for one limit: lower than or equal to everyone's cap."""
     cap = EXECUTION_LIMITS[name]
-    value = read(f"QUOTA_ANON_LIMIT_{env_name}", min(default, cap), minimum=1)
+    value = read(f"QUOTA_ANON_LIMIT_{env_name}", min(default, cap), minimum=minimum)
     if value > cap:
         raise ConfigError(f"QUOTA_ANON_LIMIT_{env_name}={value} must not exceed LIMIT_{env_name}={cap}")
     return value
@@ -345,7 +345,7 @@ def _anonymous_cap(name: str, env_name: str, default, read):
 ANONYMOUS_EXECUTION_LIMITS = {
     "wall_seconds": _anonymous_cap("wall_seconds", "WALL_SECONDS", 5.0, env_float),
     "cpu_seconds": _anonymous_cap("cpu_seconds", "CPU_SECONDS", 5, env_int),
-    "memory_mb": _anonymous_cap("memory_mb", "MEMORY_MB", 64, env_int),
+    "memory_mb": _anonymous_cap("memory_mb", "MEMORY_MB", 64, env_int, minimum=16),  # as LIMIT_MEMORY_MB
     "processes": _anonymous_cap("processes", "PROCESSES", 32, env_int),
     "disk_mb": _anonymous_cap("disk_mb", "DISK_MB", 8, env_int),
     "output_bytes": _anonymous_cap("output_bytes", "OUTPUT_BYTES", 256 * 1024, env_int),

@@ -76,3 +76,10 @@ def test_a_second_process_uses_the_owners_embedded_server_instead_of_opening_the
 
     assert guest.returncode == 0, guest.stderr
     assert guest.stdout.split() == [owner_url, "True"]
+
+
+def test_an_anonymous_memory_cap_too_small_for_the_interpreter_stops_start_up(tmp_path):
+    done = django_python("", env={"VAR_DIR": str(tmp_path), "QUOTA_ANON_LIMIT_MEMORY_MB": "8"})
+
+    assert done.returncode != 0
+    assert "QUOTA_ANON_LIMIT_MEMORY_MB" in done.stderr
