@@ -40,17 +40,14 @@ MEMORY_ERROR_MARK = b"M"
 
 
 def parse_args(argv):
-    """``key=value`` arguments; ``settings=<file>`` reads more of them, whitespace separated,
-    from a file, and ``settings=-`` one line of them from standard input (the bubblewrap
-    runner starts the sandbox before it knows the run, and the entry waits for it here)."""
+    """``key=value`` arguments; ``settings=-`` reads more of them, one whitespace-separated line,
+    from standard input (the bubblewrap runner starts the sandbox before it knows the run, and
+    the entry waits for it here)."""
     args = dict(DEFAULTS)
     for arg in argv:
         key, _, value = arg.partition("=")
         if key == "settings" and value == "-":
             args.update(parse_args(read_line_from_stdin().decode().split()))
-        elif key == "settings":
-            with open(value, "rb") as file:
-                args.update(parse_args(file.read().decode().split()))
         else:
             args[key] = value
     return args
