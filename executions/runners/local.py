@@ -124,6 +124,8 @@ class LocalRunner(BaseRunner):
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
+        if self.as_root:
+            self._reap_job_dirs(older_than_seconds=0)  # what a killed server left: scripts of past runs
 
     def _build_runtimes(self) -> dict[str, Runtime]:
         paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}

@@ -713,3 +713,16 @@ def test_a_job_directory_is_open_to_its_sandboxs_uid_alone(runner):
     peek = subprocess.run(["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--",
                            "ls", str(launcher.job_dir)], capture_output=True, text=True)
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
+
+
+def test_a_new_runner_removes_job_directories_that_a_killed_server_left(runner):
+    uid = runner.slots.claim()
+    left = runner._new_job_dir(uid)
+    (left / "main.py").write_text("print('a past run')")
+    runner.slots.release(uid)
+
+    fresh = LocalRunner(warm=0)
+    fresh.launchers.close()
+
+    assert not left.exists()
+    assert all(launcher.job_dir.exists() for launcher in idle_launchers(runner))
