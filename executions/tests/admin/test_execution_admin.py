@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 LIST = "/admin/executions/executionrecord/"
 
 
-@pytest.fixture
-def moderator_client(moderator) -> Client:
-    client = Client()
-    client.force_login(moderator)
-    return client
-
-
 def listed(client, query: str = "") -> str:
     response = client.get(f"{LIST}?{query}")
     assert response.status_code == 200

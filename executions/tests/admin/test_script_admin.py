@@ -11,13 +11,6 @@ pytestmark = pytest.mark.django_db
 SCRIPTS = "/admin/executions/script/"
 
 
-@pytest.fixture
-def moderator_client(moderator) -> Client:
-    client = Client()
-    client.force_login(moderator)
-    return client
-
-
 def act(client, action: str, scripts, **extra):
     return client.post(SCRIPTS, {"action": action, helpers.ACTION_CHECKBOX_NAME: [s.pk for s in scripts], **extra})
 
