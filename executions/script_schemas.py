@@ -56,28 +56,6 @@ class ScriptRunIn(Schema):
     limits: LimitsIn | None = None
 
 
-class ScriptOut(Schema):
-    key: str
-    title: str
-    source: str
-    runtime: str
-    visibility: str
-    owner: str
-    forked_from: str | None
-    moderation_state: str
-    moderation_reason: str
-    created_at: datetime
-    updated_at: datetime
-
-    @staticmethod
-    def resolve_owner(script) -> str:
-        return script.owner.username
-
-    @staticmethod
-    def resolve_forked_from(script) -> str | None:
-        return script.forked_from.key if script.forked_from_id else None
-
-
 class ScriptSummaryOut(Schema):
     key: str
     title: str
@@ -90,6 +68,19 @@ class ScriptSummaryOut(Schema):
     @staticmethod
     def resolve_owner(script) -> str:
         return script.owner.username
+
+
+class ScriptOut(ScriptSummaryOut):
+    """The summary, with the source and the rest."""
+
+    source: str
+    forked_from: str | None
+    moderation_reason: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_forked_from(script) -> str | None:
+        return script.forked_from.key if script.forked_from_id else None
 
 
 class ScriptPageOut(Schema):
