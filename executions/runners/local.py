@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import READY_LINE, Launcher, LauncherPool
+from executions.runners.local_launch import Launcher, LauncherPool
 from executions.runners.outcome import (  # messages re-exported for the tests
     CPU_TIMED_OUT,
     MEMORY_EXCEEDED,
@@ -53,7 +53,7 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
     spawn_tool_problems,
     userns_problems,
 )
-from executions.sandbox.protocol import Decoder, ExitRecord
+from executions.sandbox.protocol import START_LINE, Decoder, ExitRecord
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
 
@@ -294,7 +294,7 @@ class LocalSandbox(Sandbox):
         self.bwrap_exited = False
         self.limits = spec.limits
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
-        self.decoder.feed(READY_LINE)  # read by the launcher, which waited for it
+        self.decoder.feed(START_LINE)  # read by the launcher, which waited for it
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
         self.bwrap_stderr = bytearray()

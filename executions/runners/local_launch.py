@@ -26,8 +26,8 @@ from pathlib import Path
 
 from executions.runners import cgroups
 from executions.runners.local_setup import Runtime, spawn_prefix
+from executions.sandbox.protocol import START_LINE
 
-READY_LINE = b"S v=1\n"  # the entry's first words: it is up and waiting for its settings
 JOB_FILES = {"script": "main.py", "stdin": "stdin"}
 ARM_TIMEOUT_SECONDS = 10.0
 
@@ -87,24 +87,23 @@ class Launcher:
 
         Raises OSError (BrokenPipeError when bwrap is gone, TimeoutError) if it does not come up."""
         try:
-            data = memoryview(b"".join(arg.encode() + b"\0" for arg in args))
-            while data:
-                data = data[os.write(self.args_w, data) :]
+            _write_all(self.args_w, b"".join(arg.encode() + b"\0" for arg in args))
         finally:
             os.close(self.args_w)
             self.args_w = -1
             self._close_fds()
-        # Read exactly the ready line: whatever follows belongs to the run.
+        # Read exactly the start line (then the entry waits for its settings): whatever
+        # follows belongs to the run.
         ready, deadline, fd = b"", time.monotonic() + ARM_TIMEOUT_SECONDS, self.proc.stdout.fileno()
-        while len(ready) < len(READY_LINE):
+        while len(ready) < len(START_LINE):
             if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
                 raise TimeoutError("the sandbox entry did not come up")
-            chunk = os.read(fd, len(READY_LINE) - len(ready))
+            chunk = os.read(fd, len(START_LINE) - len(ready))
             if not chunk:
                 raise BrokenPipeError("the sandbox ended before its entry came up")
             ready += chunk
-        if ready != READY_LINE:
-            raise OSError(f"the sandbox entry said {ready!r} instead of {READY_LINE!r}")
+        if ready != START_LINE:
+            raise OSError(f"the sandbox entry said {ready!r} instead of {START_LINE!r}")
 
     @property
     def alive(self) -> bool:
@@ -130,9 +129,7 @@ class Launcher:
         for name, data in (("script", script), ("stdin", stdin)):
             fd = os.open(self.job_dir / JOB_FILES[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                _write_all(fd, data)
             finally:
                 os.close(fd)
         try:
@@ -180,6 +177,12 @@ class Launcher:
         for fd in self.fds.values():
             os.close(fd)
         self.fds = {}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _runnable(pid: int) -> bool:

@@ -322,7 +322,7 @@ class Supervisor:
 def main():
     # Nothing the sandbox inherited beyond 0/1/2 may reach the script.
     posix.closerange(3, 1 << 16)
-    write_all(1, b"S v=1\n")
+    write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
     args = parse_args(sys.argv[1:])
     out_r, out_w = posix.pipe()
     err_r, err_w = posix.pipe()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from executions.runners.base import Stream
 
+START_LINE = b"S v=1\n"  # the entry's first record: its interpreter is up
 MAX_LINE_BYTES = 64 * 1024  # a longer line is garbage: the entry never writes one
 REASONS = frozenset({"none", "timeout", "cpu", "memory", "output_limit"})
 _STREAMS = {b"O": Stream.STDOUT, b"E": Stream.STDERR}
