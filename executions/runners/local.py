@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from executions.runners import cgroups
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import Launcher, LauncherPool
+from executions.runners.local_launch import JOB_FILES, Launcher, LauncherPool
 from executions.runners.outcome import (  # messages re-exported for the tests
     CPU_TIMED_OUT,
     MEMORY_EXCEEDED,
@@ -66,10 +66,10 @@ SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {deta
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
 STOPPED = "Stopped"
 
+JOB_DIR = "/sandbox"  # where the sandbox sees its launcher's job directory, read-only
 SANDBOX_FILES = {
     "entry": "/opt/integr8scode/entry.py",
-    "script": "/sandbox/main.py",  # /sandbox: the launcher's job directory, read-only
-    "stdin": "/sandbox/stdin",
+    **{name: f"{JOB_DIR}/{file}" for name, file in JOB_FILES.items()},  # script and stdin
 }
 # Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
 # is read-only with just the usual nodes, and /dev/shm points into the capped /tmp.
@@ -217,7 +217,7 @@ class LocalRunner(BaseRunner):
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
         arguments += launcher.runtime.bind_args()
         arguments += ["--perms", "0444", "--ro-bind-data", str(launcher.fds["entry"]), SANDBOX_FILES["entry"]]
-        arguments += ["--ro-bind", str(launcher.job_dir), "/sandbox"]
+        arguments += ["--ro-bind", str(launcher.job_dir), JOB_DIR]
         arguments += ["--proc", "/proc", *DEV_OPTIONS, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
         arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
         environment = {**SANDBOX_ENV, "PATH": f"{launcher.runtime.bin_dir}:{SANDBOX_PATH}"}
