@@ -74,14 +74,15 @@ def _register(execution_id: str, future: asyncio.Future) -> bool:
 async def execution_wait_result(execution: Execution) -> Execution:
     """The execution as stored once it has finished, or as it stands when its wall limit
     (plus slack) has passed."""
-    final = await wait_finished(execution.execution_id, timeout=execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS)
+    timeout = execution.limits["wall_seconds"] + WAIT_SLACK_SECONDS
+    final = await _wait_finished(execution.execution_id, timeout=timeout)
     if isinstance(final, Execution):
         return final
     await in_thread(execution.reload)()
     return execution
 
 
-async def wait_finished(execution_id: str, *, timeout: float) -> Execution | bool:
+async def _wait_finished(execution_id: str, *, timeout: float) -> Execution | bool:
     """Whether the execution reached a final status within ``timeout`` seconds: the stored
     final state when this process's dispatcher handed it over, else True or False."""
     loop = asyncio.get_running_loop()

@@ -213,7 +213,9 @@ def _settle(subject: Subject) -> list[Execution]:
         return []
     finished_here = completion.cpu_ms_of_finished(ids)  # no need to read those back
     others = [i for i in ids if i not in finished_here]
-    known = list(Execution.objects(execution_id__in=others).only("execution_id", "status", "cpu_ms", "limits")) if others else []
+    known = []
+    if others:
+        known = list(Execution.objects(execution_id__in=others).only("execution_id", "status", "cpu_ms", "limits"))
     spent = sum(finished_here.values()) + sum(e.cpu_ms or 0 for e in known if e.is_final)
     if spent:
         _increment(_cpu_key(subject), spent, timeout=2 * DAY_SECONDS)

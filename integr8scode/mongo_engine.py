@@ -73,11 +73,13 @@ class EmbeddedEngine(SQLiteEngine):
 
     def _open_scan_documents_sync(self, reader):
         semantics = reader.semantics
-        plain = semantics.text_query is None and semantics.sort is None and semantics.skip == 0
-        ids = _candidate_ids(semantics.query_plan) if plain and semantics.collation is None and semantics.hint is None else None
+        plain = (semantics.text_query is None and semantics.sort is None and semantics.skip == 0
+                 and semantics.collation is None and semantics.hint is None)
+        ids = _candidate_ids(semantics.query_plan) if plain else None
         if ids is None:
             return super()._open_scan_documents_sync(reader)
-        found = self._matching_by_id(reader.db_name, reader.coll_name, semantics.query_plan, ids, context=reader.context)
+        found = self._matching_by_id(reader.db_name, reader.coll_name, semantics.query_plan, ids,
+                                     context=reader.context)
         limit = abs(semantics.limit or 0) or len(ids)
         return iter([apply_projection(document, semantics.projection, selector_filter=semantics.filter_spec,
                                       dialect=semantics.dialect) for _, document in itertools.islice(found, limit)])
