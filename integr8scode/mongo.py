@@ -11,7 +11,6 @@ address the owner publishes beside the file.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import os
 import select
 import subprocess
@@ -25,7 +24,7 @@ from django.conf import settings
 from pymongo.uri_parser import parse_uri
 
 from integr8scode.env import ConfigError
-from integr8scode.mongo_server import OWNED_ELSEWHERE
+from integr8scode.mongo_server import OWNED_ELSEWHERE, take_lock
 
 DEFAULT_DB = "integr8scode"
 START_TIMEOUT = 15.0
@@ -57,14 +56,11 @@ class EmbeddedMongo:
         return self._owner_url()
 
     def _lock_is_free(self) -> bool:
-        fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
+        fd = take_lock(self.directory)
+        if fd is None:
             return False
-        finally:
-            os.close(fd)  # the server takes it for itself
+        os.close(fd)  # the server takes it for itself
+        return True
 
     def _start(self) -> str | None:
         process = subprocess.Popen(

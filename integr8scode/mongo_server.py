@@ -18,13 +18,21 @@ OWNED_ELSEWHERE = 3
 
 def main(directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
-    lock = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if take_lock(directory) is None:
         return OWNED_ELSEWHERE
-    asyncio.run(serve(directory))
+    asyncio.run(serve(directory))  # the lock is held until this process ends
     return 0
+
+
+def take_lock(directory: Path) -> int | None:
+    """The data file's lock, held through the returned descriptor; None when another has it."""
+    fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 async def start_server(directory: Path):
