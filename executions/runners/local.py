@@ -56,6 +56,7 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
 from executions.sandbox.protocol import START_LINE, Decoder, ExitRecord
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
+ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
 
 BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
@@ -68,7 +69,7 @@ STOPPED = "Stopped"
 
 JOB_DIR = "/sandbox"  # where the sandbox sees its launcher's job directory, read-only
 SANDBOX_FILES = {
-    "entry": "/opt/integr8scode/entry.py",
+    "entry": "/opt/integr8scode/entry.pyc",  # compiled for the runtime, see Runtime.compiled
     **{name: f"{JOB_DIR}/{file}" for name, file in JOB_FILES.items()},  # script and stdin
 }
 # Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
@@ -176,7 +177,7 @@ class LocalRunner(BaseRunner):
             job_dir = self._new_job_dir(uid)
             launcher = Launcher(
                 bwrap=self.options["bwrap"],
-                entry=ENTRY_PATH,
+                entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
                 command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 runtime=runtime,
                 uid=uid,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import os
 import signal
 import subprocess
@@ -20,10 +21,17 @@ from executions.runners.cgroups import kill
 # bwrap is started through these (util-linux and mount, essential on Debian and Ubuntu), so
 # that no Python code runs between fork and exec: the server forks with vfork, without
 # holding its interpreter lock for a copy of its page tables.
-SETPRIV, UNSHARE, SH = "/usr/bin/setpriv", "/usr/bin/unshare", "/bin/sh"
-STAGE_AND_EXEC = 'mount --rbind -- "$1" "$2" && shift 2 && exec "$@"'
+SETPRIV, NSENTER, UNSHARE, SH = "/usr/bin/setpriv", "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
+# Binds the runtime onto its staging directory, then waits (for the namespace to be pinned).
+STAGE_AND_WAIT = 'mount --rbind -- "$1" "$2" && echo staged && exec cat'
+STAGED = b"staged\n"
 SPAWN_TOOL_MISSING = "{path} is missing (package {package}); the local runner starts bubblewrap through it"
-SPAWN_TOOLS = {SETPRIV: "util-linux", UNSHARE: "util-linux", SH: "dash", "/usr/bin/mount": "mount"}
+SPAWN_TOOLS = {SETPRIV: "util-linux", NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash",
+               "/usr/bin/mount": "mount"}
+STAGING_FAILED = "The runtime {name!r} could not be staged for the sandbox uids: {detail}"
+COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
+COMPILE_FAILED = "The runtime {name!r} could not compile {source}: {detail}"
+NOT_PRIVATE = "{path} must belong to uid {uid} and be writable by nobody else"
 USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
 USERNS_RESTRICTED = (
     "Unprivileged user namespaces are restricted "
@@ -61,15 +69,80 @@ class Runtime:
             return []
         return ["--ro-bind", str(self.staging or self.prefix), self.prefix]
 
+    def staged_namespace(self) -> int:
+        """A descriptor of the mount namespace where the staging directory shows the runtime.
+
+        Made once per process and staging directory: a helper binds the runtime there, in a
+        namespace of its own (nothing mounted in it propagates to the host), and the
+        descriptor keeps that namespace alive after the helper is gone. Raises OSError."""
+        key = (self.prefix, str(self.staging))
+        with _staged_lock:
+            if key not in _staged:
+                _staged[key] = _stage(self.prefix, self.staging)
+            return _staged[key]
+
+
+    def compiled(self, source: Path, directory: Path, *, shown_as: str) -> Path:
+        """``source`` compiled by this runtime's interpreter, once per content and version,
+        so that a sandbox runs its bytecode instead of compiling it at every start (~3 ms of
+        CPU for the entry). Raises OSError."""
+        fingerprint = hashlib.sha256(source.read_bytes() + f"{self.interpreter}\0{self.description}".encode())
+        target = directory / f"{source.stem}-{self.name}-{fingerprint.hexdigest()[:16]}.pyc"
+        if target.exists():
+            return target
+        _private_dir(directory)
+        temporary = directory / f"{target.name}.{os.getpid()}-{threading.get_ident()}"
+        done = subprocess.run([self.interpreter, "-I", "-S", "-c", COMPILE, str(source), str(temporary), shown_as],
+                              capture_output=True, text=True, env={})
+        if done.returncode != 0:
+            temporary.unlink(missing_ok=True)
+            detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+            raise OSError(COMPILE_FAILED.format(name=self.name, source=source.name, detail=detail[0]))
+        temporary.replace(target)
+        return target
+
+
+def _private_dir(directory: Path) -> None:
+    # What sandboxes run comes from here: nobody but this uid may have put anything in it.
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise OSError(NOT_PRIVATE.format(path=directory, uid=os.geteuid()))
+
+
+_staged: dict[tuple[str, str], int] = {}
+_staged_lock = threading.Lock()
+
+
+def _stage(prefix: str, staging: Path) -> int:
+    helper = subprocess.Popen(
+        [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_WAIT, "stage", prefix, str(staging)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", env={},
+    )
+    try:
+        said = helper.stdout.readline()
+        if said != STAGED:
+            helper.stdin.close()
+            detail = helper.stderr.read().decode(errors="replace").strip() or f"exit status {helper.wait()}"
+            raise OSError(STAGING_FAILED.format(name=staging.name, detail=detail))
+        # Still running (it waits on its standard input), so the pid is still the helper's.
+        return os.open(f"/proc/{helper.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        helper.stdin.close()
+        helper.wait()
+        helper.stdout.close()
+        helper.stderr.close()
+
 
 def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
-    """The commands bwrap is started through: the staged runtime bound in a mount namespace of
-    its own (nothing mounted there propagates to the host), then the sandbox's uid and gid,
-    with no supplementary groups and no capabilities left."""
+    """The commands bwrap is started through: into the mount namespace where the runtime is
+    staged (when it must be), then to the sandbox's uid and gid, with no supplementary groups
+    and no capabilities left."""
     prefix = []
     if runtime.staging is not None:
-        prefix += [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_EXEC, "stage",
-                   runtime.prefix, str(runtime.staging)]
+        # Through this process's descriptor, which nsenter opens and closes itself: the
+        # descriptor is not inherited, so the sandbox never holds the namespace.
+        prefix += [NSENTER, f"--mount=/proc/{os.getpid()}/fd/{runtime.staged_namespace()}", "--"]
     if uid is not None:
         prefix += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
     return prefix

@@ -1,10 +1,11 @@
 """The sandbox entry: runs as PID 1 inside a sandbox, starts the user's script, reports back.
 
-Started as ``python -I -S entry.py key=value ...`` (see ``parse_args`` for the keys). It forks
-a child that runs the script *in this already started interpreter*, relays the child's
-stdout and stderr as framed records on its own stdout, enforces the wall-clock and output
-limits, reaps every process, and ends with one exit record. The records are one ASCII line
-each, so the same stream survives a Kubernetes pod log::
+Started as ``python -I -S entry.py key=value ...``, or with its bytecode (``entry.pyc``); see
+``parse_args`` for the keys. It forks a child that runs the script *in this already started
+interpreter*, relays the child's stdout and stderr as framed records on its own stdout,
+enforces the wall-clock and output limits, reaps every process, and ends with one exit
+record. The records are one ASCII line each, so the same stream survives a Kubernetes pod
+log::
 
     S v=1                      the interpreter is up (start latency ends here)
     O <base64>                 a chunk of the script's stdout
@@ -155,7 +156,8 @@ def report_uncaught(exc, status_w):
     if isinstance(exc, MemoryError) and status_w >= 0:
         posix.write(status_w, MEMORY_ERROR_MARK)
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    # This file's frames, by the name compiled into them (the local runner runs its bytecode).
+    while tb is not None and tb.tb_frame.f_code.co_filename == report_uncaught.__code__.co_filename:
         tb = tb.tb_next  # the user should see only their own frames
     try:
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)

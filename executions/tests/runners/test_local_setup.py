@@ -1,0 +1,119 @@
+"""What the bubblewrap runner prepares once rather than per run: the runtime staged for the
+sandbox uids, and the sandbox entry compiled for each runtime."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from executions.runners.local import ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.runners.local_setup import NOT_PRIVATE, Runtime, spawn_prefix
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids)"
+)
+
+
+@pytest.fixture
+def runtime(tmp_path) -> Runtime:
+    return Runtime("python", sys._base_executable, tmp_path / "runtimes", as_root=os.geteuid() == 0)
+
+
+def mount_points() -> set[str]:
+    return {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+
+
+# --- the compiled entry -------------------------------------------------------------------
+
+
+def test_the_entry_is_compiled_once_for_a_runtime_and_runs_as_bytecode(runtime, tmp_path):
+    compiled = runtime.compiled(ENTRY_PATH, tmp_path / "entries", shown_as=ENTRY_SHOWN_AS)
+    assert compiled.suffix == ".pyc" and compiled.parent == tmp_path / "entries"
+    made = compiled.stat().st_mtime_ns
+    assert runtime.compiled(ENTRY_PATH, tmp_path / "entries", shown_as=ENTRY_SHOWN_AS) == compiled
+    assert compiled.stat().st_mtime_ns == made
+    assert list(compiled.parent.iterdir()) == [compiled]  # no temporary file left beside it
+    assert (compiled.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_changed_source_gets_bytecode_of_its_own(runtime, tmp_path):
+    source = tmp_path / "entry.py"
+    source.write_text("print('one')\n")
+    first = runtime.compiled(source, tmp_path / "entries", shown_as="/x/entry.py")
+    source.write_text("print('two')\n")
+    second = runtime.compiled(source, tmp_path / "entries", shown_as="/x/entry.py")
+    assert first != second and first.exists() and second.exists()
+
+
+def test_a_source_that_does_not_compile_is_an_os_error_naming_it(runtime, tmp_path):
+    source = tmp_path / "broken.py"
+    source.write_text("def (:\n")
+    with pytest.raises(OSError, match="could not compile broken.py: .*SyntaxError"):
+        runtime.compiled(source, tmp_path / "entries", shown_as="/x/broken.py")
+    assert not any((tmp_path / "entries").iterdir())
+
+
+def test_bytecode_is_never_taken_from_a_directory_others_can_write(runtime, tmp_path):
+    shared = tmp_path / "entries"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(OSError) as refused:
+        runtime.compiled(ENTRY_PATH, shared, shown_as=ENTRY_SHOWN_AS)
+    assert str(refused.value) == NOT_PRIVATE.format(path=shared, uid=os.geteuid())
+
+
+# --- the staged runtime --------------------------------------------------------------------
+
+
+@needs_root
+def test_a_runtime_the_sandbox_uids_cannot_reach_is_staged_in_a_namespace_of_its_own(tmp_path):
+    private = tmp_path / "private"
+    interpreter = private / "python" / "bin" / "python3"
+    interpreter.parent.mkdir(parents=True)
+    interpreter.write_text("")
+    private.chmod(0o700)
+    runtime = Runtime("private", str(interpreter), tmp_path / "runtimes", as_root=True)
+    assert runtime.staging == tmp_path / "runtimes" / "private"
+
+    namespace = runtime.staged_namespace()
+    assert runtime.staged_namespace() == namespace  # made once
+    assert os.readlink(f"/proc/self/fd/{namespace}").startswith("mnt:[")
+    # The bind is there for the sandboxes (seen through the namespace) and not on the host.
+    assert str(runtime.staging) not in mount_points()
+    inside = Path(f"/proc/{os.getpid()}/fd/{namespace}")
+    assert spawn_prefix(runtime, None) == ["/usr/bin/nsenter", f"--mount={inside}", "--"]
+    listed = os.popen(f"/usr/bin/nsenter --mount={inside} -- ls {runtime.staging}/bin").read()
+    assert listed.split() == ["python3"]
+
+
+@needs_root
+def test_a_runtime_under_usr_needs_no_staging(tmp_path):
+    runtime = Runtime("system", "/usr/bin/env", tmp_path / "runtimes", as_root=True)
+    assert runtime.staging is None and runtime.bind_args() == []
+    assert spawn_prefix(runtime, 200001) == ["/usr/bin/setpriv", "--reuid=200001", "--regid=200001",
+                                             "--clear-groups", "--"]
+
+
+@needs_root
+def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
+    from executions.tests.runners.test_local import run
+
+    script = """
+        import os
+        for pid in ("self", "1"):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    print(pid, os.readlink(f"/proc/{pid}/fd/{fd}"))
+                except FileNotFoundError:
+                    pass  # the directory being listed
+    """
+    runner = LocalRunner(warm=0)
+    try:
+        outcome = run(runner, script)
+    finally:
+        runner.launchers.close()
+    held = outcome.stdout.splitlines()
+    assert any(line.startswith("1 pipe:") for line in held), held  # the entry's own were listed
+    assert not [line for line in held if ":[" in line and not line.split()[1].startswith(("pipe:", "anon_inode:"))]
