@@ -9,7 +9,11 @@ what it held.
 
 A submission made in a process whose dispatcher has a free slot is handed straight to it
 (:meth:`Dispatcher.offer`): one conditional update claims it by id, with no queue entry to
-write and take back. Everything else goes through the queue collection.
+write and take back. When every slot is busy, a few more (as many as there are slots) wait
+in the dispatcher's backlog for the next free one, in order. Everything else goes through
+the queue collection. An offered execution stays ``queued`` in the store until it is
+claimed, so a cancellation still reaches it, and if this process dies before claiming it,
+any dispatcher's recovery sweep gives it a queue entry.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -74,6 +79,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="execution")
         self._runs: dict[str, Run] = {}
         self._runs_lock = threading.Lock()
+        self._backlog: deque[str] = deque()  # offered ids waiting for a slot (under _runs_lock)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         metrics.dispatcher_workers.labels("busy").set_function(self.busy)
@@ -96,6 +102,7 @@ class Dispatcher:
         wakeups.queued.set()
         # A claim in flight is registered as a run before the claim loop ends.
         self._threads[0].join(timeout=IDLE_POLL_SECONDS * 5)
+        self._return_backlog()
         deadline = time.monotonic() + grace
         while self.busy() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -125,28 +132,57 @@ class Dispatcher:
     # --- claiming ---------------------------------------------------------------------
 
     def offer(self, execution_id: str) -> bool:
-        """Take an execution just submitted in this process straight to a free slot, without
-        the round trip through the queue collection. False when no slot is free (or this
+        """Take an execution just submitted in this process, without the round trip through the
+        queue collection: to a free slot, else to the backlog. False when both are full (or this
         dispatcher is stopping): the submitter queues it as usual."""
-        if self._stopping.is_set() or not self._slots.acquire(blocking=False):
-            return False
-        self._pool.submit(self._take_offered, execution_id)
+        with self._runs_lock:
+            if self._stopping.is_set() or len(self._backlog) >= self.concurrency:
+                return False
+            self._backlog.append(execution_id)
+        self._start_backlog()
         return True
+
+    def _start_backlog(self) -> None:
+        """Start offered executions while slots are free. Called after every offer and every
+        release of a slot, so none waits while a slot is free."""
+        while True:
+            with self._runs_lock:
+                if not self._backlog or not self._slots.acquire(blocking=False):
+                    return
+                execution_id = self._backlog.popleft()
+            self._pool.submit(self._take_offered, execution_id)
+
+    def _release_slot(self) -> None:
+        self._slots.release()
+        self._start_backlog()
+
+    def _return_backlog(self) -> None:
+        with self._runs_lock:
+            waiting, self._backlog = list(self._backlog), deque()
+        for execution_id in waiting:
+            self._enqueue_offered(execution_id)
 
     def _take_offered(self, execution_id: str) -> None:
         execution = None
-        try:
-            if not self._stopping.is_set():
+        if self._stopping.is_set():
+            self._enqueue_offered(execution_id)
+        else:
+            try:
                 execution = queue.execution_claim_by_id(execution_id, worker=self.worker, runner=self.runner.name)
-            else:
-                queue.execution_enqueue_queued(execution_id=execution_id)
-        except Exception:
-            # Still queued, without a queue entry: the recovery sweep gives it one back.
-            log.exception("claiming an offered execution failed", extra={"execution_id": execution_id})
+            except Exception:
+                # Still queued, without a queue entry: the recovery sweep gives it one back.
+                log.exception("claiming an offered execution failed", extra={"execution_id": execution_id})
         if execution is None:  # cancelled or deleted in the meantime, or queued after all
-            self._slots.release()
+            self._release_slot()
             return
         self._execute(self._register(execution))
+
+    @staticmethod
+    def _enqueue_offered(execution_id: str) -> None:
+        try:
+            queue.execution_enqueue_queued(execution_id=execution_id)
+        except Exception:
+            log.exception("queueing an offered execution failed", extra={"execution_id": execution_id})
 
     def _claim_loop(self) -> None:
         while not self._stopping.is_set():
@@ -154,7 +190,7 @@ class Dispatcher:
                 continue
             execution = self._claim()
             if execution is None:
-                self._slots.release()
+                self._release_slot()
                 wakeups.queued.wait(IDLE_POLL_SECONDS)
                 continue
             self._pool.submit(self._execute, self._register(execution))
@@ -194,7 +230,7 @@ class Dispatcher:
         finally:
             with self._runs_lock:
                 self._runs.pop(execution.execution_id, None)
-            self._slots.release()
+            self._release_slot()
             completion.notify_finished(execution.execution_id, final=run.final)
             events.finished(execution.execution_id)
 

@@ -1,4 +1,5 @@
-"""Submissions in a process whose dispatcher has a free slot skip the queue collection."""
+"""Submissions in a process whose dispatcher has a free slot, or room in its backlog, skip the
+queue collection."""
 
 import asyncio
 
@@ -24,20 +25,58 @@ def test_a_submission_with_a_free_slot_runs_without_a_queue_entry(dispatcher):
     assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "handed over\n", 1)
 
 
-def test_with_every_slot_busy_a_submission_is_queued_and_runs_when_one_frees():
+def test_with_every_slot_busy_submissions_wait_in_the_backlog_then_in_the_queue_and_run_in_order():
     running = dispatcher.start(concurrency=1)
     try:
         busy, _ = services.execution_submit(script=SLEEPER)
         wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
 
-        waiting, _ = services.execution_submit(script="print('second')")
+        backlogged, _ = services.execution_submit(script="print('second')")
+        queued, _ = services.execution_submit(script="print('third')")
 
-        assert [entry.execution_id for entry in QueueEntry.objects] == [waiting.execution_id]
+        # The backlog holds as many as there are slots; the rest goes to the queue collection.
+        assert [entry.execution_id for entry in QueueEntry.objects] == [queued.execution_id]
+        assert Execution.objects.get(execution_id=backlogged.execution_id).status == Status.QUEUED
         services.execution_cancel(execution=Execution.objects.get(execution_id=busy.execution_id))
-        assert finished(waiting.execution_id).output == "second\n"
+        second, third = finished(backlogged.execution_id), finished(queued.execution_id)
+        assert (second.output, third.output) == ("second\n", "third\n")
+        assert second.started_at <= third.started_at
     finally:
         assert running is dispatcher.start()
         dispatcher.stop(grace=5)
+
+
+def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_slot():
+    running = dispatcher.start(concurrency=1)
+    try:
+        busy, _ = services.execution_submit(script=SLEEPER)
+        wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
+        backlogged, _ = services.execution_submit(script="print('never')")
+
+        cancelled = services.execution_cancel(execution=Execution.objects.get(execution_id=backlogged.execution_id))
+        services.execution_cancel(execution=Execution.objects.get(execution_id=busy.execution_id))
+
+        assert (cancelled.status, cancelled.error_type) == (Status.FAILED, "cancelled")
+        after, _ = services.execution_submit(script="print('after')")
+        assert finished(after.execution_id).output == "after\n"
+        never = Execution.objects.get(execution_id=backlogged.execution_id)
+        assert (never.started_at, never.output, never.attempts) == (None, "", 0)
+    finally:
+        dispatcher.stop(grace=5)
+
+
+def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue():
+    stopping = Dispatcher(concurrency=1)
+    waiting = make_execution()
+    QueueEntry.objects.delete()  # as if submitted in this process, to be offered
+    stopping._slots.acquire()  # every slot busy
+    assert stopping.offer(waiting.execution_id) is True
+
+    stopping._stopping.set()
+    stopping._return_backlog()
+
+    assert [entry.execution_id for entry in QueueEntry.objects] == [waiting.execution_id]
+    assert Execution.objects.get(execution_id=waiting.execution_id).status == Status.QUEUED
 
 
 def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
