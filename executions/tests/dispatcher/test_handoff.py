@@ -3,6 +3,8 @@ queue collection."""
 
 import asyncio
 
+import pytest
+
 from conftest import wait_until
 from executions import completion, dispatcher, services
 from executions.documents import Execution, QueueEntry, Status
@@ -25,44 +27,47 @@ def test_a_submission_with_a_free_slot_runs_without_a_queue_entry(dispatcher):
     assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "handed over\n", 1)
 
 
-def test_with_every_slot_busy_submissions_wait_in_the_backlog_then_in_the_queue_and_run_in_order():
+@pytest.fixture
+def busy():
+    """A dispatcher of one slot, busy with a sleeper (cancel it to free the slot)."""
     running = dispatcher.start(concurrency=1)
     try:
         busy, _ = services.execution_submit(script=SLEEPER)
         wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
-
-        backlogged, _ = services.execution_submit(script="print('second')")
-        queued, _ = services.execution_submit(script="print('third')")
-
-        # The backlog holds as many as there are slots; the rest goes to the queue collection.
-        assert [entry.execution_id for entry in QueueEntry.objects] == [queued.execution_id]
-        assert Execution.objects.get(execution_id=backlogged.execution_id).status == Status.QUEUED
-        services.execution_cancel(execution=Execution.objects.get(execution_id=busy.execution_id))
-        second, third = finished(backlogged.execution_id), finished(queued.execution_id)
-        assert (second.output, third.output) == ("second\n", "third\n")
-        assert second.started_at <= third.started_at
-    finally:
+        yield busy
         assert running is dispatcher.start()
-        dispatcher.stop(grace=5)
-
-
-def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_slot():
-    running = dispatcher.start(concurrency=1)
-    try:
-        busy, _ = services.execution_submit(script=SLEEPER)
-        wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
-        backlogged, _ = services.execution_submit(script="print('never')")
-
-        cancelled = services.execution_cancel(execution=Execution.objects.get(execution_id=backlogged.execution_id))
-        services.execution_cancel(execution=Execution.objects.get(execution_id=busy.execution_id))
-
-        assert (cancelled.status, cancelled.error_type) == (Status.FAILED, "cancelled")
-        after, _ = services.execution_submit(script="print('after')")
-        assert finished(after.execution_id).output == "after\n"
-        never = Execution.objects.get(execution_id=backlogged.execution_id)
-        assert (never.started_at, never.output, never.attempts) == (None, "", 0)
     finally:
         dispatcher.stop(grace=5)
+
+
+def _cancel(execution_id: str) -> Execution:
+    return services.execution_cancel(execution=Execution.objects.get(execution_id=execution_id))
+
+
+def test_with_every_slot_busy_submissions_wait_in_the_backlog_then_in_the_queue_and_run_in_order(busy):
+    backlogged, _ = services.execution_submit(script="print('second')")
+    queued, _ = services.execution_submit(script="print('third')")
+
+    # The backlog holds as many as there are slots; the rest goes to the queue collection.
+    assert [entry.execution_id for entry in QueueEntry.objects] == [queued.execution_id]
+    assert Execution.objects.get(execution_id=backlogged.execution_id).status == Status.QUEUED
+    _cancel(busy.execution_id)
+    second, third = finished(backlogged.execution_id), finished(queued.execution_id)
+    assert (second.output, third.output) == ("second\n", "third\n")
+    assert second.started_at <= third.started_at
+
+
+def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_slot(busy):
+    backlogged, _ = services.execution_submit(script="print('never')")
+
+    cancelled = _cancel(backlogged.execution_id)
+    _cancel(busy.execution_id)
+
+    assert (cancelled.status, cancelled.error_type) == (Status.FAILED, "cancelled")
+    after, _ = services.execution_submit(script="print('after')")
+    assert finished(after.execution_id).output == "after\n"
+    never = Execution.objects.get(execution_id=backlogged.execution_id)
+    assert (never.started_at, never.output, never.attempts) == (None, "", 0)
 
 
 def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue():
