@@ -117,6 +117,11 @@ class Dispatcher:
         with self._runs_lock:
             return len(self._runs)
 
+    def pending(self, execution_ids: list[str]) -> set[str]:
+        with self._runs_lock:
+            waiting = set(self._backlog)
+            return {i for i in execution_ids if i in self._runs or i in waiting}
+
     def live_run(self, execution_id: str) -> LiveRun | None:
         with self._runs_lock:
             run = self._runs.get(execution_id)
@@ -365,6 +370,12 @@ def live_run(execution_id: str) -> LiveRun | None:
     """The execution as this process's dispatcher claimed it and the output its run has written
     so far, stored or not; None when no run of this process has it."""
     return _dispatcher.live_run(execution_id) if _dispatcher is not None else None
+
+
+def pending_here(execution_ids: list[str]) -> set[str]:
+    """Those of the executions that this process's dispatcher holds, in its backlog or running:
+    none of them has finished (or only this instant, and it is reported finished next time)."""
+    return _dispatcher.pending(execution_ids) if _dispatcher is not None else set()
 
 
 def running_here() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.cache import cache
 
-from executions import completion, metrics
+from executions import completion, dispatcher, metrics
 from executions.documents import Execution
 from executions.limits import Limits, limit_caps
 
@@ -160,11 +161,12 @@ def _check_rate(subject: Subject, quota: Quota) -> None:
                             resource="submissions", limit=limit, retry_after=retry_after)
 
 
-def _check_concurrency(quota: Quota, in_flight: list[Execution]) -> None:
+def _check_concurrency(quota: Quota, in_flight: list[str]) -> None:
     limit = quota.concurrent_executions
     if limit and len(in_flight) >= limit:
         # The soonest any of them can end is the shortest wall limit among them.
-        retry_after = math.ceil(min(e.limits["wall_seconds"] for e in in_flight))
+        limits = Execution.objects(execution_id__in=in_flight).only("limits")
+        retry_after = math.ceil(min((e.limits["wall_seconds"] for e in limits), default=1))
         raise QuotaExceeded(CONCURRENCY_EXCEEDED.format(limit=limit), resource="concurrency", limit=limit,
                             retry_after=retry_after)
 
@@ -177,10 +179,9 @@ def _check_cpu(subject: Subject, quota: Quota) -> None:
                             limit=limit, retry_after=retry_after)
 
 
-def _count(subject: Subject, in_flight: list[Execution], execution: Execution) -> None:
+def _count(subject: Subject, in_flight: list[str], execution: Execution) -> None:
     _increment(_rate_key(subject), 1, timeout=120)
-    ids = [e.execution_id for e in in_flight] + [execution.execution_id]
-    cache.set(_in_flight_key(subject), ids, timeout=DAY_SECONDS)
+    cache.set(_in_flight_key(subject), [*in_flight, execution.execution_id], timeout=DAY_SECONDS)
 
 
 # --- usage -----------------------------------------------------------------------------
@@ -205,22 +206,25 @@ def cpu_ms_today(subject: Subject) -> int:
     return cache.get(_cpu_key(subject)) or 0
 
 
-def _settle(subject: Subject) -> list[Execution]:
-    """The subject's executions still queued or running; charge the CPU time of those that
-    have finished since the last look."""
+def _settle(subject: Subject) -> list[str]:
+    """The ids of the subject's executions still queued or running; charge the CPU time of
+    those that have finished since the last look. Only what this process cannot tell (runs of
+    other processes, the queue collection's) is read from the database."""
     ids = cache.get(_in_flight_key(subject)) or []
     if not ids:
         return []
     finished_here = completion.cpu_ms_of_finished(ids)  # no need to read those back
-    others = [i for i in ids if i not in finished_here]
+    pending_here = dispatcher.pending_here([i for i in ids if i not in finished_here])
+    unknown = [i for i in ids if i not in finished_here and i not in pending_here]
     known = []
-    if others:
-        known = list(Execution.objects(execution_id__in=others).only("execution_id", "status", "cpu_ms", "limits"))
+    if unknown:
+        known = list(Execution.objects(execution_id__in=unknown).only("execution_id", "status", "cpu_ms"))
     spent = sum(finished_here.values()) + sum(e.cpu_ms or 0 for e in known if e.is_final)
     if spent:
         _increment(_cpu_key(subject), spent, timeout=2 * DAY_SECONDS)
-    in_flight = [e for e in known if not e.is_final]
-    cache.set(_in_flight_key(subject), [e.execution_id for e in in_flight], timeout=DAY_SECONDS)
+    still = pending_here | {e.execution_id for e in known if not e.is_final}
+    in_flight = [i for i in ids if i in still]
+    cache.set(_in_flight_key(subject), in_flight, timeout=DAY_SECONDS)
     return in_flight
 
 
@@ -256,15 +260,26 @@ def _increment(key: str, delta: int, *, timeout: int) -> int:
 
 @contextmanager
 def _locked(subject: Subject):
-    """Serialise the checks of one subject across processes (cache ``add`` is atomic). If the
+    """Serialise the checks of one subject: within this process on a lock (so its requests
+    queue up instead of polling), across processes in the cache (``add`` is atomic). If the
     lock is not free in time the check goes ahead anyway: a quota is a fairness guard, and
     refusing because another request is slow would be worse than a rare overshoot by one."""
     key, token = f"quota:lock:{subject.key}", secrets.token_hex(8)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while not cache.add(key, token, timeout=LOCK_TTL_SECONDS) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    local = _LOCAL_LOCKS[hash(key) % len(_LOCAL_LOCKS)]
+    held_here = local.acquire(timeout=LOCK_WAIT_SECONDS)
     try:
-        yield
+        while not cache.add(key, token, timeout=LOCK_TTL_SECONDS) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        try:
+            yield
+        finally:
+            if cache.get(key) == token:
+                cache.delete(key)
     finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+        if held_here:
+            local.release()
+
+
+# Striped: subjects are unbounded, and two sharing a stripe only wait for each other briefly.
+_LOCAL_LOCKS = [threading.Lock() for _ in range(64)]

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
-from executions import completion, quotas, services
+from executions import completion, dispatcher, quotas, services
+from executions.dispatcher import Dispatcher
 from executions.documents import Execution, Status
 from executions.tests.quotas.conftest import quotas as make_quotas
 
@@ -120,6 +121,22 @@ def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_readi
     refused = submit()
 
     assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "cpu"
+
+
+def test_executions_this_processs_dispatcher_holds_count_as_in_flight_without_being_read_back(settings, monkeypatch):
+    settings.QUOTAS = make_quotas(anonymous=(0, 1, 0))
+    held = Dispatcher(concurrency=1)
+    held._slots.acquire()  # its one slot is busy: submissions wait in its backlog
+    monkeypatch.setattr(dispatcher, "_dispatcher", held)
+    first = submit().json()["execution_id"]
+    finish(first)  # as the store might say of it: not read while the dispatcher holds it
+
+    refused = submit()
+    held._backlog.clear()  # it is out of the dispatcher's hands: now the store decides
+    accepted = submit()
+
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "concurrency"
+    assert accepted.status_code == 201
 
 
 def test_a_refused_or_repeated_submission_uses_no_allowance(settings):
