@@ -4,6 +4,7 @@ Operations only translate HTTP to services and selectors and back."""
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Header, Query, Router
+from ninja.responses import Status
 from ninja.errors import HttpError
 
 from accounts.auth import api_auth, caller
@@ -58,13 +59,13 @@ async def execute(request: HttpRequest, payload: ExecuteIn):
         script=payload.script, caps=quotas.caps_for(user=_caller(request)), owner_id=_owner_id(request),
         client_ip=quotas.client_ip(request),
     )
-    return 200, {"execution_id": execution.execution_id, "status": execution.status}
+    return Status(200, {"execution_id": execution.execution_id, "status": execution.status})
 
 
 @seed_router.get("/result/{execution_id}", response={200: ResultOut, 404: ErrorOut}, summary="A script's result")
 async def result(request: HttpRequest, execution_id: str):
     execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
-    return 200, _result(execution)
+    return Status(200, _result(execution))
 
 
 @router.post(
@@ -97,7 +98,7 @@ async def execution_create(
     )
     if wait and not execution.is_final:
         execution = await completion.execution_wait_result(execution)
-    return (201 if created else 200), execution
+    return Status(201 if created else 200, execution)
 
 
 def _valid_idempotency_key(key: str) -> bool:
