@@ -47,6 +47,7 @@ from executions.runners.local_setup import (  # the USERNS_* messages are re-exp
     end_processes_of,
     kill_group,
     merged_usr_link,
+    options_missing,
     parent_of,
     process_exists,
     reap_strays,
@@ -59,6 +60,8 @@ ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
 
 BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
+BWRAP_TOO_OLD = "{path} lacks {options}: the local runner needs bubblewrap 0.8 or newer"
+BWRAP_OPTIONS_NEEDED = ("--disable-userns", "--args", "--ro-bind-data", "--perms", "--size")
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
@@ -212,7 +215,10 @@ class LocalRunner(BaseRunner):
         return job_dir
 
     def _bwrap_options(self, launcher: Launcher, disk_mb: int) -> list[str]:
-        arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
+        # No user namespaces of its own either: they would hand the script every capability
+        # over them, and with that kernel code that unprivileged processes never reach.
+        arguments = ["--unshare-all", "--unshare-user", "--disable-userns"]
+        arguments += ["--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
         arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
         arguments += ["--ro-bind", "/usr", "/usr"]
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
@@ -227,8 +233,11 @@ class LocalRunner(BaseRunner):
 
     def check(self) -> list[str]:
         problems = []
-        if not os.access(self.options["bwrap"], os.X_OK):
+        bwrap = self.options["bwrap"]
+        if not os.access(bwrap, os.X_OK):
             problems.append(BWRAP_MISSING)
+        elif missing := options_missing(bwrap, BWRAP_OPTIONS_NEEDED):
+            problems.append(BWRAP_TOO_OLD.format(path=bwrap, options=", ".join(missing)))
         problems += userns_problems()
         if self.as_root:
             problems += spawn_tool_problems()

@@ -372,6 +372,15 @@ def _read_sysctl(path: str) -> str | None:
         return None
 
 
+def options_missing(command: str, options: tuple[str, ...]) -> list[str]:
+    """Those of the options that ``command --help`` does not mention."""
+    try:
+        shown = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return list(options)
+    return [option for option in options if option not in shown.stdout + shown.stderr]
+
+
 def userns_problems() -> list[str]:
     if _read_sysctl("/proc/sys/user/max_user_namespaces") == "0":
         return [USERNS_DISABLED]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from executions.runners.local import ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
 from executions.runners.local_setup import NOT_PRIVATE, Runtime, spawn_prefix
 
 needs_root = pytest.mark.skipif(
@@ -117,3 +117,16 @@ def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
     held = outcome.stdout.splitlines()
     assert any(line.startswith("1 pipe:") for line in held), held  # the entry's own were listed
     assert not [line for line in held if ":[" in line and not line.split()[1].startswith(("pipe:", "anon_inode:"))]
+
+
+# --- bubblewrap itself ---------------------------------------------------------------------
+
+
+def test_a_bubblewrap_too_old_for_the_sandbox_options_is_a_configuration_problem(tmp_path):
+    old = tmp_path / "bwrap"
+    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size'\n")
+    old.chmod(0o755)
+
+    problems = LocalRunner(bwrap=str(old), warm=0).check()
+
+    assert BWRAP_TOO_OLD.format(path=old, options="--disable-userns") in problems
