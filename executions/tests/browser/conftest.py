@@ -45,9 +45,14 @@ def page(chromium, collected_static):
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if _csp_violation(message) else None)
     yield page
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or Content-Security-Policy violations on the page: {errors}"
+
+
+def _csp_violation(message) -> bool:
+    return message.type == "error" and "Content Security Policy" in message.text
 
 
 @pytest.fixture(scope="session")
