@@ -9,21 +9,33 @@ snapshot, so a watcher never misses or repeats output. Output published before t
 joined is in its snapshot when a dispatcher of this process runs the execution; otherwise it
 arrives with the next snapshot, once the dispatcher has stored it (its ``persisted`` event).
 The client may send ``{"type": "cancel"}``.
+
+``/ws/executions/`` is the same with a submission first: the client's first message is
+``{"type": "submit", ...}`` with the fields of ``POST /api/v1/executions``, and the
+connection then follows the new execution as above, one round trip sooner than a POST and
+a second connection. A refused submission gets ``{"type": "error", "status": ..., "detail":
+...}``, the status and detail the HTTP API would answer (with ``retry_after`` for a quota),
+and the connection closes with code 4000 + status; so does a message that is not a JSON
+object, on either route (status 400).
 """
 
 import asyncio
+import json
 import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from pydantic import ValidationError
 
-from executions import events, metrics, selectors, services
+from executions import events, metrics, quotas, selectors, services
 from executions.documents import Execution
-from executions.schemas import ExecutionOut
+from executions.schemas import ExecutionIn, ExecutionOut
 from integr8scode.threads import in_thread
 
 NOT_FOUND_CLOSE_CODE = 4404
 RESYNC_TIMEOUT_SECONDS = 3.0
 RESYNC_INTERVAL_SECONDS = 0.05
+MALFORMED_MESSAGE = "Messages must be JSON objects."
+SUBMIT_FIRST = 'The first message must be {"type": "submit", "script": ...}.'
 
 
 def execution_payload(execution: Execution) -> dict:
@@ -43,13 +55,19 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         except selectors.ExecutionNotFound:
             await self.close(code=NOT_FOUND_CLOSE_CODE)
             return
+        await self.accept()
+        self._count()
+        await self._join(read)
+
+    async def _join(self, read: Execution | None = None) -> None:
         events.publisher.attach(asyncio.get_running_loop())
         await self.channel_layer.group_add(events.group_name(self.execution_id), self.channel_name)
-        await self.accept()
-        self.counted = True
-        metrics.websocket_connections.inc()
         # Now that this watcher has joined, the read above is still good if it was final.
         await self._send_snapshot(await self._load(read))
+
+    def _count(self) -> None:
+        self.counted = True
+        metrics.websocket_connections.inc()
 
     async def disconnect(self, code) -> None:
         if getattr(self, "counted", False):
@@ -58,8 +76,18 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "execution_id", None):
             await self.channel_layer.group_discard(events.group_name(self.execution_id), self.channel_name)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        try:
+            content = json.loads(text_data or bytes_data or "")
+        except (ValueError, UnicodeDecodeError):
+            content = None
+        if not isinstance(content, dict):
+            await self._refuse(400, MALFORMED_MESSAGE)
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content, **kwargs) -> None:
-        if isinstance(content, dict) and content.get("type") == "cancel":
+        if content.get("type") == "cancel" and not self.done:
             execution = await self._load()
             try:
                 await in_thread(services.execution_cancel)(execution=execution)
@@ -107,6 +135,11 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "finished", "seq": execution.output_seq, "execution": execution_payload(execution)})
         await self.close()
 
+    async def _refuse(self, status: int, detail, **facts) -> None:
+        self.done = True
+        await self.send_json({"type": "error", "status": status, "detail": detail, **facts})
+        await self.close(code=4000 + status)
+
     async def _resync(self, *, until: int) -> bool:
         """Send a snapshot that reaches at least ``until`` once the dispatcher has stored it."""
         deadline = time.monotonic() + RESYNC_TIMEOUT_SECONDS
@@ -117,3 +150,45 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
                 return not self.done
             await asyncio.sleep(RESYNC_INTERVAL_SECONDS)
         return False
+
+
+class SubmitConsumer(ExecutionConsumer):
+    """``/ws/executions/``: the first message submits a script, then the connection follows it."""
+
+    execution_id = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        self._count()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.execution_id is not None:
+            await super().receive_json(content, **kwargs)
+        elif content.get("type") != "submit":
+            await self._refuse(422, SUBMIT_FIRST)
+        elif not self.done:
+            await self._submit({key: value for key, value in content.items() if key != "type"})
+
+    async def _submit(self, fields: dict) -> None:
+        user = self.scope.get("user")
+        user = user if getattr(user, "is_authenticated", False) else None
+        try:
+            payload = ExecutionIn.model_validate(fields)
+            execution, _ = await in_thread(services.execution_submit)(
+                script=payload.script,
+                stdin=payload.stdin,
+                runtime=payload.runtime,
+                limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
+                caps=quotas.caps_for(user=user),
+                owner_id=getattr(user, "pk", None),
+                client_ip=(self.scope.get("client") or [None])[0],
+            )
+        except ValidationError as exc:
+            await self._refuse(422, exc.errors(include_url=False, include_context=False, include_input=False))
+        except services.SubmissionRejected as exc:
+            await self._refuse(exc.status, exc.message)
+        except quotas.QuotaExceeded as exc:
+            await self._refuse(429, exc.message, retry_after=exc.retry_after)
+        else:
+            self.execution_id = execution.execution_id
+            await self._join()

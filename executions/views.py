@@ -27,6 +27,7 @@ from integr8scode.threads import in_thread
 
 ID_PLACEHOLDER = "__id__"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
+SUBMIT_WEBSOCKET_PATH = "/ws/executions/"  # see executions.consumers.SubmitConsumer
 
 STATUS_LABELS = {
     Status.QUEUED: "Queued",
@@ -103,7 +104,7 @@ def _island_context(request: HttpRequest) -> dict:
     return {
         "csrf_token": get_token(request),
         "urls": {
-            "submit": reverse("api:execution_create"),
+            "submit": SUBMIT_WEBSOCKET_PATH,
             "execution": reverse("api:execution_detail", args=[ID_PLACEHOLDER]),
             "cancel": reverse("api:execution_cancel", args=[ID_PLACEHOLDER]),
             "page": reverse("executions:detail", args=[ID_PLACEHOLDER]),

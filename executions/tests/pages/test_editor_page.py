@@ -26,7 +26,7 @@ def test_anyone_gets_the_editor_page_with_its_island_and_assets(client):
 def test_the_island_gets_the_api_and_websocket_urls_labels_and_a_csrf_token(client):
     props = island_props(client.get("/"), "editor-props")
 
-    assert props["urls"]["submit"] == "/api/v1/executions"
+    assert props["urls"]["submit"] == "/ws/executions/"
     assert props["urls"]["cancel"] == "/api/v1/executions/__id__/cancel"
     assert props["urls"]["websocket"] == "/ws/executions/__id__/"
     assert props["urls"]["page"] == "/executions/__id__/"

@@ -22,14 +22,10 @@ async function post(props, url, body) {
 }
 
 // The API answers {"detail": "..."} or, for schema errors, {"detail": [{"msg": ...}, ...]}.
-function describeError(status, detail) {
+export function describeError(status, detail) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) return detail.map((item) => item.msg ?? String(item)).join("; ");
   return `The server answered ${status}.`;
-}
-
-export function submitExecution(props, { script, stdin, runtime }) {
-  return post(props, props.urls.submit, { script, stdin, ...(runtime ? { runtime } : {}) });
 }
 
 // Saves a private script for the signed-in user; answers the saved script (with its key).

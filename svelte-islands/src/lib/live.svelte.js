@@ -1,11 +1,12 @@
-// One execution followed live over its WebSocket (/ws/executions/<id>/).
+// One execution followed live over its WebSocket (/ws/executions/<id>/), or submitted over
+// /ws/executions/ and followed on that same connection.
 //
 // What is shown is the latest snapshot's stored output and errors, then every output
 // chunk whose sequence number is above it; the server fills any gap with a new snapshot,
 // so output is never missed or repeated. A dropped connection is reopened and resumes
 // from a fresh snapshot.
-import { fetchExecution } from "./api.js";
-import { websocketUrl } from "./urls.js";
+import { ApiError, describeError, fetchExecution, NETWORK_ERROR } from "./api.js";
+import { submitUrl, websocketUrl } from "./urls.js";
 
 const NOT_FOUND_CLOSE_CODE = 4404;
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
@@ -52,6 +53,31 @@ export class LiveExecution {
     socket.onclose = (event) => this.#closed(event.code);
     this.#socket = socket;
     return this;
+  }
+
+  // Submit a script ({script, stdin, runtime}) and follow it on the same connection.
+  // Resolves once the server has accepted it (its first snapshot); rejects with an
+  // ApiError carrying the server's reason when it is refused, or when the connection fails.
+  submit(body) {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(submitUrl(this.#props));
+      socket.onopen = () => socket.send(JSON.stringify({ type: "submit", ...body }));
+      socket.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "error") {
+          this.#stopped = true;
+          reject(new ApiError(describeError(message.status, message.detail)));
+          return;
+        }
+        this.#receive(message);
+        resolve(this);
+      };
+      socket.onclose = (event) => {
+        if (this.execution) this.#closed(event.code);
+        else reject(new ApiError(NETWORK_ERROR)); // nothing was accepted
+      };
+      this.#socket = socket;
+    });
   }
 
   stop() {

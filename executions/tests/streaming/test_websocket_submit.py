@@ -1,0 +1,167 @@
+"""Submitting over a WebSocket (``/ws/executions/``) and following the run on the same
+connection, against a real Daphne server; refusals as the HTTP API would answer them."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from channels.testing import WebsocketCommunicator
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
+
+from accounts.tests.live import live_tokens, live_user
+from executions.consumers import MALFORMED_MESSAGE, SUBMIT_FIRST, SubmitConsumer
+from executions.tests.quotas.conftest import quotas as make_quotas
+from executions.tests.streaming.test_websocket import SLOW, rendered
+
+ORIGIN = "http://127.0.0.1"
+
+
+def submit_url(server) -> str:
+    return server.url.replace("http://", "ws://") + "/ws/executions/"
+
+
+async def submit(url: str, first, *, origin=ORIGIN, headers=None, cancel_on_output=False) -> tuple[list[dict], int]:
+    """Send ``first`` (a dict as JSON, or raw text), then collect every message until the close."""
+    messages = []
+    async with websockets.connect(url, origin=origin, additional_headers=headers) as ws:
+        await ws.send(first if isinstance(first, str) else json.dumps(first))
+        try:
+            async for raw in ws:
+                messages.append(json.loads(raw))
+                if cancel_on_output and messages[-1]["type"] == "output":
+                    await ws.send(json.dumps({"type": "cancel"}))
+        except ConnectionClosedError:
+            pass  # a refusal's close code: returned below
+    return messages, ws.close_code
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 30))
+
+
+def test_a_script_submitted_over_the_websocket_streams_on_the_same_connection(http, daphne_server):
+    messages, code = run(submit(submit_url(daphne_server), {"type": "submit", "script": SLOW}))
+
+    snapshot, final = messages[0], messages[-1]
+    assert snapshot["type"] == "snapshot" and snapshot["execution"]["status"] in ("queued", "running")
+    assert final["type"] == "finished" and final["execution"]["status"] == "completed"
+    assert rendered(messages) == "0\n1\n2\n" == final["execution"]["output"]
+    assert code == 1000
+    # The execution is an ordinary one: stored, with its permanent page and API record.
+    stored = http.get(f"/api/v1/executions/{snapshot['execution']['execution_id']}").json()
+    assert (stored["status"], stored["output"], stored["owner_id"]) == ("completed", "0\n1\n2\n", None)
+
+
+def test_stdin_runtime_and_lower_limits_are_taken_like_on_the_http_api(http, daphne_server):
+    runtime = http.get("/api/v1/runtimes").json()["runtimes"][0]["name"]
+    body = {"type": "submit", "script": "print(input()[::-1])", "stdin": "abc", "runtime": runtime,
+            "limits": {"wall_seconds": 2}}
+
+    messages, _ = run(submit(submit_url(daphne_server), body))
+
+    final = messages[-1]["execution"]
+    assert (final["output"], final["runtime"], final["limits"]["wall_seconds"]) == ("cba\n", runtime, 2)
+
+
+def test_the_submitter_can_cancel_on_the_same_connection(daphne_server):
+    script = "import time\nprint('up', flush=True)\ntime.sleep(30)"
+
+    messages, _ = run(submit(submit_url(daphne_server), {"type": "submit", "script": script}, cancel_on_output=True))
+
+    assert messages[-1]["execution"]["error_type"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("first", "status", "detail"),
+    [
+        ({"type": "submit", "script": "   "}, 422, "script must not be empty"),
+        ({"type": "submit", "script": "x" * (64 * 1024 + 1)}, 413, "script is 65537 bytes; the limit is 65536 bytes"),
+        ({"type": "submit", "script": "pass", "runtime": "cobol"}, 422, "runtime 'cobol' is not available here"),
+        ({"type": "submit", "script": "pass", "limits": {"wall_seconds": 10_000}}, 422, "wall_seconds"),
+        ({"type": "watch", "script": "pass"}, 422, SUBMIT_FIRST),
+        ("{not json", 400, MALFORMED_MESSAGE),
+        ("[1, 2]", 400, MALFORMED_MESSAGE),
+    ],
+)
+def test_a_refused_submission_gets_the_http_apis_status_and_reason_and_the_connection_closes(
+    daphne_server, first, status, detail
+):
+    messages, code = run(submit(submit_url(daphne_server), first))
+
+    assert [m["type"] for m in messages] == ["error"]
+    assert messages[0]["status"] == status and detail in str(messages[0]["detail"])
+    assert code == 4000 + status
+
+
+def test_a_field_of_the_wrong_type_names_the_field(daphne_server):
+    messages, code = run(submit(submit_url(daphne_server), {"type": "submit", "script": 42, "colour": "red"}))
+
+    detail = messages[0]["detail"]
+    assert code == 4422 and {tuple(error["loc"]) for error in detail} == {("script",), ("colour",)}
+    assert all(set(error) == {"type", "loc", "msg"} for error in detail)  # the input is not echoed
+
+
+def test_a_foreign_origin_cannot_submit_with_a_visitors_session(daphne_server):
+    with pytest.raises(InvalidStatus):
+        run(submit(submit_url(daphne_server), {"type": "submit", "script": "print(1)"}, origin="http://evil.example"))
+
+
+def test_a_token_holder_submits_without_an_origin_and_owns_the_execution(http, daphne_server):
+    import httpx
+
+    live_user(daphne_server, "submitter")
+    with httpx.Client(base_url=daphne_server.url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {live_tokens(client, 'submitter')['access_token']}"}
+
+    messages, _ = run(submit(submit_url(daphne_server), {"type": "submit", "script": "print('mine')"},
+                             origin=None, headers=headers))
+
+    final = messages[-1]["execution"]
+    assert final["owner_id"] is not None and final["output"] == "mine\n"
+    assert http.get(f"/api/v1/executions/{final['execution_id']}").status_code == 404  # not anonymous's
+    assert http.get(f"/api/v1/executions/{final['execution_id']}", headers=headers).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quotas_apply_to_websocket_submissions_as_to_the_http_api(settings):
+    settings.QUOTAS = make_quotas(anonymous=(1, 0, 0))
+
+    async def one() -> list[dict]:
+        communicator = WebsocketCommunicator(SubmitConsumer.as_asgi(), "/ws/executions/")
+        communicator.scope["client"] = ("198.51.100.4", 50000)
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"type": "submit", "script": "print(1)"})
+        first = await communicator.receive_json_from(timeout=10)
+        await communicator.disconnect()
+        return first
+
+    accepted, refused = asyncio.run(one()), asyncio.run(one())
+
+    assert accepted["type"] == "snapshot"
+    assert (refused["type"], refused["status"]) == ("error", 429)
+    assert refused["detail"].startswith("Too many submissions") and refused["retry_after"] >= 1
+
+
+def test_a_watcher_sending_something_that_is_not_a_json_object_is_told_so_and_closed(http, daphne_server):
+    script = "import time\nprint('up', flush=True)\ntime.sleep(30)"
+    execution_id = http.post("/api/v1/executions", json={"script": script}).json()["execution_id"]
+    url = submit_url(daphne_server) + f"{execution_id}/"
+
+    async def send_garbage():
+        async with websockets.connect(url, origin=ORIGIN) as ws:
+            assert json.loads(await ws.recv())["type"] == "snapshot"
+            await ws.send("{not json")
+            try:
+                async for raw in ws:
+                    if json.loads(raw)["type"] == "error":
+                        error = json.loads(raw)
+            except ConnectionClosedError:
+                pass
+        return error, ws.close_code
+
+    try:
+        error, code = run(send_garbage())
+    finally:
+        http.post(f"/api/v1/executions/{execution_id}/cancel")
+    assert (error["status"], error["detail"], code) == (400, MALFORMED_MESSAGE, 4400)
