@@ -87,10 +87,7 @@ async def execution_create(
     if idempotency_key is not None and not _valid_idempotency_key(idempotency_key):
         raise services.SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
     execution, created = await in_thread(services.execution_submit)(
-        script=payload.script,
-        stdin=payload.stdin,
-        runtime=payload.runtime,
-        limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
+        **payload.submission(),
         caps=quotas.caps_for(user=_caller(request)),
         owner_id=_owner_id(request),
         idempotency_key=idempotency_key,

@@ -175,10 +175,7 @@ class SubmitConsumer(ExecutionConsumer):
         try:
             payload = ExecutionIn.model_validate(fields)
             execution, _ = await in_thread(services.execution_submit)(
-                script=payload.script,
-                stdin=payload.stdin,
-                runtime=payload.runtime,
-                limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
+                **payload.submission(),
                 caps=quotas.caps_for(user=user),
                 owner_id=getattr(user, "pk", None),
                 client_ip=(self.scope.get("client") or [None])[0],

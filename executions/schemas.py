@@ -36,6 +36,11 @@ class ExecutionIn(Schema):
     runtime: StrictStr | None = Field(None, description="A runtime from GET /api/v1/runtimes; the default when omitted.")
     limits: LimitsIn | None = Field(None, description="Lower limits for this run; none may exceed the server's caps.")
 
+    def submission(self) -> dict:
+        """The arguments of ``services.execution_submit`` that come from the request body."""
+        limits = self.limits.model_dump(exclude_none=True) if self.limits else None
+        return {"script": self.script, "stdin": self.stdin, "runtime": self.runtime, "limits": limits}
+
 
 class LimitsOut(Schema):
     wall_seconds: float
