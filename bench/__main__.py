@@ -1,4 +1,5 @@
-"""`make bench`: start-up, latency and throughput of sandboxed runs against bare `python`.
+"""`make bench`: start-up, latency and throughput of sandboxed runs against bare `python`, and
+where a run's CPU time goes.
 
 A sandboxed hello is timed as a run sees it, on a sandbox the runner started ahead, and
 again cold (each run building its own sandbox), so both figures are on record.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.cpu import ChildrenCpu, ServerCpu
 from bench.server import BenchServer
 from bench.stats import summary_ms, timed
 from bench.websocket import first_byte
@@ -89,18 +91,21 @@ def latency(server: BenchServer) -> dict:
 
 
 def throughput(server: BenchServer) -> dict:
+    """The rates, and the CPU time per run behind them (a sandboxed run's is split into the
+    server's own, its sandboxes' and the store's)."""
     python = bare_python()
     with httpx.Client(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=THROUGHPUT_CLIENTS)) as client:
-        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool:
+        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, ServerCpu(server.process.pid) as api_cpu:
             api_seconds = timed(lambda: list(pool.map(lambda _: submit_and_wait(client), range(THROUGHPUT_RUNS))))
     hello = [python, "-I", "-c", HELLO]
-    with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool:
+    with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, ChildrenCpu() as bare_cpu:
         bare_seconds = timed(lambda: list(pool.map(lambda _: subprocess.run(hello, capture_output=True, check=True),
                                                    range(THROUGHPUT_RUNS))))
     api_rate, bare_rate = THROUGHPUT_RUNS / api_seconds, THROUGHPUT_RUNS / bare_seconds
     return {"api_executions_per_second": round(api_rate, 1), "bare_runs_per_second": round(bare_rate, 1),
             "throughput_ratio": round(api_rate / bare_rate, 2), "runs": THROUGHPUT_RUNS,
-            "clients": THROUGHPUT_CLIENTS}
+            "clients": THROUGHPUT_CLIENTS,
+            "cpu_ms_per_run": {**api_cpu.per_run_ms(THROUGHPUT_RUNS), "bare": bare_cpu.per_run_ms(THROUGHPUT_RUNS)}}
 
 
 def verdicts(results: dict) -> dict:
@@ -121,6 +126,9 @@ def markdown(results: dict) -> str:
         for name, value in section.items() if isinstance(section, dict) else ():
             if isinstance(value, dict) and "p50_ms" in value:
                 lines.append(f"| {name} | {value['n']} | {value['p50_ms']} | {value['p95_ms']} | {value['min_ms']} |")
+    cpu = results["throughput"]["cpu_ms_per_run"]
+    lines += ["", "| CPU ms per run (throughput) | " + " | ".join(cpu) + " |", "|---" * (len(cpu) + 1) + "|",
+              "| 200 at 8 clients | " + " | ".join(str(value) for value in cpu.values()) + " |"]
     return "\n".join(lines) + "\n"
 
 
