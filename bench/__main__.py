@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.cpu import ChildrenCpu, ServerCpu
+from bench.cpu import children_cpu, server_cpu
 from bench.server import BenchServer
 from bench.stats import summary_ms, timed
 from bench.websocket import first_byte
@@ -95,17 +95,18 @@ def throughput(server: BenchServer) -> dict:
     server's own, its sandboxes' and the store's)."""
     python = bare_python()
     with httpx.Client(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=THROUGHPUT_CLIENTS)) as client:
-        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, ServerCpu(server.process.pid) as api_cpu:
+        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, server_cpu(server.process.pid) as api_cpu:
             api_seconds = timed(lambda: list(pool.map(lambda _: submit_and_wait(client), range(THROUGHPUT_RUNS))))
     hello = [python, "-I", "-c", HELLO]
-    with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, ChildrenCpu() as bare_cpu:
+    with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, children_cpu() as bare_cpu:
         bare_seconds = timed(lambda: list(pool.map(lambda _: subprocess.run(hello, capture_output=True, check=True),
                                                    range(THROUGHPUT_RUNS))))
     api_rate, bare_rate = THROUGHPUT_RUNS / api_seconds, THROUGHPUT_RUNS / bare_seconds
+    cpu = dict(zip(("web", "sandboxes", "store"), api_cpu.per_run_ms(THROUGHPUT_RUNS)))
+    cpu.update(total=round(sum(cpu.values()), 1), bare=bare_cpu.per_run_ms(THROUGHPUT_RUNS)[0])
     return {"api_executions_per_second": round(api_rate, 1), "bare_runs_per_second": round(bare_rate, 1),
             "throughput_ratio": round(api_rate / bare_rate, 2), "runs": THROUGHPUT_RUNS,
-            "clients": THROUGHPUT_CLIENTS,
-            "cpu_ms_per_run": {**api_cpu.per_run_ms(THROUGHPUT_RUNS), "bare": bare_cpu.per_run_ms(THROUGHPUT_RUNS)}}
+            "clients": THROUGHPUT_CLIENTS, "cpu_ms_per_run": cpu}
 
 
 def verdicts(results: dict) -> dict:
