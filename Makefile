@@ -1,7 +1,7 @@
 # Integr8sCode: `make run` serves on http://$(HOST):$(PORT); `make test` runs the whole suite.
-# Both set up what they need first (idempotently): Python 3.13 venv from uv.lock, bubblewrap,
-# the Svelte islands (npm ci + Vite, only when their sources changed), database migrations;
-# `run` also collects static files, `test` also needs Chromium for the browser tests.
+# Both set up what they need first (idempotently): Python 3.13 venv from uv.lock, bubblewrap and
+# libseccomp, the Svelte islands (npm ci + Vite, only when their sources changed), database
+# migrations; `run` also collects static files, `test` also needs Chromium for the browser tests.
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -55,6 +55,10 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get install -y -q bubblewrap || (apt-get update -q && apt-get install -y -q bubblewrap)) >/dev/null; \
 	  else echo "bubblewrap is required: install it with 'sudo apt-get install bubblewrap'"; exit 1; fi; }
+	@/sbin/ldconfig -p | grep -q 'libseccomp\.so\.2 ' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q libseccomp2 || (apt-get update -q && apt-get install -y -q libseccomp2)) >/dev/null; \
+	  else echo "libseccomp is required: install it with 'sudo apt-get install libseccomp2'"; exit 1; fi; }
 
 islands: $(ISLANDS_STAMP)
 

@@ -27,11 +27,12 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from executions.runners import cgroups
+from executions.runners import cgroups, seccomp
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
 from executions.runners.local_launch import JOB_FILES, Launcher, LauncherPool
 from executions.runners.outcome import (  # messages re-exported for the tests
     CPU_TIMED_OUT,
+    FORBIDDEN_CALL,
     MEMORY_EXCEEDED,
     OUTPUT_EXCEEDED,
     TIMED_OUT,
@@ -61,7 +62,7 @@ ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (
 
 BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
 BWRAP_TOO_OLD = "{path} lacks {options}: the local runner needs bubblewrap 0.8 or newer"
-BWRAP_OPTIONS_NEEDED = ("--disable-userns", "--args", "--ro-bind-data", "--perms", "--size")
+BWRAP_OPTIONS_NEEDED = ("--disable-userns", "--seccomp", "--args", "--ro-bind-data", "--perms", "--size")
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
@@ -181,6 +182,7 @@ class LocalRunner(BaseRunner):
             launcher = Launcher(
                 bwrap=self.options["bwrap"],
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
+                seccomp=seccomp.program(),
                 command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 runtime=runtime,
                 uid=uid,
@@ -219,6 +221,7 @@ class LocalRunner(BaseRunner):
         # over them, and with that kernel code that unprivileged processes never reach.
         arguments = ["--unshare-all", "--unshare-user", "--disable-userns"]
         arguments += ["--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
+        arguments += ["--seccomp", str(launcher.fds["seccomp"])]
         arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
         arguments += ["--ro-bind", "/usr", "/usr"]
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
@@ -238,7 +241,7 @@ class LocalRunner(BaseRunner):
             problems.append(BWRAP_MISSING)
         elif missing := options_missing(bwrap, BWRAP_OPTIONS_NEEDED):
             problems.append(BWRAP_TOO_OLD.format(path=bwrap, options=", ".join(missing)))
-        problems += userns_problems()
+        problems += userns_problems() + seccomp.problems()
         if self.as_root:
             problems += spawn_tool_problems()
         problems += [

@@ -40,6 +40,7 @@ class Launcher:
         *,
         bwrap: str,
         entry: Path,
+        seccomp: bytes,
         command: list[str],
         runtime: Runtime,
         uid: int | None,
@@ -49,7 +50,7 @@ class Launcher:
     ):
         self.runtime, self.uid, self.cgroup, self.job_dir = runtime, uid, cgroup, job_dir
         self.release_uid = release_uid
-        self.fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC)}
+        self.fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC), "seccomp": _memory_file(seccomp)}
         args_r, self.args_w = os.pipe2(os.O_CLOEXEC)
         try:
             self.proc = subprocess.Popen(
@@ -177,6 +178,14 @@ class Launcher:
         for fd in self.fds.values():
             os.close(fd)
         self.fds = {}
+
+
+def _memory_file(data: bytes) -> int:
+    """A descriptor of an anonymous file holding ``data``, read from its start."""
+    fd = os.memfd_create("sandbox", os.MFD_CLOEXEC)
+    _write_all(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _write_all(fd: int, data: bytes) -> None:

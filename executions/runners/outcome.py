@@ -7,6 +7,8 @@ MEMORY_EXCEEDED = "Memory limit exceeded"
 TIMED_OUT = "Wall-clock time limit exceeded"
 CPU_TIMED_OUT = "CPU time limit exceeded"
 OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
+FORBIDDEN_CALL = "Stopped by the sandbox: a system call it does not allow (SIGSYS)"
+SIGSYS = 31
 
 _BY_REASON = {
     "timeout": (ErrorType.TIMEOUT, TIMED_OUT),
@@ -33,4 +35,4 @@ def classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType 
         return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
     if record.exit_code == 0:
         return None, ""
-    return ErrorType.RUNTIME_ERROR, ""
+    return ErrorType.RUNTIME_ERROR, FORBIDDEN_CALL if record.signal == SIGSYS else ""

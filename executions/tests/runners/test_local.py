@@ -1,6 +1,7 @@
 """LocalRunner end to end: real bubblewrap sandboxes running real (often hostile) scripts."""
 
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ from executions.runners import cgroups
 from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
 from executions.runners.local import (
     CPU_TIMED_OUT,
+    FORBIDDEN_CALL,
     MEMORY_EXCEEDED,
     OUTPUT_EXCEEDED,
     SANDBOX_BROKE,
@@ -449,6 +451,37 @@ def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
     for status in statuses:
         assert status["Uid"].split() == [str(host_uid)] * 4 and status["Gid"].split() == [str(host_uid)] * 4
         assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="system call numbers of x86_64")
+def test_kernel_interfaces_no_script_needs_are_filtered_out(runner):
+    script = """
+        import ctypes, errno
+        libc = ctypes.CDLL(None, use_errno=True)
+        calls = {"io_uring_setup": (425, 1, 0), "keyctl": (250, 0, 0), "add_key": (248, 0, 0, 0, 0, 0),
+                 "perf_event_open": (298, 0, 0, -1, -1, 0), "userfaultfd": (323, 0), "getppid": (110,)}
+        for name, (number, *args) in calls.items():
+            result = libc.syscall(number, *args)
+            print(name, result, errno.errorcode.get(ctypes.get_errno()) if result < 0 else "ok")
+    """
+    outcome = run(runner, script)
+    assert outcome.stdout.splitlines() == [
+        "io_uring_setup -1 ENOSYS",  # as if the kernel had no io_uring
+        "keyctl -1 EPERM",
+        "add_key -1 EPERM",
+        "perf_event_open -1 EPERM",
+        "userfaultfd -1 EPERM",
+        "getppid 1 ok",  # everything else as usual (its parent is the entry, PID 1)
+    ]
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the x32 system-call ABI of x86_64")
+def test_a_system_call_of_another_abi_ends_the_script(runner):
+    script = "import ctypes\nprint('before', flush=True)\nctypes.CDLL(None).syscall(0x40000000 | 39)\nprint('after')"
+    outcome = run(runner, script)
+    assert outcome.stdout == "before\n"
+    assert (outcome.result.signal, outcome.result.error_type) == (signal.SIGSYS, ErrorType.RUNTIME_ERROR)
+    assert outcome.result.message == FORBIDDEN_CALL
 
 
 def test_a_script_cannot_make_user_namespaces_of_its_own(runner):

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.limits import limit_caps
+from executions.runners import seccomp
+from executions.runners.base import RunnerError, RunSpec
 from executions.runners.local_setup import NOT_PRIVATE, Runtime, spawn_prefix
 
 needs_root = pytest.mark.skipif(
@@ -124,9 +127,29 @@ def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
 
 def test_a_bubblewrap_too_old_for_the_sandbox_options_is_a_configuration_problem(tmp_path):
     old = tmp_path / "bwrap"
-    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size'\n")
+    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size --seccomp'\n")
     old.chmod(0o755)
 
     problems = LocalRunner(bwrap=str(old), warm=0).check()
 
     assert BWRAP_TOO_OLD.format(path=old, options="--disable-userns") in problems
+
+
+# --- the system-call filter ----------------------------------------------------------------
+
+
+def test_the_filter_is_compiled_once_as_bpf_instructions():
+    compiled = seccomp.program()
+    assert compiled and len(compiled) % 8 == 0  # struct sock_filter: 8 bytes each
+    assert seccomp.program() is compiled
+
+
+def test_without_libseccomp_the_runner_says_what_to_install_and_starts_no_sandbox(monkeypatch):
+    monkeypatch.setattr(seccomp, "_library", lambda: None)
+    monkeypatch.setattr(seccomp, "program", seccomp.program.__wrapped__)  # not the cached filter
+
+    runner = LocalRunner(warm=0)
+    assert seccomp.LIBSECCOMP_MISSING in runner.check()
+    spec = RunSpec("x", "print(1)", "", next(iter(runner.runtimes())), limit_caps())
+    with pytest.raises(RunnerError, match="libseccomp is missing"):
+        runner.start(spec, None)
