@@ -1,9 +1,10 @@
 """The bubblewrap runner: one throwaway set of namespaces per run, on this machine.
 
-Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces, a read-only
-view of only the runtime it needs, a size-capped private ``/tmp``, an explicit tiny
-environment, no capabilities, rlimits and (when the machine offers one) a memory + pids
-cgroup. The sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does
+Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces (and may make no
+user namespace of its own), a read-only view of only the runtime it needs, a size-capped
+private ``/tmp``, an explicit tiny environment, no capabilities, a system-call filter
+(``seccomp.py``), rlimits and (when the machine offers one) a memory + pids cgroup. The
+sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does
 the in-sandbox work; this module builds the sandbox, streams the entry's framed output into
 the sink, applies host-side backstops (it trusts nothing the sandbox says about limits) and
 cleans up.
