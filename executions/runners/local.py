@@ -4,10 +4,9 @@ Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces (and
 user namespace of its own), a read-only view of only the runtime it needs, a size-capped
 private ``/tmp``, an explicit tiny environment, no capabilities, a system-call filter
 (``seccomp.py``), rlimits and (when the machine offers one) a memory + pids cgroup. The
-sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does
-the in-sandbox work; this module builds the sandbox, streams the entry's framed output into
-the sink, applies host-side backstops (it trusts nothing the sandbox says about limits) and
-cleans up.
+sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does the in-sandbox
+work. This module builds sandboxes (``local_launch`` starts them ahead of their runs) and
+``local_sandbox`` follows each run, with host-side backstops, to its clean-up.
 
 When the server runs as root, bubblewrap itself is started as an unprivileged host uid from
 a range (one uid per concurrent run, claimed with a lock file) so the sandbox is not root
@@ -17,7 +16,6 @@ outside its user namespace either.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import sys
 import tempfile
@@ -29,34 +27,19 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from executions.runners import cgroups, seccomp
-from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import JOB_FILES, Launcher, LauncherPool
-from executions.runners.outcome import (  # messages re-exported for the tests
-    CPU_TIMED_OUT,
-    FORBIDDEN_CALL,
-    MEMORY_EXCEEDED,
-    OUTPUT_EXCEEDED,
-    TIMED_OUT,
-    apply_record,
-    classify_record,
-)
-from executions.runners.local_setup import (  # the USERNS_* messages are re-exported for check()
-    USERNS_DISABLED,
-    USERNS_RESTRICTED,
+from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, Sandbox
+from executions.runners.local_launch import Launcher, LauncherPool
+from executions.runners.local_sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
+from executions.runners.local_setup import (
     Runtime,
     SlotPool,
-    all_pids,
-    end_processes_of,
-    kill_group,
     merged_usr_link,
     options_missing,
-    parent_of,
     process_exists,
     reap_strays,
     spawn_tool_problems,
     userns_problems,
 )
-from executions.sandbox.protocol import START_LINE, Decoder, ExitRecord
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
@@ -68,15 +51,7 @@ RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
 START_FAILED = "The sandbox could not be started: {error}"
-SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
-HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
-STOPPED = "Stopped"
 
-JOB_DIR = "/sandbox"  # where the sandbox sees its launcher's job directory, read-only
-SANDBOX_FILES = {
-    "entry": "/opt/integr8scode/entry.pyc",  # compiled for the runtime, see Runtime.compiled
-    **{name: f"{JOB_DIR}/{file}" for name, file in JOB_FILES.items()},  # script and stdin
-}
 # Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
 # is read-only with just the usual nodes, and /dev/shm points into the capped /tmp.
 DEV_NODES = ("null", "zero", "full", "random", "urandom")
@@ -94,12 +69,7 @@ DEV_OPTIONS = [
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_USER = 1000  # the uid and gid the script sees
-ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd mappings
-PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
-READ_BYTES = 64 * 1024
-KILL_ESCALATION_SECONDS = 1.0  # a killed sandbox still not gone by then: kill bwrap too
 ENTRY_SETTINGS_ARG = "settings=-"  # one line on its stdin, once the run is known
-STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
 
 DEFAULT_OPTIONS = {
     "bwrap": "/usr/bin/bwrap",
@@ -293,217 +263,6 @@ class LocalRunner(BaseRunner):
             return 0 if process_exists(number) else int(cgroup.remove())
         with self.slots.held_if_free(number) as free:  # False too for another runner's uid range
             return int(cgroup.remove()) if free else 0
-
-
-class LauncherBroken(Exception):
-    """The launcher could not be handed the run (the script did not start); ``__cause__`` says why."""
-
-
-class LocalSandbox(Sandbox):
-    def __init__(self, runner: LocalRunner, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink,
-                 asked: float):
-        self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
-        self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
-        self.pidfd = launcher.pidfd  # readable once bwrap has exited
-        self.bwrap_exited = False
-        self.limits = spec.limits
-        self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
-        self.decoder.feed(START_LINE)  # read by the launcher, which waited for it
-        self.stopped_as: ErrorType | None = None
-        self.backstop_fired = False
-        self.bwrap_stderr = bytearray()
-        # How long the run waited for a sandbox: nothing when one was idle, else the cold start.
-        self.start_ms = 0 if was_idle else round((time.monotonic() - asked) * 1000)
-        self._kill_lock = threading.Lock()
-        self._finished = False
-        self._killed_at: float | None = None
-        self._open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
-        try:
-            self._fire()
-        except BaseException as exc:
-            launcher.discard()  # kills bwrap, then frees its cgroup and (last) its uid
-            if isinstance(exc, OSError):
-                raise LauncherBroken(str(exc)) from exc
-            raise
-
-    # --- starting ---------------------------------------------------------------------
-
-    def _fire(self) -> None:
-        if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
-            self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
-        self.started_at = time.monotonic()
-        self.launcher.run(" ".join(self._entry_settings()), script=self.spec.script.encode(),
-                          stdin=self.spec.stdin.encode())
-
-    def _entry_settings(self) -> list[str]:
-        limits = self.limits
-        memory = (limits.memory_mb << 20) + (ADDRESS_SPACE_HEADROOM if self.cgroup else 0)
-        arguments = {
-            "script": SANDBOX_FILES["script"],
-            "stdin": SANDBOX_FILES["stdin"],
-            "wall": limits.wall_seconds,
-            "cpu": limits.cpu_seconds,
-            "memory": memory,
-            "nproc": limits.processes + 1,  # the entry runs as the same uid
-            "fsize": limits.disk_mb << 20,
-            "nofile": self.runner.options["open_files"],
-            "output": limits.output_bytes,
-        }
-        return [f"{key}={value}" for key, value in arguments.items()]
-
-    # --- following --------------------------------------------------------------------
-
-    def wait(self) -> RunResult:
-        try:
-            self._follow(until_exit_record=True)
-            self._emit(self.decoder.finish())
-        except BaseException:
-            self._teardown()
-            raise
-        if self.decoder.exit is None:
-            self._end_bwrap()  # its exit status goes into the message
-            try:
-                return self._result()
-            finally:
-                self._release()
-        # The entry reaps every process before it writes its exit record. What remains is
-        # bwrap exiting and the kernel dismantling the namespaces (~5 ms): off the hot path.
-        result = self._result()
-        threading.Thread(target=self._teardown, name="sandbox-teardown", daemon=True).start()
-        return result
-
-    def _teardown(self) -> None:
-        try:
-            self._end_bwrap()
-        finally:
-            self._release()
-
-    def _end_bwrap(self) -> None:
-        self._follow(until_exit_record=False)
-        with self._kill_lock:
-            self.proc.wait()
-            self._finished = True
-
-    def _follow(self, *, until_exit_record: bool) -> None:
-        deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
-        open_pipes = self._open_pipes
-        while open_pipes and not (until_exit_record and self.decoder.exit is not None):
-            if self.bwrap_exited:
-                # bwrap exits only after the sandbox is gone (or takes it along): whatever the
-                # sandbox wrote is in the pipes now. Do not wait for an end of file that a
-                # stray copy of a pipe elsewhere could hold back.
-                self._drain()
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 and not self.backstop_fired:
-                self.backstop_fired = True
-                self._kill()
-            if self._killed_at and time.monotonic() - self._killed_at > KILL_ESCALATION_SECONDS:
-                self._kill_bwrap()
-            watched = [*open_pipes, self.pidfd]
-            ready, _, _ = select.select(watched, [], [], 0.1 if self._killed_at or remaining <= 0 else remaining)
-            for fd in ready:
-                if fd == self.pidfd:
-                    self.bwrap_exited = True
-                elif not self._read(fd):
-                    open_pipes.remove(fd)
-
-    def _drain(self) -> None:
-        for fd in list(self._open_pipes):
-            while select.select([fd], [], [], 0)[0] and self._read(fd):
-                pass
-            self._open_pipes.remove(fd)
-
-    def _read(self, fd: int) -> bool:
-        data = os.read(fd, READ_BYTES)
-        if fd == self.proc.stderr.fileno():
-            self.bwrap_stderr += data[: STDERR_KEPT - len(self.bwrap_stderr)]
-            return bool(data)
-        if self.decoder.exit is not None:
-            return bool(data)  # the run is over: whatever still comes is not its output
-        self._emit(self.decoder.feed(data))
-        if any(self.decoder.overflowed.values()):
-            self._kill()  # the entry should have stopped at the cap: do not trust it
-        return bool(data)
-
-    def _emit(self, chunks) -> None:
-        for stream, text in chunks:
-            self.sink.write(stream, text)
-
-    def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
-        if self.stopped_as is None:
-            self.stopped_as = error_type
-        self._kill()
-
-    def _kill(self) -> None:
-        # Kill the sandbox's PID 1, not bwrap: the kernel then tears the namespace down and
-        # bwrap exits only when it is gone, so wait() returns with nothing left running.
-        with self._kill_lock:
-            if self._finished:
-                return  # the pid may already belong to someone else
-            self._killed_at = self._killed_at or time.monotonic()
-            if not any(cgroups.kill(pid) for pid in self._bwrap_children()):
-                kill_group(self.proc.pid)  # bwrap has no child (yet): end bwrap itself
-
-    def _bwrap_children(self) -> list[int]:
-        candidates = cgroups.read_pids(self.cgroup.memory_dir) if self.cgroup is not None else all_pids()
-        return [pid for pid in candidates if parent_of(pid) == self.proc.pid]
-
-    def _kill_bwrap(self) -> None:
-        with self._kill_lock:
-            if not self._finished:
-                kill_group(self.proc.pid)
-                if self.cgroup is not None:
-                    self.cgroup.kill_all()
-
-    def _release(self) -> None:
-        # Called once bwrap has been waited for. The uid goes last: until it is released, a
-        # reaper (in any process) leaves this sandbox's processes and cgroup alone.
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()
-        self.launcher.remove_job_dir()
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
-        if self.cgroup is not None:
-            self.cgroup.remove()
-            self.cgroup = None
-        elif self.uid is not None and self.bwrap_exited:
-            end_processes_of(self.uid)  # bwrap may have gone first (killed): nothing else got them
-        if self.uid is not None:
-            self.runner.slots.release(self.uid)
-
-    # --- reporting --------------------------------------------------------------------
-
-    def _result(self) -> RunResult:
-        record = self.decoder.exit
-        usage = self.cgroup.usage() if self.cgroup is not None else None
-        result = RunResult(extra={"start_ms": self.start_ms, "uid": self.uid})
-        if usage is not None:
-            result.extra.update(cgroup=self.cgroup.memory_dir.name, cgroup_peak_memory_kb=usage.peak_memory_kb)
-        if record is not None:
-            apply_record(result, record)
-        result.output_truncated = result.output_truncated or any(self.decoder.overflowed.values())
-        result.error_type, result.message = self._classify(record, usage)
-        return result
-
-    def _classify(self, record: ExitRecord | None, usage: cgroups.Usage | None) -> tuple[ErrorType | None, str]:
-        if self.stopped_as is not None:
-            return self.stopped_as, STOPPED
-        if any(self.decoder.overflowed.values()) or (record and record.reason == "output_limit"):
-            return ErrorType.OUTPUT_LIMIT, OUTPUT_EXCEEDED
-        if record is None:
-            if self.backstop_fired:
-                return ErrorType.TIMEOUT, HOST_TIMEOUT
-            detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
-            return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
-        return classify_record(record, oom_killed=bool(usage and usage.oom_kills))
-
-
-def _exit_detail(returncode: int | None) -> str:
-    if returncode is not None and returncode < 0:
-        return f"killed by signal {-returncode}"
-    return f"exit status {returncode}"
 
 
 def _default_runtime_name() -> str:

@@ -17,18 +17,9 @@ import pytest
 
 from executions.runners import cgroups
 from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
-from executions.runners.local import (
-    CPU_TIMED_OUT,
-    FORBIDDEN_CALL,
-    MEMORY_EXCEEDED,
-    OUTPUT_EXCEEDED,
-    SANDBOX_BROKE,
-    STOPPED,
-    TIMED_OUT,
-    UNKNOWN_RUNTIME,
-    LocalRunner,
-    LocalSandbox,
-)
+from executions.runners.local import UNKNOWN_RUNTIME, LocalRunner
+from executions.runners.local_sandbox import SANDBOX_BROKE, STOPPED, LocalSandbox
+from executions.runners.outcome import CPU_TIMED_OUT, FORBIDDEN_CALL, MEMORY_EXCEEDED, OUTPUT_EXCEEDED, TIMED_OUT
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids and cgroups)"
