@@ -105,6 +105,7 @@ def _island_context(request: HttpRequest) -> dict:
         "csrf_token": get_token(request),
         "urls": {
             "submit": SUBMIT_WEBSOCKET_PATH,
+            "submit_http": reverse("api:execution_create"),
             "execution": reverse("api:execution_detail", args=[ID_PLACEHOLDER]),
             "cancel": reverse("api:execution_cancel", args=[ID_PLACEHOLDER]),
             "page": reverse("executions:detail", args=[ID_PLACEHOLDER]),

@@ -106,3 +106,26 @@ def test_a_refused_submission_shows_the_servers_reason(page):
 
     expect(page.get_by_role("alert")).to_have_text(SCRIPT_EMPTY)
     expect(editor.run_button).to_be_visible()
+
+
+# Every WebSocket of the page is refused at its handshake (sent to a path the server has no
+# WebSocket at), as behind a proxy that does not pass WebSockets through.
+NO_WEBSOCKETS = """(() => {
+    const Real = window.WebSocket;
+    window.WebSocket = function (url, protocols) {
+        return new Real(`ws://${window.location.host}/no-websockets-here/`, protocols);
+    };
+    window.WebSocket.prototype = Real.prototype;
+})();"""
+
+
+def test_without_websockets_a_run_is_submitted_over_http_and_its_result_still_shown(page):
+    page.add_init_script(NO_WEBSOCKETS)
+    editor = EditorPage(page).open()
+    editor.type_script("print('over http')")
+
+    page.keyboard.press("ControlOrMeta+Enter")
+
+    # No live output: the result comes from the API once the live connection has given up.
+    expect(editor.status).to_have_text("Completed", timeout=20_000)
+    expect(editor.stdout).to_have_text("over http\n")

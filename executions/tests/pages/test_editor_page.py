@@ -27,6 +27,7 @@ def test_the_island_gets_the_api_and_websocket_urls_labels_and_a_csrf_token(clie
     props = island_props(client.get("/"), "editor-props")
 
     assert props["urls"]["submit"] == "/ws/executions/"
+    assert props["urls"]["submit_http"] == "/api/v1/executions"
     assert props["urls"]["cancel"] == "/api/v1/executions/__id__/cancel"
     assert props["urls"]["websocket"] == "/ws/executions/__id__/"
     assert props["urls"]["page"] == "/executions/__id__/"

@@ -28,6 +28,11 @@ export function describeError(status, detail) {
   return `The server answered ${status}.`;
 }
 
+// The HTTP way to submit (the editor submits over its WebSocket when one gets through).
+export function submitExecution(props, body) {
+  return post(props, props.urls.submit_http, body);
+}
+
 // Saves a private script for the signed-in user; answers the saved script (with its key).
 export function saveScript(props, { title, source, runtime }) {
   return post(props, props.urls.save_script, { title, source, ...(runtime ? { runtime } : {}) });

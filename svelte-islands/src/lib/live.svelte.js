@@ -5,7 +5,7 @@
 // chunk whose sequence number is above it; the server fills any gap with a new snapshot,
 // so output is never missed or repeated. A dropped connection is reopened and resumes
 // from a fresh snapshot.
-import { ApiError, describeError, fetchExecution, NETWORK_ERROR } from "./api.js";
+import { ApiError, describeError, fetchExecution, NETWORK_ERROR, submitExecution } from "./api.js";
 import { submitUrl, websocketUrl } from "./urls.js";
 
 const NOT_FOUND_CLOSE_CODE = 4404;
@@ -57,11 +57,17 @@ export class LiveExecution {
 
   // Submit a script ({script, stdin, runtime}) and follow it on the same connection.
   // Resolves once the server has accepted it (its first snapshot); rejects with an
-  // ApiError carrying the server's reason when it is refused, or when the connection fails.
+  // ApiError carrying the server's reason when it is refused. Where no WebSocket gets
+  // through (a proxy that does not pass them), it submits over HTTP instead and follows as
+  // far as it can (see watch()).
   submit(body) {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(submitUrl(this.#props));
-      socket.onopen = () => socket.send(JSON.stringify({ type: "submit", ...body }));
+      let sent = false;
+      socket.onopen = () => {
+        socket.send(JSON.stringify({ type: "submit", ...body }));
+        sent = true;
+      };
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.type === "error") {
@@ -74,10 +80,17 @@ export class LiveExecution {
       };
       socket.onclose = (event) => {
         if (this.execution) this.#closed(event.code);
-        else reject(new ApiError(NETWORK_ERROR)); // nothing was accepted
+        else if (!sent) this.#submitOverHttp(body).then(resolve, reject);
+        // Sent, then lost before an answer: it may have been accepted, so it is not sent again.
+        else reject(new ApiError(NETWORK_ERROR));
       };
       this.#socket = socket;
     });
+  }
+
+  async #submitOverHttp(body) {
+    this.#snapshot({ seq: 0, execution: await submitExecution(this.#props, body) });
+    return this.watch();
   }
 
   stop() {
