@@ -444,6 +444,31 @@ def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
         assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0
 
 
+def test_what_scripts_do_use_still_works_under_the_filter(runner):
+    script = """
+        import asyncio, mmap, multiprocessing, os, socket, sqlite3, subprocess, sys, threading
+        def square(x):
+            return x * x
+        if __name__ == "__main__":
+            with multiprocessing.Pool(2) as pool:
+                print(pool.map(square, range(4)))
+            print(subprocess.run([sys.executable, "-c", "print(42)"], capture_output=True, text=True).stdout.strip())
+            thread = threading.Thread(target=print, args=("thread",))
+            thread.start()
+            thread.join()
+            print(asyncio.run(asyncio.sleep(0.01, "asyncio")))
+            print(sqlite3.connect(":memory:").execute("select 'sqlite'").fetchone()[0])
+            memory = mmap.mmap(-1, 4096)
+            memory[:4] = b"mmap"
+            left, right = socket.socketpair()
+            left.send(memory[:4])
+            print(right.recv(4).decode(), len(os.urandom(8)))
+    """
+    outcome = run(runner, script, processes=16)
+    assert outcome.stdout.splitlines() == ["[0, 1, 4, 9]", "42", "thread", "asyncio", "sqlite", "mmap 8"]
+    assert outcome.result.error_type is None
+
+
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="system call numbers of x86_64")
 def test_kernel_interfaces_no_script_needs_are_filtered_out(runner):
     script = """
