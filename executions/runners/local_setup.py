@@ -32,6 +32,7 @@ STAGING_FAILED = "The runtime {name!r} could not be staged for the sandbox uids:
 COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 COMPILE_FAILED = "The runtime {name!r} could not compile {source}: {detail}"
 NOT_PRIVATE = "{path} must belong to uid {uid} and be writable by nobody else"
+STALE_BYTECODE_SECONDS = 7 * 24 * 3600
 USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
 USERNS_RESTRICTED = (
     "Unprivileged user namespaces are restricted "
@@ -88,9 +89,9 @@ class Runtime:
         CPU for the entry). Raises OSError."""
         fingerprint = hashlib.sha256(source.read_bytes() + f"{self.interpreter}\0{self.description}".encode())
         target = directory / f"{source.stem}-{self.name}-{fingerprint.hexdigest()[:16]}.pyc"
+        _private_dir(directory)  # before trusting what is in it
         if target.exists():
             return target
-        _private_dir(directory)
         temporary = directory / f"{target.name}.{os.getpid()}-{threading.get_ident()}"
         done = subprocess.run([self.interpreter, "-I", "-S", "-c", COMPILE, str(source), str(temporary), shown_as],
                               capture_output=True, text=True, env={})
@@ -99,7 +100,19 @@ class Runtime:
             detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
             raise OSError(COMPILE_FAILED.format(name=self.name, source=source.name, detail=detail[0]))
         temporary.replace(target)
+        _remove_stale(directory.glob(f"{source.stem}-{self.name}-*.pyc"), keep=target)
         return target
+
+
+def _remove_stale(paths, *, keep: Path) -> None:
+    # Bytecode of other versions, made long ago. A server still running one of them compiles
+    # it again at its next sandbox.
+    for path in paths:
+        try:
+            if path != keep and time.time() - path.stat().st_mtime > STALE_BYTECODE_SECONDS:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _private_dir(directory: Path) -> None:

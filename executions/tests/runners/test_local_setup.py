@@ -4,6 +4,7 @@ sandbox uids, and the sandbox entry compiled for each runtime."""
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, 
 from executions.limits import limit_caps
 from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
-from executions.runners.local_setup import NOT_PRIVATE, Runtime, spawn_prefix
+from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids)"
@@ -50,6 +51,19 @@ def test_a_changed_source_gets_bytecode_of_its_own(runtime, tmp_path):
     assert first != second and first.exists() and second.exists()
 
 
+def test_bytecode_of_other_versions_is_removed_once_it_is_old(runtime, tmp_path):
+    source, entries = tmp_path / "entry.py", tmp_path / "entries"
+    versions = []
+    for text in ("print('one')\n", "print('two')\n", "print('three')\n"):
+        source.write_text(text)
+        versions.append(runtime.compiled(source, entries, shown_as="/x/entry.py"))
+        if len(versions) == 1:
+            long_ago = time.time() - STALE_BYTECODE_SECONDS - 60
+            os.utime(versions[0], (long_ago, long_ago))
+
+    assert sorted(entries.iterdir()) == sorted(versions[1:])  # the old one went; a recent one stays
+
+
 def test_a_source_that_does_not_compile_is_an_os_error_naming_it(runtime, tmp_path):
     source = tmp_path / "broken.py"
     source.write_text("def (:\n")
@@ -59,12 +73,13 @@ def test_a_source_that_does_not_compile_is_an_os_error_naming_it(runtime, tmp_pa
 
 
 def test_bytecode_is_never_taken_from_a_directory_others_can_write(runtime, tmp_path):
-    shared = tmp_path / "entries"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
+    entries = tmp_path / "entries"
+    planted = runtime.compiled(ENTRY_PATH, entries, shown_as=ENTRY_SHOWN_AS)  # as if someone else put it there
+    entries.chmod(0o777)
     with pytest.raises(OSError) as refused:
-        runtime.compiled(ENTRY_PATH, shared, shown_as=ENTRY_SHOWN_AS)
-    assert str(refused.value) == NOT_PRIVATE.format(path=shared, uid=os.geteuid())
+        runtime.compiled(ENTRY_PATH, entries, shown_as=ENTRY_SHOWN_AS)
+    assert str(refused.value) == NOT_PRIVATE.format(path=entries, uid=os.geteuid())
+    assert planted.exists()
 
 
 # --- the staged runtime --------------------------------------------------------------------
