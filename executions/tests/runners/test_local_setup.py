@@ -142,7 +142,8 @@ def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
 
 def test_a_bubblewrap_too_old_for_the_sandbox_options_is_a_configuration_problem(tmp_path):
     old = tmp_path / "bwrap"
-    old.write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size --seccomp'\n")
+    usage = "usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size --seccomp"
+    old.write_text(f"#!/bin/sh\necho '{usage}'\n")
     old.chmod(0o755)
 
     problems = LocalRunner(bwrap=str(old), warm=0).check()
