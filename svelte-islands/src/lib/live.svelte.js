@@ -4,12 +4,15 @@
 // What is shown is the latest snapshot's stored output and errors, then every output
 // chunk whose sequence number is above it; the server fills any gap with a new snapshot,
 // so output is never missed or repeated. A dropped connection is reopened and resumes
-// from a fresh snapshot.
+// from a fresh snapshot. Where no WebSocket gets through at all, the execution is submitted
+// and followed over HTTP instead, its stored output polled (the server stores it as it
+// arrives, a few times a second).
 import { ApiError, describeError, fetchExecution, NETWORK_ERROR, submitExecution } from "./api.js";
 import { submitUrl, websocketUrl } from "./urls.js";
 
 const NOT_FOUND_CLOSE_CODE = 4404;
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+const POLL_INTERVAL_MS = 300;
 export const CONNECTION_LOST = "Lost the live connection; reload the page to see the latest output.";
 export const NOT_VISIBLE = "This execution is not visible to you.";
 
@@ -58,8 +61,7 @@ export class LiveExecution {
   // Submit a script ({script, stdin, runtime}) and follow it on the same connection.
   // Resolves once the server has accepted it (its first snapshot); rejects with an
   // ApiError carrying the server's reason when it is refused. Where no WebSocket gets
-  // through (a proxy that does not pass them), it submits over HTTP instead and follows as
-  // far as it can (see watch()).
+  // through (a proxy that does not pass them), it submits and follows over HTTP instead.
   submit(body) {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(submitUrl(this.#props));
@@ -90,7 +92,23 @@ export class LiveExecution {
 
   async #submitOverHttp(body) {
     this.#snapshot({ seq: 0, execution: await submitExecution(this.#props, body) });
-    return this.watch();
+    this.#poll();
+    return this;
+  }
+
+  async #poll() {
+    while (!this.finished && !this.#stopped) {
+      await new Promise((wake) => setTimeout(wake, POLL_INTERVAL_MS));
+      let execution;
+      try {
+        execution = await fetchExecution(this.#props, this.execution.execution_id);
+      } catch {
+        this.problem = CONNECTION_LOST;
+        return;
+      }
+      if (FINAL_STATUSES.includes(execution.status)) this.#finish(execution);
+      else this.#snapshot({ seq: 0, execution });
+    }
   }
 
   stop() {
