@@ -21,7 +21,8 @@ FIRST_LINE_WHILE_RUNNING = """() => {
 }"""
 
 
-def test_a_typed_script_run_with_the_shortcut_shows_its_first_line_before_it_finishes(page, artifacts):
+def run_slow_script_with_the_shortcut(page) -> EditorPage:
+    """Type SLOW, run it from the keyboard, see its first line while it runs, then all of it."""
     editor = EditorPage(page).open()
     editor.type_script(SLOW)
 
@@ -32,6 +33,12 @@ def test_a_typed_script_run_with_the_shortcut_shows_its_first_line_before_it_fin
     page.wait_for_function(FIRST_LINE_WHILE_RUNNING, timeout=15000)
     expect(editor.status).to_have_text("Completed")
     expect(editor.stdout).to_have_text("0\n1\n2\n")
+    return editor
+
+
+def test_a_typed_script_run_with_the_shortcut_shows_its_first_line_before_it_finishes(page, artifacts):
+    run_slow_script_with_the_shortcut(page)
+
     expect(page.locator(".fact", has_text="Exit code")).to_contain_text("0")
     expect(page.locator(".fact", has_text="Duration")).to_contain_text(" s")
     page.screenshot(path=artifacts / "editor.png", full_page=True)
@@ -121,12 +128,6 @@ NO_WEBSOCKETS = """(() => {
 
 def test_without_websockets_a_run_goes_over_http_and_its_output_still_shows_as_it_comes(page):
     page.add_init_script(NO_WEBSOCKETS)
-    editor = EditorPage(page).open()
-    editor.type_script(SLOW)
-
-    page.keyboard.press("ControlOrMeta+Enter")
 
     # Polled from the API: later than over a WebSocket, but still before the script ends.
-    page.wait_for_function(FIRST_LINE_WHILE_RUNNING, timeout=15000)
-    expect(editor.status).to_have_text("Completed")
-    expect(editor.stdout).to_have_text("0\n1\n2\n")
+    run_slow_script_with_the_shortcut(page)
