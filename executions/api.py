@@ -24,8 +24,6 @@ from executions.script_schemas import ExecutionPageOut
 from executions.script_services import SignInRequired
 from integr8scode.threads import in_thread
 
-IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 200 printable ASCII characters"
-
 # Every operation: a JWT, a signed-in session with CSRF, or anonymous (accounts.auth).
 seed_router = Router(tags=["seed"], auth=api_auth)
 router = Router(tags=["executions"], auth=api_auth)
@@ -84,8 +82,6 @@ async def execution_create(
     wait: bool = False,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
-    if idempotency_key is not None and not _valid_idempotency_key(idempotency_key):
-        raise services.SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
     execution, created = await in_thread(services.execution_submit)(
         **payload.submission(),
         caps=quotas.caps_for(user=_caller(request)),
@@ -96,10 +92,6 @@ async def execution_create(
     if wait and not execution.is_final:
         execution = await completion.execution_wait_result(execution)
     return Status(201 if created else 200, execution)
-
-
-def _valid_idempotency_key(key: str) -> bool:
-    return 0 < len(key) <= 200 and key.isascii() and key.isprintable()
 
 
 @router.get(

@@ -11,7 +11,8 @@ arrives with the next snapshot, once the dispatcher has stored it (its ``persist
 The client may send ``{"type": "cancel"}``.
 
 ``/ws/executions/`` is the same with a submission first: the client's first message is
-``{"type": "submit", ...}`` with the fields of ``POST /api/v1/executions``, and the
+``{"type": "submit", ...}`` with the fields of ``POST /api/v1/executions`` (and, optionally,
+its ``Idempotency-Key`` as ``idempotency_key``: a retry then follows the original), and the
 connection then follows the new execution as above, one round trip sooner than a POST and
 a second connection. A refused submission gets ``{"type": "error", "status": ..., "detail":
 ...}``, the status and detail the HTTP API would answer (with ``retry_after`` for a quota),
@@ -172,12 +173,14 @@ class SubmitConsumer(ExecutionConsumer):
     async def _submit(self, fields: dict) -> None:
         user = self.scope.get("user")
         user = user if getattr(user, "is_authenticated", False) else None
+        idempotency_key = fields.pop("idempotency_key", None)  # the Idempotency-Key header's part
         try:
             payload = ExecutionIn.model_validate(fields)
             execution, _ = await in_thread(services.execution_submit)(
                 **payload.submission(),
                 caps=quotas.caps_for(user=user),
                 owner_id=getattr(user, "pk", None),
+                idempotency_key=idempotency_key,
                 client_ip=(self.scope.get("client") or [None])[0],
             )
         except ValidationError as exc:

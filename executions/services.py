@@ -23,6 +23,7 @@ STDIN_TOO_LARGE = "stdin is {size} bytes; the limit is {limit} bytes"
 SCRIPT_EMPTY = "script must not be empty"
 UNKNOWN_RUNTIME = "runtime {runtime!r} is not available here (available: {available})"
 ALREADY_FINISHED = "execution {execution_id} has already finished ({status})"
+IDEMPOTENCY_KEY_INVALID = "The idempotency key must be 1 to 200 printable ASCII characters"
 CANCELLED_MESSAGE = "Cancelled on request."
 
 
@@ -45,6 +46,11 @@ def runtime_resolve(*, runtime: str | None) -> str:
     if chosen not in available:
         raise SubmissionRejected(UNKNOWN_RUNTIME.format(runtime=chosen, available=", ".join(available)))
     return chosen
+
+
+def _check_idempotency_key(key) -> None:
+    if key is not None and not (isinstance(key, str) and 0 < len(key) <= 200 and key.isascii() and key.isprintable()):
+        raise SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
 
 
 def _check_sizes(*, script: str, stdin: str) -> None:
@@ -74,6 +80,7 @@ def execution_submit(
     earlier submission with the same idempotency key). Submissions made for a request pass
     its ``client_ip``: quotas then apply to the owner, or to that address for anonymous
     callers (:class:`quotas.QuotaExceeded`); without one the submission is not metered."""
+    _check_idempotency_key(idempotency_key)
     _check_sizes(script=script, stdin=stdin)
     if idempotency_key:
         existing = Execution.objects(owner_id=owner_id, idempotency_key=idempotency_key).first()

@@ -1,5 +1,8 @@
 """The editor in a real browser: typing, running, live output, failures, cancelling."""
 
+import json
+import re
+
 from playwright.sync_api import expect
 
 from executions.services import SCRIPT_EMPTY
@@ -131,3 +134,23 @@ def test_without_websockets_a_run_goes_over_http_and_its_output_still_shows_as_i
 
     # Polled from the API: later than over a WebSocket, but still before the script ends.
     run_slow_script_with_the_shortcut(page)
+
+
+def test_a_submission_whose_connection_drops_before_the_answer_is_followed_not_run_twice(page):
+    accepted = []
+
+    def drop_before_the_answer(ws):
+        # The page's message reaches the server; the server's answer never reaches the page.
+        server = ws.connect_to_server()
+        server.on_message(lambda message: accepted.append(json.loads(message)) or ws.close())
+
+    page.route_web_socket(re.compile(r"/ws/executions/$"), drop_before_the_answer)
+    editor = EditorPage(page).open()
+    editor.type_script("print('only once')")
+
+    page.keyboard.press("ControlOrMeta+Enter")
+
+    expect(editor.status).to_have_text("Completed")
+    expect(editor.stdout).to_have_text("only once\n")
+    first = accepted[0]["execution"]["execution_id"]  # what the server made of the lost submission
+    expect(page.get_by_role("link", name="Permanent link")).to_have_attribute("href", f"/executions/{first}/")

@@ -3,6 +3,7 @@ connection, against a real Daphne server; refusals as the HTTP API would answer 
 
 import asyncio
 import json
+import secrets
 
 import pytest
 import websockets
@@ -11,6 +12,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from accounts.tests.live import live_tokens, live_user
 from executions.consumers import MALFORMED_MESSAGE, SUBMIT_FIRST, SubmitConsumer
+from executions.services import IDEMPOTENCY_KEY_INVALID
 from executions.tests.quotas.conftest import quotas as make_quotas
 from executions.tests.streaming.test_websocket import SLOW, rendered
 
@@ -79,6 +81,8 @@ def test_the_submitter_can_cancel_on_the_same_connection(daphne_server):
         ({"type": "submit", "script": "x" * (64 * 1024 + 1)}, 413, "script is 65537 bytes; the limit is 65536 bytes"),
         ({"type": "submit", "script": "pass", "runtime": "cobol"}, 422, "runtime 'cobol' is not available here"),
         ({"type": "submit", "script": "pass", "limits": {"wall_seconds": 10_000}}, 422, "wall_seconds"),
+        ({"type": "submit", "script": "pass", "idempotency_key": ""}, 422, IDEMPOTENCY_KEY_INVALID),
+        ({"type": "submit", "script": "pass", "idempotency_key": 7}, 422, IDEMPOTENCY_KEY_INVALID),
         ({"type": "watch", "script": "pass"}, 422, SUBMIT_FIRST),
         ("{not json", 400, MALFORMED_MESSAGE),
         ("[1, 2]", 400, MALFORMED_MESSAGE),
@@ -92,6 +96,20 @@ def test_a_refused_submission_gets_the_http_apis_status_and_reason_and_the_conne
     assert [m["type"] for m in messages] == ["error"]
     assert messages[0]["status"] == status and detail in str(messages[0]["detail"])
     assert code == 4000 + status
+
+
+def test_a_retry_with_the_same_idempotency_key_follows_the_original_on_either_path(http, daphne_server):
+    key = secrets.token_hex(16)
+    body = {"type": "submit", "script": "print('once')", "idempotency_key": key}
+
+    first, _ = run(submit(submit_url(daphne_server), body))
+    again, _ = run(submit(submit_url(daphne_server), body))
+    over_http = http.post("/api/v1/executions", json={"script": "print('once')"}, headers={"Idempotency-Key": key})
+
+    ids = {first[0]["execution"]["execution_id"], again[0]["execution"]["execution_id"],
+           over_http.json()["execution_id"]}
+    assert len(ids) == 1 and over_http.status_code == 200  # 200: not created again
+    assert again[-1]["execution"]["output"] == "once\n"
 
 
 def test_a_field_of_the_wrong_type_names_the_field(daphne_server):

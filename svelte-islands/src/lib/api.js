@@ -4,12 +4,12 @@ export const NETWORK_ERROR = "The server could not be reached. Check your connec
 
 export class ApiError extends Error {}
 
-async function post(props, url, body) {
+async function post(props, url, body, headers = {}) {
   let response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": props.csrf_token },
+      headers: { "Content-Type": "application/json", "X-CSRFToken": props.csrf_token, ...headers },
       body: JSON.stringify(body ?? {}),
       credentials: "same-origin",
     });
@@ -29,8 +29,14 @@ export function describeError(status, detail) {
 }
 
 // The HTTP way to submit (the editor submits over its WebSocket when one gets through).
-export function submitExecution(props, body) {
-  return post(props, props.urls.submit_http, body);
+export function submitExecution(props, { idempotency_key: key, ...body }) {
+  return post(props, props.urls.submit_http, body, key ? { "Idempotency-Key": key } : {});
+}
+
+// A key that makes a repeated submission return the first one instead of running twice.
+export function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // also where crypto.randomUUID is not (plain HTTP)
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 // Saves a private script for the signed-in user; answers the saved script (with its key).

@@ -7,7 +7,7 @@
 // from a fresh snapshot. Where no WebSocket gets through at all, the execution is submitted
 // and followed over HTTP instead, its stored output polled (the server stores it as it
 // arrives, a few times a second).
-import { ApiError, describeError, fetchExecution, NETWORK_ERROR, submitExecution } from "./api.js";
+import { ApiError, describeError, fetchExecution, idempotencyKey, submitExecution } from "./api.js";
 import { submitUrl, websocketUrl } from "./urls.js";
 
 const NOT_FOUND_CLOSE_CODE = 4404;
@@ -60,16 +60,15 @@ export class LiveExecution {
 
   // Submit a script ({script, stdin, runtime}) and follow it on the same connection.
   // Resolves once the server has accepted it (its first snapshot); rejects with an
-  // ApiError carrying the server's reason when it is refused. Where no WebSocket gets
-  // through (a proxy that does not pass them), it submits and follows over HTTP instead.
-  submit(body) {
+  // ApiError carrying the server's reason when it is refused. When the connection fails
+  // first (a proxy that does not pass WebSockets, or a drop in the middle), it submits and
+  // follows over HTTP instead, under the same idempotency key: a submission the server did
+  // get is then followed, not run twice.
+  submit(fields) {
+    const body = { ...fields, idempotency_key: idempotencyKey() };
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(submitUrl(this.#props));
-      let sent = false;
-      socket.onopen = () => {
-        socket.send(JSON.stringify({ type: "submit", ...body }));
-        sent = true;
-      };
+      socket.onopen = () => socket.send(JSON.stringify({ type: "submit", ...body }));
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.type === "error") {
@@ -82,9 +81,7 @@ export class LiveExecution {
       };
       socket.onclose = (event) => {
         if (this.execution) this.#closed(event.code);
-        else if (!sent) this.#submitOverHttp(body).then(resolve, reject);
-        // Sent, then lost before an answer: it may have been accepted, so it is not sent again.
-        else reject(new ApiError(NETWORK_ERROR));
+        else if (!this.#stopped) this.#submitOverHttp(body).then(resolve, reject);
       };
       this.#socket = socket;
     });
