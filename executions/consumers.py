@@ -171,8 +171,7 @@ class SubmitConsumer(ExecutionConsumer):
             await self._submit({key: value for key, value in content.items() if key != "type"})
 
     async def _submit(self, fields: dict) -> None:
-        user = self.scope.get("user")
-        user = user if getattr(user, "is_authenticated", False) else None
+        user = self.scope.get("user")  # anonymous callers get the anonymous caps and no owner
         idempotency_key = fields.pop("idempotency_key", None)  # the Idempotency-Key header's part
         try:
             payload = ExecutionIn.model_validate(fields)

@@ -119,8 +119,7 @@ class Dispatcher:
 
     def pending(self, execution_ids: list[str]) -> set[str]:
         with self._runs_lock:
-            waiting = set(self._backlog)
-            return {i for i in execution_ids if i in self._runs or i in waiting}
+            return {i for i in execution_ids if i in self._runs or i in self._backlog}
 
     def live_run(self, execution_id: str) -> LiveRun | None:
         with self._runs_lock:

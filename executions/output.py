@@ -48,10 +48,9 @@ class ExecutionOutput:
     def snapshot(self) -> tuple[str, str, int]:
         """Everything written so far: stdout, stderr and the last sequence number, together."""
         with self._lock:
-            seq = len(self._chunks)
-            chunks = self._chunks[:seq]
+            chunks = list(self._chunks)
         return ("".join(text for s, text in chunks if s == Stream.STDOUT),
-                "".join(text for s, text in chunks if s == Stream.STDERR), seq)
+                "".join(text for s, text in chunks if s == Stream.STDERR), len(chunks))
 
     def has_unpersisted(self) -> bool:
         return len(self._chunks) > self._persisted

@@ -1,5 +1,7 @@
 """How a run ended, read from the in-sandbox entry's exit record the same way by every runner."""
 
+import signal
+
 from executions.runners.base import ErrorType, RunResult
 from executions.sandbox.protocol import ExitRecord
 
@@ -8,7 +10,6 @@ TIMED_OUT = "Wall-clock time limit exceeded"
 CPU_TIMED_OUT = "CPU time limit exceeded"
 OUTPUT_EXCEEDED = "Output limit exceeded; output truncated"
 FORBIDDEN_CALL = "Stopped by the sandbox: a system call it does not allow (SIGSYS)"
-SIGSYS = 31
 
 _BY_REASON = {
     "timeout": (ErrorType.TIMEOUT, TIMED_OUT),
@@ -35,4 +36,4 @@ def classify_record(record: ExitRecord, *, oom_killed: bool) -> tuple[ErrorType 
         return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
     if record.exit_code == 0:
         return None, ""
-    return ErrorType.RUNTIME_ERROR, FORBIDDEN_CALL if record.signal == SIGSYS else ""
+    return ErrorType.RUNTIME_ERROR, FORBIDDEN_CALL if record.signal == signal.SIGSYS else ""
