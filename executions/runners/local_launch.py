@@ -264,10 +264,6 @@ class LauncherPool:
         for launcher in idle:
             launcher.discard()
 
-    def held_uids(self) -> set[int]:
-        with self._wanted:
-            return {launcher.uid for queue in self._idle.values() for launcher in queue if launcher.uid is not None}
-
     def idle(self, runtime_name: str) -> list[Launcher]:
         with self._wanted:
             return [launcher for (name, _), queue in self._idle.items() if name == runtime_name for launcher in queue]
