@@ -4,8 +4,8 @@ Operations only translate HTTP to services and selectors and back."""
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Header, Query, Router
-from ninja.responses import Status
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from accounts.auth import api_auth, caller
 from executions import completion, quotas, selectors, services

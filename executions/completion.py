@@ -7,7 +7,6 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 
-
 from executions.documents import Execution, Status
 from integr8scode.threads import in_thread
 

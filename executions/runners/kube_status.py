@@ -11,8 +11,8 @@ import signal
 
 from executions.runners import outcome
 from executions.runners.base import ErrorType
-from executions.runners.outcome import MEMORY_EXCEEDED
 from executions.runners.kube_manifests import CONTAINER
+from executions.runners.outcome import MEMORY_EXCEEDED
 from executions.sandbox.protocol import ExitRecord
 
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"

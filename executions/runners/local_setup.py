@@ -82,7 +82,6 @@ class Runtime:
                 _staged[key] = _stage(self.prefix, self.staging)
             return _staged[key]
 
-
     def compiled(self, source: Path, directory: Path, *, shown_as: str) -> Path:
         """``source`` compiled by this runtime's interpreter, once per content and version,
         so that a sandbox runs its bytecode instead of compiling it at every start (~3 ms of
