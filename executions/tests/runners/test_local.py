@@ -21,9 +21,10 @@ from executions.runners.local import UNKNOWN_RUNTIME, LocalRunner
 from executions.runners.local_sandbox import SANDBOX_BROKE, STOPPED, LocalSandbox
 from executions.runners.outcome import CPU_TIMED_OUT, FORBIDDEN_CALL, MEMORY_EXCEEDED, OUTPUT_EXCEEDED, TIMED_OUT
 
-pytestmark = pytest.mark.skipif(
+NEEDS_ROOT = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids and cgroups)"
 )
+pytestmark = NEEDS_ROOT
 
 LIMITS = Limits(wall_seconds=2, cpu_seconds=2, memory_mb=96, processes=16, disk_mb=4, output_bytes=64 * 1024)
 GRACE = 3.0  # LocalRunner's default host backstop beyond the wall limit

@@ -2,7 +2,6 @@
 sandbox uids, and the sandbox entry compiled for each runtime."""
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -14,10 +13,8 @@ from executions.limits import limit_caps
 from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
 from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
+from executions.tests.runners.test_local import NEEDS_ROOT, run
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids)"
-)
 
 
 @pytest.fixture
@@ -85,7 +82,7 @@ def test_bytecode_is_never_taken_from_a_directory_others_can_write(runtime, tmp_
 # --- the staged runtime --------------------------------------------------------------------
 
 
-@needs_root
+@NEEDS_ROOT
 def test_a_runtime_the_sandbox_uids_cannot_reach_is_staged_in_a_namespace_of_its_own(tmp_path):
     private = tmp_path / "private"
     interpreter = private / "python" / "bin" / "python3"
@@ -106,7 +103,7 @@ def test_a_runtime_the_sandbox_uids_cannot_reach_is_staged_in_a_namespace_of_its
     assert listed.split() == ["python3"]
 
 
-@needs_root
+@NEEDS_ROOT
 def test_a_runtime_under_usr_needs_no_staging(tmp_path):
     runtime = Runtime("system", "/usr/bin/env", tmp_path / "runtimes", as_root=True)
     assert runtime.staging is None and runtime.bind_args() == []
@@ -114,10 +111,8 @@ def test_a_runtime_under_usr_needs_no_staging(tmp_path):
                                              "--clear-groups", "--"]
 
 
-@needs_root
+@NEEDS_ROOT
 def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
-    from executions.tests.runners.test_local import run
-
     script = """
         import os
         for pid in ("self", "1"):
