@@ -18,15 +18,15 @@ from pathlib import Path
 
 from executions.runners.cgroups import kill
 
-# bwrap is started through these (util-linux and mount, essential on Debian and Ubuntu), so
-# that no Python code runs between fork and exec: the server forks with vfork, without
-# holding its interpreter lock for a copy of its page tables.
-SETPRIV, NSENTER, UNSHARE, SH = "/usr/bin/setpriv", "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
+# bwrap is started through nsenter (util-linux, essential on Debian and Ubuntu), so that no
+# Python code runs between fork and exec: the server forks with vfork, without holding its
+# interpreter lock for a copy of its page tables. The others stage runtimes, once per process.
+NSENTER, UNSHARE, SH = "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
 # Binds the runtime onto its staging directory, then waits (for the namespace to be pinned).
 STAGE_AND_WAIT = 'mount --rbind -- "$1" "$2" && echo staged && exec cat'
 STAGED = b"staged\n"
 SPAWN_TOOL_MISSING = "{path} is missing (package {package}); the local runner starts bubblewrap through it"
-SPAWN_TOOLS = {SETPRIV: "util-linux", NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash",
+SPAWN_TOOLS = {NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash",
                "/usr/bin/mount": "mount"}
 STAGING_FAILED = "The runtime {name!r} could not be staged for the sandbox uids: {detail}"
 COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
@@ -147,17 +147,17 @@ def _stage(prefix: str, staging: Path) -> int:
 
 
 def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
-    """The commands bwrap is started through: into the mount namespace where the runtime is
-    staged (when it must be), then to the sandbox's uid and gid, with no supplementary groups
-    and no capabilities left."""
-    prefix = []
+    """The command bwrap is started through: one nsenter that enters the mount namespace
+    where the runtime is staged (when it must), then takes the sandbox's uid and gid, with no
+    supplementary groups and (as setuid from root drops them) no capabilities left."""
+    options = []
     if runtime.staging is not None:
         # Through this process's descriptor, which nsenter opens and closes itself: the
         # descriptor is not inherited, so the sandbox never holds the namespace.
-        prefix += [NSENTER, f"--mount=/proc/{os.getpid()}/fd/{runtime.staged_namespace()}", "--"]
+        options.append(f"--mount=/proc/{os.getpid()}/fd/{runtime.staged_namespace()}")
     if uid is not None:
-        prefix += [SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-    return prefix
+        options += [f"--setuid={uid}", f"--setgid={uid}"]  # --setgid also drops every group
+    return [NSENTER, *options, "--"] if options else []
 
 
 def spawn_tool_problems() -> list[str]:

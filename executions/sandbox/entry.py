@@ -13,13 +13,17 @@ log::
     X exit=0 signal=- ...      how it ended (see ``exit_record``)
 
 Only builtin modules (``posix`` rather than ``os``, ``_signal`` rather than ``signal``) and a
-few small C extensions are imported: this file's start-up time is paid by every run.
+few small C extensions are imported, all before the fork (so neither process loads one again
+after it): this file's start-up time is paid by every run.
 Being PID 1 of its PID namespace, it cannot be killed by the script, and when it exits the
 kernel kills whatever the script left behind.
 """
 
 import _signal
+import binascii
 import posix
+import resource
+import select
 import sys
 import time
 
@@ -92,8 +96,6 @@ def run_child(args, out_w, err_w, status_w):
 
 
 def set_rlimits(args):
-    import resource
-
     cpu = int(args["cpu"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -202,9 +204,6 @@ def flush_std_streams(code):
 
 class Supervisor:
     def __init__(self, args, child, out_r, err_r, status_r):
-        import binascii
-        import select
-
         self.args = args
         self.b2a = binascii.b2a_base64
         self.child = child
@@ -346,6 +345,9 @@ def main():
         posix.close(fd)
     posix.set_blocking(status_r, False)
     Supervisor(args, child, out_r, err_r, status_r).run()
+    # Everything went out through posix.write, so nothing is buffered: skip the interpreter's
+    # finalization (~0.7 ms of every run). PID 1 exiting ends whatever is left.
+    posix._exit(0)
 
 
 if __name__ == "__main__":

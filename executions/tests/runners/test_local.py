@@ -443,6 +443,7 @@ def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
     for status in statuses:
         assert status["Uid"].split() == [str(host_uid)] * 4 and status["Gid"].split() == [str(host_uid)] * 4
         assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0
+        assert status["Groups"].split() == []  # none of the server's supplementary groups
 
 
 def test_what_scripts_do_use_still_works_under_the_filter(runner):

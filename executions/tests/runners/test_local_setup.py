@@ -107,8 +107,7 @@ def test_a_runtime_the_sandbox_uids_cannot_reach_is_staged_in_a_namespace_of_its
 def test_a_runtime_under_usr_needs_no_staging(tmp_path):
     runtime = Runtime("system", "/usr/bin/env", tmp_path / "runtimes", as_root=True)
     assert runtime.staging is None and runtime.bind_args() == []
-    assert spawn_prefix(runtime, 200001) == ["/usr/bin/setpriv", "--reuid=200001", "--regid=200001",
-                                             "--clear-groups", "--"]
+    assert spawn_prefix(runtime, 200001) == ["/usr/bin/nsenter", "--setuid=200001", "--setgid=200001", "--"]
 
 
 @NEEDS_ROOT
