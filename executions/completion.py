@@ -15,6 +15,10 @@ WAIT_SLACK_SECONDS = 2.0
 POLL_MIN_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
 RECENT_LIMIT = 4096
+# The final states themselves, for a waiter that registers only after the run has finished
+# (common under load): the latest few, and only small ones, so memory stays bounded.
+RECENT_FINALS_LIMIT = 256
+RECENT_FINAL_MAX_CHARS = 64 * 1024
 
 _lock = threading.Lock()
 _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = defaultdict(list)
@@ -22,6 +26,7 @@ _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = de
 # (None when it is not known here): a waiter that registers after the notification, and the
 # quota check charging CPU time, know without asking the database.
 _recently_finished: OrderedDict[str, int | None] = OrderedDict()
+_recent_finals: OrderedDict[str, Execution] = OrderedDict()
 
 
 def notify_finished(execution_id: str, *, final: Execution | None = None) -> None:
@@ -31,8 +36,16 @@ def notify_finished(execution_id: str, *, final: Execution | None = None) -> Non
         _recently_finished[execution_id] = (final.cpu_ms or 0) if final is not None else None
         if len(_recently_finished) > RECENT_LIMIT:
             _recently_finished.popitem(last=False)
+        if final is not None and _size(final) <= RECENT_FINAL_MAX_CHARS:
+            _recent_finals[execution_id] = final
+            if len(_recent_finals) > RECENT_FINALS_LIMIT:
+                _recent_finals.popitem(last=False)
     for loop, future in waiters:
         loop.call_soon_threadsafe(_resolve, future, final)
+
+
+def _size(execution: Execution) -> int:
+    return sum(len(text or "") for text in (execution.script, execution.stdin, execution.output, execution.errors))
 
 
 def cpu_ms_of_finished(execution_ids: list[str]) -> dict[str, int]:
@@ -61,11 +74,13 @@ def _first_poll() -> float:
     return POLL_MAX_SECONDS if dispatcher.running_here() else POLL_MIN_SECONDS
 
 
-def _register(execution_id: str, future: asyncio.Future) -> bool:
-    """Wait for a notification; True when the execution is already known to be finished."""
+def _register(execution_id: str, future: asyncio.Future) -> Execution | bool:
+    """Wait for a notification; the stored final state, or True, when the execution is
+    already known to be finished."""
     with _lock:
         if execution_id in _recently_finished:
-            return True
+            final = _recent_finals.get(execution_id)
+            return True if final is None else final
         _waiters[execution_id].append((future.get_loop(), future))
         return False
 
@@ -89,8 +104,9 @@ async def _wait_finished(execution_id: str, *, timeout: float) -> Execution | bo
     poll = _first_poll()
     while True:
         future = loop.create_future()
-        if _register(execution_id, future):
-            return True
+        known = _register(execution_id, future)
+        if known is not False:
+            return known
         try:
             try:
                 return await asyncio.wait_for(future, min(poll, max(0.0, deadline - time.monotonic()))) or True

@@ -5,7 +5,9 @@ Counters live in Django's cache (Redis when ``REDIS_URL`` is set, so every web p
 them). Concurrency and CPU use come from the executions themselves: the ids a subject has in
 flight are kept in the cache and settled against MongoDB at its next submission — finished
 ones are dropped and their CPU time charged to the day — so no worker has to report back,
-and a crashed one cannot leave anybody blocked.
+and a crashed one cannot leave anybody blocked. What this process knows itself (runs its
+dispatcher holds or finished) is not read back, and the rest at most once a second unless
+the verdict could depend on it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ DAY_SECONDS = 24 * 3600
 # How long a submission waits for another one of the same subject to finish its check.
 LOCK_WAIT_SECONDS = 2.0
 LOCK_TTL_SECONDS = 10
+# Executions this process cannot tell about (queued in the store, run by another process) are
+# read back at least this often, and at every submission whose verdict could depend on them.
+SETTLE_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ def quota_admit(*, owner_id: int | None, client_ip: str | None):
         yield lambda execution: None
         return
     with _locked(subject):
-        in_flight = _settle(subject)
+        in_flight = _settle(subject, quota)
         try:
             _check_rate(subject, quota)
             _check_concurrency(quota, in_flight)
@@ -206,26 +211,46 @@ def cpu_ms_today(subject: Subject) -> int:
     return cache.get(_cpu_key(subject)) or 0
 
 
-def _settle(subject: Subject) -> list[str]:
+def _settle(subject: Subject, quota: Quota | None = None) -> list[str]:
     """The ids of the subject's executions still queued or running; charge the CPU time of
     those that have finished since the last look. Only what this process cannot tell (runs of
-    other processes, the queue collection's) is read from the database."""
+    other processes, the queue collection's) is read from the database, and with ``quota``
+    only when :func:`_must_read` says so: until then those count as in flight, and their CPU
+    time is charged at the next read."""
     ids = cache.get(_in_flight_key(subject)) or []
     if not ids:
         return []
     finished_here = completion.cpu_ms_of_finished(ids)  # no need to read those back
     pending_here = dispatcher.pending_here([i for i in ids if i not in finished_here])
     unknown = [i for i in ids if i not in finished_here and i not in pending_here]
-    known = []
-    if unknown:
+    spent = sum(finished_here.values())
+    still = set(pending_here)
+    if unknown and (quota is None or _must_read(subject, quota, in_flight=len(ids) - len(finished_here),
+                                                 unknown=len(unknown), charged=spent)):
         known = list(Execution.objects(execution_id__in=unknown).only("execution_id", "status", "cpu_ms"))
-    spent = sum(finished_here.values()) + sum(e.cpu_ms or 0 for e in known if e.is_final)
+        cache.set(_settled_key(subject), time.time(), timeout=DAY_SECONDS)
+        spent += sum(e.cpu_ms or 0 for e in known if e.is_final)
+        still |= {e.execution_id for e in known if not e.is_final}
+    else:
+        still |= set(unknown)
     if spent:
         _increment(_cpu_key(subject), spent, timeout=2 * DAY_SECONDS)
-    still = pending_here | {e.execution_id for e in known if not e.is_final}
     in_flight = [i for i in ids if i in still]
     cache.set(_in_flight_key(subject), in_flight, timeout=DAY_SECONDS)
     return in_flight
+
+
+def _must_read(subject: Subject, quota: Quota, *, in_flight: int, unknown: int, charged: int) -> bool:
+    """Whether the executions this process cannot tell about must be read now: when counting
+    them all as in flight, or charging each its CPU cap, would refuse the submission, or when
+    they were last read too long ago."""
+    if quota.concurrent_executions and in_flight >= quota.concurrent_executions:
+        return True
+    most_cpu_ms = cpu_ms_today(subject) + charged + unknown * limit_caps().cpu_seconds * 1000
+    if quota.cpu_seconds_per_day and most_cpu_ms >= quota.cpu_seconds_per_day * 1000:
+        return True
+    settled = cache.get(_settled_key(subject))
+    return settled is None or time.time() - settled >= SETTLE_INTERVAL_SECONDS
 
 
 # --- cache plumbing --------------------------------------------------------------------
@@ -237,6 +262,10 @@ def _rate_key(subject: Subject) -> str:
 
 def _in_flight_key(subject: Subject) -> str:
     return f"quota:in-flight:{subject.key}"
+
+
+def _settled_key(subject: Subject) -> str:
+    return f"quota:settled:{subject.key}"
 
 
 def _cpu_key(subject: Subject) -> str:

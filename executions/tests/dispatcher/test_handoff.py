@@ -108,3 +108,25 @@ def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher
     assert (result.status, result.output, result.exit_code) == (Status.COMPLETED, "waited for\n", 0)
     assert result.finished_at is not None and reloads == []
     assert result.to_mongo() == Execution.objects.get(execution_id=execution.execution_id).to_mongo()
+
+
+def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without_reading_it_back(dispatcher,
+                                                                                                  monkeypatch):
+    execution, _ = services.execution_submit(script="print('finished first')")
+    stored = finished(execution.execution_id)
+    reloads = []
+    monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
+
+    result = asyncio.run(completion.execution_wait_result(execution))
+
+    assert reloads == [] and result.to_mongo() == stored.to_mongo()
+
+
+def test_a_large_final_state_is_not_kept_but_read_back(dispatcher):
+    execution, _ = services.execution_submit(script=f"print('x' * {completion.RECENT_FINAL_MAX_CHARS})")
+    stored = finished(execution.execution_id)
+
+    result = asyncio.run(completion.execution_wait_result(execution))
+
+    assert execution.execution_id not in completion._recent_finals
+    assert result is execution and result.to_mongo() == stored.to_mongo()  # reloaded in place

@@ -4,6 +4,7 @@ anonymous callers, per user for signed-in ones, with per-user overrides."""
 import json
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
@@ -137,6 +138,24 @@ def test_executions_this_processs_dispatcher_holds_count_as_in_flight_without_be
 
     assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "concurrency"
     assert accepted.status_code == 201
+
+
+def test_what_this_process_cannot_tell_is_read_back_once_a_second_unless_the_verdict_depends_on_it(
+        settings, monkeypatch):
+    settings.QUOTAS = make_quotas(anonymous=(0, 5, 0))
+    subject = quotas.subject_for(owner_id=None, client_ip="203.0.113.7")
+    in_flight = lambda: cache.get(quotas._in_flight_key(subject))  # noqa: E731
+    first = submit().json()["execution_id"]  # no dispatcher here: they wait in the store
+    finish(first)  # by another process, as far as this one knows
+    second = submit().json()["execution_id"]  # never read before: read now
+    finish(second)
+
+    third = submit().json()["execution_id"]  # read less than a second ago, and 2 of 5 cannot refuse
+    assert in_flight() == [second, third]
+    monkeypatch.setattr(quotas, "SETTLE_INTERVAL_SECONDS", 0)
+    fourth = submit().json()["execution_id"]
+
+    assert in_flight() == [third, fourth]
 
 
 def test_a_refused_or_repeated_submission_uses_no_allowance(settings):
