@@ -26,8 +26,7 @@ NSENTER, UNSHARE, SH = "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
 STAGE_AND_WAIT = 'mount --rbind -- "$1" "$2" && echo staged && exec cat'
 STAGED = b"staged\n"
 SPAWN_TOOL_MISSING = "{path} is missing (package {package}); the local runner starts bubblewrap through it"
-SPAWN_TOOLS = {NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash",
-               "/usr/bin/mount": "mount"}
+SPAWN_TOOLS = {NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash", "/usr/bin/mount": "mount"}
 STAGING_FAILED = "The runtime {name!r} could not be staged for the sandbox uids: {detail}"
 COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 COMPILE_FAILED = "The runtime {name!r} could not compile {source}: {detail}"

@@ -205,7 +205,6 @@ def flush_std_streams(code):
 class Supervisor:
     def __init__(self, args, child, out_r, err_r, status_r):
         self.args = args
-        self.b2a = binascii.b2a_base64
         self.child = child
         self.status_r = status_r
         self.stdout, self.stderr = [b"O ", 0, False], [b"E ", 0, False]  # prefix, bytes, truncated
@@ -258,7 +257,7 @@ class Supervisor:
             self.reason = "output_limit"
         stream[1] += len(data)
         if data:
-            write_all(1, stream[0] + self.b2a(data))
+            write_all(1, stream[0] + binascii.b2a_base64(data))
 
     def drain(self):
         # Everything that could write is dead: read what is left in the pipes, up to EOF.

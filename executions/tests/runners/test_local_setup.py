@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
 from executions.limits import limit_caps
 from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
+from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
 from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
 from executions.tests.runners.test_local import NEEDS_ROOT, run
-
 
 
 @pytest.fixture
