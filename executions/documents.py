@@ -11,6 +11,7 @@ from mongoengine import (
     IntField,
     StringField,
 )
+from pymongo.errors import OperationFailure
 
 from executions.runners.base import ErrorType
 
@@ -23,6 +24,13 @@ class Status:
 
     ALL = (QUEUED, RUNNING, COMPLETED, FAILED)
     FINAL = (COMPLETED, FAILED)
+
+
+# Whose idempotency keys a key is among (``services.execution_submit`` gives every caller its own).
+OWNER_SCOPE = "user:{owner_id}"
+# The unique index of keys per owner, from before keys were scoped per caller (see
+# Execution.ensure_indexes).
+LEGACY_IDEMPOTENCY_INDEX = "idempotency"
 
 
 def new_execution_id() -> str:
@@ -65,6 +73,7 @@ class Execution(Document):
     owner_id = IntField(null=True)
     script_id = IntField(null=True)
     idempotency_key = StringField(null=True)
+    idempotency_scope = StringField(null=True)
 
     meta = {
         "collection": "executions",
@@ -75,12 +84,13 @@ class Execution(Document):
             {"fields": ["status", "lease_until"], "name": "lease_expiry"},
             # Per-owner history, newest first.
             {"fields": ["owner_id", "-created_at"], "name": "owner_history"},
-            # Retries with the same Idempotency-Key return the original execution.
+            # Retries with the same Idempotency-Key return the original execution, to the same
+            # caller only. Documents from before scopes (none of their own) are not in it.
             {
-                "fields": ["owner_id", "idempotency_key"],
-                "name": "idempotency",
+                "fields": ["idempotency_scope", "idempotency_key"],
+                "name": "idempotency_scoped",
                 "unique": True,
-                "partialFilterExpression": {"idempotency_key": {"$type": "string"}},
+                "partialFilterExpression": {"idempotency_scope": {"$type": "string"}},
             },
         ],
         # Created on first use in each process, so a process can start while MongoDB is down.
@@ -90,6 +100,29 @@ class Execution(Document):
     @property
     def is_final(self) -> bool:
         return self.status in Status.FINAL
+
+    @classmethod
+    def ensure_indexes(cls):
+        _retire_legacy_idempotency(cls._get_collection())
+        super().ensure_indexes()
+
+
+def _retire_legacy_idempotency(collection) -> None:
+    """Keys used to be unique per ``owner_id``, so every anonymous caller shared one key space,
+    and the old index would still refuse two of them the same key. Owned documents move to
+    their owner's scope; anonymous ones stay without a scope (their caller's address was never
+    stored), so no retry matches them any more. Only while the old index exists, so a store
+    that has been moved over is not searched again at every start."""
+    if LEGACY_IDEMPOTENCY_INDEX not in collection.index_information():
+        return
+    legacy = {"idempotency_key": {"$type": "string"}, "owner_id": {"$ne": None}, "idempotency_scope": None}
+    for document in collection.find(legacy, {"owner_id": 1}):
+        scope = OWNER_SCOPE.format(owner_id=document["owner_id"])
+        collection.update_one({"_id": document["_id"]}, {"$set": {"idempotency_scope": scope}})
+    try:
+        collection.drop_index(LEGACY_IDEMPOTENCY_INDEX)
+    except OperationFailure:  # another process dropped it first
+        pass
 
 
 class QueueEntry(Document):

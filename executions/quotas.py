@@ -102,11 +102,12 @@ def subject_for(*, owner_id: int | None, client_ip: str | None) -> Subject | Non
         return None
     if owner_id is not None:
         return Subject(key=f"user:{owner_id}", kind=USER, owner_id=owner_id)
-    return Subject(key=f"ip:{_address_block(client_ip)}", kind=ANONYMOUS)
+    return Subject(key=f"ip:{address_block(client_ip)}", kind=ANONYMOUS)
 
 
-def _address_block(address: str) -> str:
-    # One IPv6 host usually holds a whole /64, so that is what counts as one address.
+def address_block(address: str) -> str:
+    """What counts as one anonymous caller: the address, or its /64 for IPv6 (one host usually
+    holds a whole /64)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

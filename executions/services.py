@@ -9,10 +9,11 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from pymongo.errors import DuplicateKeyError
 
 from executions import dispatcher, metrics, queue, quotas, wakeups
-from executions.documents import Execution, Status
+from executions.documents import OWNER_SCOPE, Execution, Status
 from executions.limits import Limits, limit_caps, limits_resolve
 from executions.runners.base import ErrorType, get_runner
 
@@ -25,6 +26,9 @@ UNKNOWN_RUNTIME = "runtime {runtime!r} is not available here (available: {availa
 ALREADY_FINISHED = "execution {execution_id} has already finished ({status})"
 IDEMPOTENCY_KEY_INVALID = "The idempotency key must be 1 to 200 printable ASCII characters"
 CANCELLED_MESSAGE = "Cancelled on request."
+# The idempotency scope of anonymous submissions made without a request (no address to count).
+UNMETERED_SCOPE = "unmetered"
+SCOPE_SALT = "executions.idempotency"
 
 
 class SubmissionRejected(ValueError):
@@ -51,6 +55,17 @@ def runtime_resolve(*, runtime: str | None) -> str:
 def _check_idempotency_key(key) -> None:
     if key is not None and not (isinstance(key, str) and 0 < len(key) <= 200 and key.isascii() and key.isprintable()):
         raise SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
+
+
+def _idempotency_scope(*, owner_id: int | None, client_ip: str | None) -> str:
+    """Whose keys a submission's idempotency key is among: its quota subject's (the user, or the
+    address block quotas count an anonymous caller by), so no caller ever meets another's
+    execution through a key. Addresses are kept only as a keyed hash."""
+    if owner_id is not None:
+        return OWNER_SCOPE.format(owner_id=owner_id)
+    if client_ip:
+        return "ip:" + salted_hmac(SCOPE_SALT, quotas.address_block(client_ip), algorithm="sha256").hexdigest()[:32]
+    return UNMETERED_SCOPE
 
 
 def _check_sizes(*, script: str, stdin: str) -> None:
@@ -82,10 +97,9 @@ def execution_submit(
     callers (:class:`quotas.QuotaExceeded`); without one the submission is not metered."""
     _check_idempotency_key(idempotency_key)
     _check_sizes(script=script, stdin=stdin)
-    if idempotency_key:
-        existing = Execution.objects(owner_id=owner_id, idempotency_key=idempotency_key).first()
-        if existing:
-            return existing, False
+    scope = _idempotency_scope(owner_id=owner_id, client_ip=client_ip) if idempotency_key else None
+    if scope and (existing := Execution.objects(idempotency_scope=scope, idempotency_key=idempotency_key).first()):
+        return existing, False
     try:
         resolved = limits_resolve(requested=limits, caps=caps or limit_caps())
     except ValueError as exc:
@@ -98,12 +112,13 @@ def execution_submit(
             limits=asdict(resolved),
             owner_id=owner_id,
             script_id=script_id,
-            idempotency_key=idempotency_key or None,
+            idempotency_key=idempotency_key,
+            idempotency_scope=scope,
         )
         try:
             execution.save(force_insert=True)
         except DuplicateKeyError:
-            return Execution.objects.get(owner_id=owner_id, idempotency_key=idempotency_key), False
+            return Execution.objects.get(idempotency_scope=scope, idempotency_key=idempotency_key), False
         # A dispatcher in this process with a free slot takes it at once; otherwise it
         # goes through the queue collection to whichever dispatcher is free first.
         handed_over = dispatcher.offer(execution.execution_id)

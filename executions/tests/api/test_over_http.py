@@ -1,5 +1,8 @@
 """The API as clients meet it: a real Daphne server, real HTTP, real sandboxes."""
 
+import secrets
+
+import httpx
 import pytest
 
 from conftest import wait_until
@@ -64,6 +67,25 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_original(http):
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["execution_id"] == again.json()["execution_id"]
+
+
+def caller_at(server, address: str) -> httpx.Client:
+    """A client connecting from ``address`` (any of 127.0.0.0/8): another anonymous caller."""
+    return httpx.Client(base_url=server.url, transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+def test_anonymous_callers_choosing_the_same_idempotency_key_never_meet(daphne_server):
+    key = {"Idempotency-Key": secrets.token_hex(8)}
+    echo = "print(input())"
+    with caller_at(daphne_server, "127.0.0.2") as one, caller_at(daphne_server, "127.0.0.3") as two:
+        mine = one.post("/api/v1/executions?wait=true", json={"script": echo, "stdin": "mine"}, headers=key)
+        theirs = two.post("/api/v1/executions?wait=true", json={"script": echo, "stdin": "theirs"}, headers=key)
+        retried = two.post("/api/v1/executions", json={"script": "print('retry')"}, headers=key)
+
+    assert (mine.status_code, theirs.status_code, retried.status_code) == (201, 201, 200)
+    assert mine.json()["execution_id"] != theirs.json()["execution_id"] == retried.json()["execution_id"]
+    assert (theirs.json()["stdin"], theirs.json()["output"]) == ("theirs", "theirs\n")
+    assert "mine" not in str(theirs.json()) + str(retried.json())
 
 
 def test_cancel_stops_a_running_script(http):

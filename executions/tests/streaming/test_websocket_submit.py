@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from accounts.tests.live import live_tokens, live_user
 from executions.consumers import MALFORMED_MESSAGE, SUBMIT_FIRST, SubmitConsumer
 from executions.services import IDEMPOTENCY_KEY_INVALID
+from executions.tests.api.test_over_http import caller_at
 from executions.tests.quotas.conftest import quotas as make_quotas
 from executions.tests.streaming.test_websocket import SLOW, rendered
 
@@ -23,10 +24,12 @@ def submit_url(server) -> str:
     return server.url.replace("http://", "ws://") + "/ws/executions/"
 
 
-async def submit(url: str, first, *, origin=ORIGIN, headers=None, cancel_on_output=False) -> tuple[list[dict], int]:
-    """Send ``first`` (a dict as JSON, or raw text), then collect every message until the close."""
+async def submit(url: str, first, *, origin=ORIGIN, headers=None, cancel_on_output=False,
+                 local_addr=None) -> tuple[list[dict], int]:
+    """Send ``first`` (a dict as JSON, or raw text), then collect every message until the close;
+    from ``local_addr`` (any of 127.0.0.0/8) to be another anonymous caller."""
     messages = []
-    async with websockets.connect(url, origin=origin, additional_headers=headers) as ws:
+    async with websockets.connect(url, origin=origin, additional_headers=headers, local_addr=local_addr) as ws:
         await ws.send(first if isinstance(first, str) else json.dumps(first))
         try:
             async for raw in ws:
@@ -110,6 +113,21 @@ def test_a_retry_with_the_same_idempotency_key_follows_the_original_on_either_pa
            over_http.json()["execution_id"]}
     assert len(ids) == 1 and over_http.status_code == 200  # 200: not created again
     assert again[-1]["execution"]["output"] == "once\n"
+
+
+def test_anonymous_callers_choosing_the_same_idempotency_key_never_meet_over_either_path(daphne_server):
+    key = secrets.token_hex(16)
+    body = {"type": "submit", "script": "print(input())", "idempotency_key": key}
+
+    mine, _ = run(submit(submit_url(daphne_server), {**body, "stdin": "mine"}, local_addr=("127.0.0.2", 0)))
+    theirs, _ = run(submit(submit_url(daphne_server), {**body, "stdin": "theirs"}, local_addr=("127.0.0.3", 0)))
+    with caller_at(daphne_server, "127.0.0.4") as third:
+        over_http = third.post("/api/v1/executions", json={"script": "pass"}, headers={"Idempotency-Key": key})
+
+    ids = [mine[-1]["execution"]["execution_id"], theirs[-1]["execution"]["execution_id"],
+           over_http.json()["execution_id"]]
+    assert len(set(ids)) == 3 and over_http.status_code == 201
+    assert theirs[-1]["execution"]["output"] == "theirs\n" and "mine" not in str(theirs)
 
 
 def test_a_field_of_the_wrong_type_names_the_field(daphne_server):
