@@ -2,12 +2,16 @@
 
 Daphne, with its access log sent through Python logging (``integr8scode.access``) instead
 of printed in Apache format, so ``LOG_FORMAT=json`` gives one JSON object per line for
-everything the server logs.
+everything the server logs; and with the requests it refuses itself (too long, too large,
+malformed) answered in JSON (:mod:`integr8scode.server_errors`).
 """
 
 import logging
 
 import daphne.cli
+import daphne.server
+
+from integr8scode import server_errors
 
 log = logging.getLogger("integr8scode.access")
 
@@ -28,6 +32,7 @@ class AccessLogger:
 
 
 daphne.cli.AccessLogGenerator = AccessLogger
+daphne.server.HTTPFactory = server_errors.HTTPFactory
 
 if __name__ == "__main__":
     daphne.cli.CommandLineInterface.entrypoint()

@@ -47,4 +47,4 @@ RUN VAR_DIR=/tmp/build-var python manage.py collectstatic --noinput --skip-check
  && install -d -o app -g app /var/lib/integr8scode
 USER 10001:10001
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "integr8scode.asgi:application"]
+CMD ["python", "-m", "integr8scode.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "integr8scode.asgi:application"]

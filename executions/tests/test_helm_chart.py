@@ -233,7 +233,8 @@ def test_only_the_executors_reaper_and_migrations_get_an_api_token():
 
 def test_the_web_pods_serve_daphne_with_readiness_and_liveness_probes():
     container = pod_specs(render(MINIMAL))["demo-integr8scode-web"]["containers"][0]
-    assert container["command"][0] == "daphne" and container["command"][-1] == "integr8scode.asgi:application"
+    assert container["command"][:3] == ["python", "-m", "integr8scode.serve"]  # Daphne, with JSON refusals
+    assert container["command"][-1] == "integr8scode.asgi:application"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
