@@ -25,6 +25,7 @@ class ErrorType(enum.StrEnum):
     TIMEOUT = "timeout"
     MEMORY_LIMIT = "memory_limit"
     OUTPUT_LIMIT = "output_limit"
+    DISK_LIMIT = "disk_limit"
     RUNTIME_ERROR = "runtime_error"
     CANCELLED = "cancelled"
     SYSTEM_ERROR = "system_error"
@@ -72,6 +73,9 @@ class RunResult:
     cpu_ms: int | None = None
     peak_memory_kb: int | None = None
     output_truncated: bool = False
+    # Figures where the sandbox's own report disagreed with the host's measurement (the host's
+    # were kept): see runners.outcome.Flag.
+    flags: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property

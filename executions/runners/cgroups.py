@@ -1,9 +1,13 @@
-"""One memory + pids cgroup per sandbox, on cgroup v1 or a delegated cgroup v2 subtree.
+"""One memory + pids (+ CPU accounting) cgroup per sandbox, on cgroup v1 or a delegated
+cgroup v2 subtree.
 
 Run cgroups are created under the cgroups this process itself sits in (v1: one per
-controller, from ``/proc/self/cgroup``) or under a configured v2 directory whose
-``cgroup.subtree_control`` enables ``memory`` and ``pids``. They are named with
-:data:`PREFIX` so a reaper can find the ones a crashed server left behind.
+controller, from ``/proc/self/cgroup``; ``cpuacct`` too where it is mounted and writable) or
+under a configured v2 directory whose ``cgroup.subtree_control`` enables ``memory`` and
+``pids`` (every v2 cgroup accounts CPU time in ``cpu.stat``). They are named with
+:data:`PREFIX` so a reaper can find the ones a crashed server left behind. What the host
+reports of a run (its CPU time, peak memory, OOM kills) is read here, never taken from the
+sandbox.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ REMOVE_ATTEMPTS = 50  # rmdir fails with EBUSY until the killed tasks are fully 
 class Usage:
     peak_memory_kb: int | None
     oom_kills: int
+    cpu_ns: int | None  # None where the CPU time is not accounted
+    memory_failures: int = 0  # charges refused at the limit (v1 failcnt, v2 "max" events)
 
 
 class RunCgroup:
-    """The cgroup directories of one run (one per controller on v1, one on v2)."""
+    """The cgroup directories of one run (v1: memory, pids and, where there is one, cpuacct;
+    v2: one directory)."""
 
     def __init__(self, dirs: list[Path], *, v2: bool):
         self.dirs = dirs
@@ -36,6 +43,27 @@ class RunCgroup:
     @property
     def memory_dir(self) -> Path:
         return self.dirs[0]
+
+    @property
+    def _cpu_file(self) -> Path | None:
+        if self.v2:
+            return self.memory_dir / "cpu.stat"
+        return self.dirs[2] / "cpuacct.usage" if len(self.dirs) > 2 else None
+
+    def cpu_ns(self) -> int | None:
+        """CPU time of every process that has been in the cgroup, in nanoseconds."""
+        path = self._cpu_file
+        if path is None:
+            return None
+        if self.v2:
+            usec = _read_key(path, "usage_usec", default=None)
+            return None if usec is None else usec * 1000
+        return _read_int(path)
+
+    def reset_peak(self) -> None:
+        """From now on the peak counts only what is used from here (v1; v2 keeps its own)."""
+        if not self.v2:
+            _write(self.memory_dir / "memory.max_usage_in_bytes", 0, missing_ok=True)
 
     def limit(self, *, memory_bytes: int, pids: int) -> None:
         if self.v2:
@@ -57,9 +85,16 @@ class RunCgroup:
         peak_file = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
         events_file = "memory.events" if self.v2 else "memory.oom_control"
         peak = _read_int(self.memory_dir / peak_file)
+        failures = (
+            _read_key(self.memory_dir / "memory.events", "max")
+            if self.v2
+            else _read_int(self.memory_dir / "memory.failcnt") or 0
+        )
         return Usage(
             peak_memory_kb=None if peak is None else peak // 1024,
             oom_kills=_read_key(self.memory_dir / events_file, "oom_kill"),
+            cpu_ns=self.cpu_ns(),
+            memory_failures=failures,
         )
 
     def kill_all(self) -> int:
@@ -125,10 +160,17 @@ def detect(*, v2_parent: str | None = None) -> CgroupManager | None:
     if v2_parent:
         return _probe(CgroupManager([Path(v2_parent)], v2=True))
     own = _own_cgroups()
-    parents = [CGROUP_ROOT / controller / own[controller].lstrip("/") for controller in ("memory", "pids")]
-    if "memory" not in own or "pids" not in own or not all(p.is_dir() for p in parents):
+    if "memory" not in own or "pids" not in own:
         return None
-    return _probe(CgroupManager(parents, v2=False))
+    parents = [CGROUP_ROOT / controller / own[controller].lstrip("/") for controller in ("memory", "pids")]
+    if not all(p.is_dir() for p in parents):
+        return None
+    manager = _probe(CgroupManager(parents, v2=False))
+    accounting = CGROUP_ROOT / "cpuacct" / own.get("cpuacct", "").lstrip("/")
+    if manager is not None and "cpuacct" in own and accounting.is_dir():
+        with_cpu = _probe(CgroupManager([*parents, accounting], v2=False))
+        return with_cpu or manager
+    return manager
 
 
 def _own_cgroups() -> dict[str, str]:
@@ -169,13 +211,13 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
-def _read_key(path: Path, key: str) -> int:
+def _read_key(path: Path, key: str, *, default: int | None = 0) -> int | None:
     try:
         lines = path.read_text().splitlines()
     except OSError:
-        return 0
+        return default
     values = [line.split()[1] for line in lines if line.startswith(key + " ")]
-    return int(values[0]) if values else 0
+    return int(values[0]) if values else default
 
 
 def read_pids(directory: Path) -> list[int]:

@@ -1,18 +1,18 @@
 """Reading a sandbox pod's status, and what a run's end means for the execution.
 
-The pod comes as the API server sends it (a JSON dict). The entry's exit record, when there
-is one, is the best account of a run; the pod's status explains the runs that ended without
-one (OOM kill of the whole container, deadline, eviction, a broken node).
+The pod comes as the API server sends it (a JSON dict). Its container's terminated state is
+what the host side knows of a run by itself (checked against the entry's exit record in
+``outcome.settle``); the pod's status explains the runs that ended without a record (OOM kill
+of the whole container, deadline, eviction, a broken node).
 """
 
 from __future__ import annotations
 
 import signal
 
-from executions.runners import outcome
 from executions.runners.base import ErrorType
 from executions.runners.kube_manifests import CONTAINER
-from executions.runners.outcome import MEMORY_EXCEEDED
+from executions.runners.outcome import DISK_FULL, MEMORY_EXCEEDED
 from executions.sandbox.protocol import ExitRecord
 
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
@@ -22,7 +22,7 @@ IMAGE_INVALID = "The runtime image {image} cannot be used: {detail}"
 NOT_STARTED = "The sandbox pod did not start within {seconds:g}s: {detail}"
 DEADLINE_EXCEEDED = "The sandbox pod reached its Kubernetes deadline (activeDeadlineSeconds) and was stopped"
 HOST_TIMEOUT = "The sandbox did not end by itself and was deleted at the host deadline"
-DISK_EXCEEDED = "Disk limit exceeded: Kubernetes evicted the sandbox ({detail})"
+DISK_EXCEEDED = DISK_FULL + " (Kubernetes evicted the sandbox: {detail})"
 EVICTED = "Kubernetes evicted the sandbox pod: {detail}"
 POD_VANISHED = "The sandbox pod was deleted before the script finished"
 SANDBOX_BROKE = "The sandbox ended without reporting how (container {detail})"
@@ -121,7 +121,7 @@ def classify_pod(pod: dict, *, gone: bool) -> tuple[ErrorType, str]:
 def _eviction(message: str) -> tuple[ErrorType, str]:
     # The script's own doing (its disk or log use) is a failed run; node pressure is ours.
     if "ephemeral" in message.lower() or "emptydir" in message.lower():
-        return ErrorType.RUNTIME_ERROR, DISK_EXCEEDED.format(detail=message)
+        return ErrorType.DISK_LIMIT, DISK_EXCEEDED.format(detail=message)
     return ErrorType.SYSTEM_ERROR, EVICTED.format(detail=message or "no reason given")
 
 
@@ -134,8 +134,10 @@ def _terminated_detail(details: dict) -> str:
     return ", ".join(parts)
 
 
-def classify_record(record: ExitRecord, *, memory_mb: int) -> tuple[ErrorType | None, str]:
-    """The local runner's reading of the exit record; a SIGKILL at the memory limit is the
-    kernel's OOM kill (a pod has no cgroup of ours to ask)."""
-    oom_killed = record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO
-    return outcome.classify_record(record, oom_killed=oom_killed)
+def memory_exhausted(pod: dict, record: ExitRecord | None, *, memory_mb: int) -> bool:
+    """The container was OOM-killed, or its script was: a pod has no cgroup of ours to ask, so
+    a SIGKILL with a peak this close to the limit says who sent it."""
+    kind, details = container_state(pod)
+    if kind == "terminated" and details.get("reason") == "OOMKilled":
+        return True
+    return bool(record and record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO)

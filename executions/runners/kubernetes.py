@@ -3,8 +3,10 @@
 The pod (see ``kube_manifests``) runs the shared sandbox entry as PID 1 of a hardened
 container; its script comes in a ConfigMap owned by the pod. The runner follows the pod
 with a watch until its container starts, then streams the pod log, which carries the
-entry's framed records, into the sink as it is written. How the run ended comes from the
-entry's exit record, or, when the entry could not write one, from the pod's status. The pod
+entry's framed records, into the sink as it is written. How the run ended is settled like
+the local runner's (``outcome.settle``): the container's terminated state, as the kubelet
+reports it, is the host's own view (its exit status, an OOM kill), checked against the
+entry's exit record; when the entry could not write one, the pod's status says why. The pod
 and the ConfigMap are deleted when the run ends or is stopped; ``reap`` removes what a
 crashed runner left behind.
 """
@@ -22,10 +24,10 @@ from kubernetes.client.exceptions import ApiException
 
 from executions.runners import kube_manifests as manifests
 from executions.runners import kube_status as status
-from executions.runners import outcome
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
 from executions.runners.kube_api import KubeApi, KubeConfigError, config_problem, describe, is_retryable
 from executions.runners.kube_follow import LogLines, LogStream, PodWatch
+from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import Decoder
 
 log = logging.getLogger(__name__)
@@ -258,30 +260,36 @@ class KubeSandbox(Sandbox):
         self.lines.finish()
         for stream, text in self.decoder.finish():
             self.sink.write(stream, text)
-        record = self.decoder.exit
-        result = RunResult(extra={"start_ms": self.start_ms, "runner": "kubernetes", "pod": self.plan.name,
-                                  "node": (self.watch.pod.get("spec") or {}).get("nodeName")})
-        if record is not None:
-            outcome.apply_record(result, record)
-        result.output_truncated = result.output_truncated or self._overflowed()
-        result.error_type, result.message = self._classify()
+        pod = self._final_pod()
+        result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
+        result.extra.update(start_ms=self.start_ms, runner="kubernetes", pod=self.plan.name,
+                            node=(pod.get("spec") or {}).get("nodeName"))
         return result
 
-    def _classify(self) -> tuple[ErrorType | None, str]:
-        record = self.decoder.exit
-        if self.stopped_as is not None:
-            return self.stopped_as, status.STOPPED
-        if self._overflowed():
-            return ErrorType.OUTPUT_LIMIT, outcome.OUTPUT_EXCEEDED
-        if record is not None:
-            return status.classify_record(record, memory_mb=self.spec.limits.memory_mb)
+    def _final_pod(self) -> dict:
+        """The pod once its container shows as ended, when it ran and ended by itself (the
+        kubelet reports it shortly after the log ends)."""
+        if self.stopped_as is None and not self.backstop_fired and self.failure is None:
+            with contextlib.suppress(Exception):
+                self.watch.until(status.is_finished, deadline=time.monotonic() + STATUS_SETTLE_SECONDS)
+        return self.watch.pod
+
+    def _host_view(self, pod: dict) -> HostView:
+        kind, details = status.container_state(pod)
+        ended = kind == "terminated" and self.stopped_as is None and not self.backstop_fired
+        return HostView(
+            status=details.get("exitCode") if ended and isinstance(details.get("exitCode"), int) else None,
+            memory_exhausted=status.memory_exhausted(pod, self.decoder.exit, memory_mb=self.spec.limits.memory_mb),
+            stopped_as=self.stopped_as,
+            backstop_fired=self.backstop_fired,
+        )
+
+    def _no_record(self, pod: dict) -> tuple[ErrorType, str]:
         if self.backstop_fired:
             return ErrorType.TIMEOUT, status.HOST_TIMEOUT
         if self.failure is not None:
             return self.failure
-        with contextlib.suppress(Exception):
-            self.watch.until(status.is_finished, deadline=time.monotonic() + STATUS_SETTLE_SECONDS)
-        return status.classify_pod(self.watch.pod, gone=self.watch.gone)
+        return status.classify_pod(pod, gone=self.watch.gone)
 
 
 def _start_error(error: Exception) -> RunnerError:

@@ -1,9 +1,10 @@
 """The bubblewrap runner: one throwaway set of namespaces per run, on this machine.
 
 Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces (and may make no
-user namespace of its own), a read-only view of only the runtime it needs, a size-capped
-private ``/tmp``, an explicit tiny environment, no capabilities, a system-call filter
-(``seccomp.py``), rlimits and (when the machine offers one) a memory + pids cgroup. The
+user namespace of its own), a read-only view of only the runtime it needs (at a neutral path,
+``/opt/runtime``), a private ``/tmp`` capped in bytes and, as root, in files (``scratch.py``),
+an explicit tiny environment, no capabilities, a system-call filter (``seccomp.py``), rlimits
+and (when the machine offers one) a memory + pids + CPU-accounting cgroup. The
 sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does the in-sandbox
 work. This module builds sandboxes (``local_launch`` starts them ahead of their runs) and
 ``local_sandbox`` follows each run, with host-side backstops, to its clean-up.
@@ -16,7 +17,6 @@ outside its user namespace either.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -30,6 +30,7 @@ from executions.runners import cgroups, seccomp
 from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, Sandbox
 from executions.runners.local_launch import Launcher, LauncherPool
 from executions.runners.local_sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
+from executions.runners.scratch import JobDir, remove_job_dir, share_mounts_under
 from executions.runners.local_setup import (
     Runtime,
     SlotPool,
@@ -81,6 +82,7 @@ DEFAULT_OPTIONS = {
     "work_dir": None,  # lock files, job directories, runtime mount points; default: <tmp>/integr8scode
     "grace_seconds": 3.0,  # host backstop: wall limit + this
     "open_files": 256,
+    "scratch_files": 4096,  # inodes in a sandbox's /tmp (as root; bubblewrap cannot cap them)
     "warm": 2,  # sandboxes started ahead per runtime and scratch size, see local_launch
 }
 
@@ -102,6 +104,8 @@ class LocalRunner(BaseRunner):
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
         if self.as_root:
             self._reap_job_dirs(older_than_seconds=0)  # what a killed server left: scripts of past runs
+            self._jobs_dir().mkdir(mode=0o711, parents=True, exist_ok=True)
+            share_mounts_under(self._jobs_dir())  # before any runtime is staged
 
     def _build_runtimes(self) -> dict[str, Runtime]:
         paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
@@ -149,12 +153,12 @@ class LocalRunner(BaseRunner):
         cgroup = job_dir = None
         try:
             cgroup = self.cgroups.create(str(uid or f"p{os.getpid()}")) if self.cgroups else None
-            job_dir = self._new_job_dir(uid)
+            job_dir = self._new_job_dir(uid, disk_mb)
             launcher = Launcher(
                 bwrap=self.options["bwrap"],
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
                 seccomp=seccomp.program(),
-                command=[runtime.interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
+                command=[runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 runtime=runtime,
                 uid=uid,
                 cgroup=cgroup,
@@ -163,7 +167,7 @@ class LocalRunner(BaseRunner):
             )
         except BaseException:
             if job_dir is not None:
-                shutil.rmtree(job_dir, ignore_errors=True)
+                job_dir.remove()
             if cgroup is not None:
                 cgroup.remove()
             if uid is not None:
@@ -176,16 +180,17 @@ class LocalRunner(BaseRunner):
             raise
         return launcher
 
-    def _new_job_dir(self, uid: int | None) -> Path:
-        # Only the sandbox's own uid may enter it (and the server, as root, write into it):
-        # no other sandbox and no other user of the host reads a script through it.
-        jobs = self.work_dir / "jobs"
+    def _new_job_dir(self, uid: int | None, disk_mb: int) -> JobDir:
+        # As root, a tmpfs of the sandbox's own (see scratch.py). Otherwise only the sandbox's
+        # own uid may enter it: no other sandbox and no other user of the host reads a script
+        # through it.
+        jobs = self._jobs_dir()
         jobs.mkdir(mode=0o711, parents=True, exist_ok=True)
-        job_dir = Path(tempfile.mkdtemp(prefix=f"{uid or 'p'}-", dir=jobs))  # mode 0700
+        path = Path(tempfile.mkdtemp(prefix=f"{uid or 'p'}-", dir=jobs))  # mode 0700
         if uid is not None:
-            os.chown(job_dir, uid, uid)
-            job_dir.chmod(0o500)
-        return job_dir
+            os.chown(path, uid, uid)
+            path.chmod(0o500)
+        return JobDir(path, uid=uid, disk_mb=disk_mb, inodes=self.options["scratch_files"])
 
     def _bwrap_options(self, launcher: Launcher, disk_mb: int) -> list[str]:
         # No user namespaces of its own either: they would hand the script every capability
@@ -198,12 +203,20 @@ class LocalRunner(BaseRunner):
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
         arguments += launcher.runtime.bind_args()
         arguments += ["--perms", "0444", "--ro-bind-data", str(launcher.fds["entry"]), SANDBOX_FILES["entry"]]
-        arguments += ["--ro-bind", str(launcher.job_dir), JOB_DIR]
-        arguments += ["--proc", "/proc", *DEV_OPTIONS, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
+        arguments += ["--proc", "/proc", *DEV_OPTIONS, *self._job_dir_options(launcher.job_dir, disk_mb)]
         arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        environment = {**SANDBOX_ENV, "PATH": f"{launcher.runtime.bin_dir}:{SANDBOX_PATH}"}
+        environment = {**SANDBOX_ENV, **launcher.runtime.environment(SANDBOX_PATH)}
         arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
         return arguments
+
+    def _jobs_dir(self) -> Path:
+        return self.work_dir / "jobs"
+
+    @staticmethod
+    def _job_dir_options(job_dir: JobDir, disk_mb: int) -> list[str]:
+        if job_dir.mounted:
+            return ["--ro-bind-fd", str(job_dir.fds["job"]), JOB_DIR, "--bind-fd", str(job_dir.fds["tmp"]), "/tmp"]
+        return ["--ro-bind", str(job_dir.path), JOB_DIR, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
 
     def check(self) -> list[str]:
         problems = []
@@ -240,7 +253,7 @@ class LocalRunner(BaseRunner):
     def _reap_job_dirs(self, older_than_seconds: float) -> int:
         """Job directories of uids nobody holds (their run's process died before removing them)."""
         removed = 0
-        for job_dir in (self.work_dir / "jobs").glob("*-*"):
+        for job_dir in self._jobs_dir().glob("*-*"):
             uid = job_dir.name.partition("-")[0]
             try:
                 stale = time.time() - job_dir.stat().st_mtime >= older_than_seconds
@@ -250,7 +263,7 @@ class LocalRunner(BaseRunner):
                 continue
             with self.slots.held_if_free(int(uid)) as free:
                 if free and job_dir.exists():
-                    shutil.rmtree(job_dir, ignore_errors=True)
+                    remove_job_dir(job_dir)
                     removed += 1
         return removed
 

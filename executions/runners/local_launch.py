@@ -4,9 +4,9 @@ Most of a sandbox's start does not depend on the run: forking the server, joinin
 (on cgroup v1 that waits for an RCU grace period, often 5-20 ms), dropping to the sandbox
 uid, bwrap building the namespaces and mounts, and the entry's interpreter starting up. A
 :class:`Launcher` does all of it in advance, up to the entry waiting on its standard input
-for the run's settings; the script and its stdin go into the launcher's job directory,
-which the sandbox sees read-only as ``/sandbox``. Running is then writing two files and one
-line. A :class:`LauncherPool` keeps a few launchers armed for each runtime and scratch size
+for the run's settings; the script and its stdin go into the launcher's job directory
+(``scratch.JobDir``), which the sandbox sees read-only as ``/sandbox``. Running is then
+writing two files and one line. A :class:`LauncherPool` keeps a few launchers armed for each runtime and scratch size
 in use, refilled by one background thread.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import os
 import select
-import shutil
 import signal
 import subprocess
 import threading
@@ -26,9 +25,9 @@ from pathlib import Path
 
 from executions.runners import cgroups
 from executions.runners.local_setup import Runtime, spawn_prefix
+from executions.runners.scratch import JobDir
 from executions.sandbox.protocol import START_LINE
 
-JOB_FILES = {"script": "main.py", "stdin": "stdin"}
 ARM_TIMEOUT_SECONDS = 10.0
 
 
@@ -45,7 +44,7 @@ class Launcher:
         runtime: Runtime,
         uid: int | None,
         cgroup: cgroups.RunCgroup | None,
-        job_dir: Path,
+        job_dir: JobDir,
         release_uid: Callable[[int], None] | None = None,
     ):
         self.runtime, self.uid, self.cgroup, self.job_dir = runtime, uid, cgroup, job_dir
@@ -59,7 +58,7 @@ class Launcher:
                 stdin=subprocess.PIPE,  # the run's settings, one line
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=[args_r, *self.fds.values()],
+                pass_fds=[args_r, *self.fds.values(), *job_dir.fds.values()],
                 start_new_session=True,  # the host backstop kills the whole group
                 cwd="/",
                 env={},
@@ -93,6 +92,7 @@ class Launcher:
             os.close(self.args_w)
             self.args_w = -1
             self._close_fds()
+            self.job_dir.close_fds()
         # Read exactly the start line (then the entry waits for its settings): whatever
         # follows belongs to the run.
         ready, deadline, fd = b"", time.monotonic() + ARM_TIMEOUT_SECONDS, self.proc.stdout.fileno()
@@ -127,12 +127,8 @@ class Launcher:
         """Start the run: its files into the job directory, its settings to the entry.
 
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
-        for name, data in (("script", script), ("stdin", stdin)):
-            fd = os.open(self.job_dir / JOB_FILES[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-            try:
-                _write_all(fd, data)
-            finally:
-                os.close(fd)
+        self.job_dir.write("script", script)
+        self.job_dir.write("stdin", stdin)
         try:
             self.proc.stdin.write(settings.encode() + b"\n")
             self.proc.stdin.flush()
@@ -143,7 +139,7 @@ class Launcher:
                 pass  # the flush above has raised already
 
     def remove_job_dir(self) -> None:
-        shutil.rmtree(self.job_dir, ignore_errors=True)
+        self.job_dir.remove()
 
     def discard(self, *, release: bool = True) -> None:
         """Never (successfully) run: end bwrap, free its cgroup, then its uid.

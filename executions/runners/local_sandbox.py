@@ -1,6 +1,8 @@
 """One run in a bubblewrap sandbox that a :class:`~executions.runners.local_launch.Launcher`
 started ahead: handing it the run, streaming the entry's framed output into the sink, the
-host-side backstops (nothing the sandbox says about limits is trusted), and the clean-up."""
+host-side backstops (nothing the sandbox says about limits is trusted), the host's own
+measurement of how it ended (bubblewrap's exit status, the cgroup's CPU time and peak memory,
+the scratch space's fullness; see ``outcome.settle``), and the clean-up."""
 
 from __future__ import annotations
 
@@ -8,25 +10,28 @@ import os
 import select
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from executions.runners import cgroups
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import JOB_FILES, Launcher
+from executions.runners.local_launch import Launcher
 from executions.runners.local_setup import all_pids, end_processes_of, kill_group, parent_of
-from executions.runners.outcome import OUTPUT_EXCEEDED, apply_record, classify_record
-from executions.sandbox.protocol import START_LINE, Decoder, ExitRecord
+from executions.runners.outcome import HostView, settle
+from executions.runners.scratch import JOB_FILES
+from executions.sandbox.protocol import START_LINE, Decoder
 
 if TYPE_CHECKING:
     from executions.runners.local import LocalRunner
 
 SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
-STOPPED = "Stopped"
+LINGERED = "the sandbox went on after its exit record"
 ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd mappings
 PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
 READ_BYTES = 64 * 1024
 KILL_ESCALATION_SECONDS = 1.0  # a killed sandbox still not gone by then: kill bwrap too
+EXIT_GRACE_SECONDS = 1.0  # after its exit record the entry ends at once; not by then: killed
 STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
 
 JOB_DIR = "/sandbox"  # where the sandbox sees its launcher's job directory, read-only
@@ -53,6 +58,8 @@ class LocalSandbox(Sandbox):
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
         self.bwrap_stderr = bytearray()
+        self.rusage = None  # bwrap's, with every process of the sandbox, once it has been waited for
+        self.record_at: float | None = None
         # How long the run waited for a sandbox: nothing when one was idle, else the cold start.
         self.start_ms = 0 if was_idle else round((time.monotonic() - asked) * 1000)
         self._kill_lock = threading.Lock()
@@ -72,6 +79,11 @@ class LocalSandbox(Sandbox):
     def _fire(self) -> None:
         if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
             self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
+            self.cgroup.reset_peak()
+        # What the idle sandbox has used so far (its start) is not the run's.
+        self.cpu_base_ns = self.cgroup.cpu_ns() if self.cgroup is not None else None
+        if self.cpu_base_ns is None:
+            self.cpu_base_ns = _tree_cpu_ns(self.proc.pid)
         self.started_at = time.monotonic()
         self.launcher.run(" ".join(self._entry_settings()), script=self.spec.script.encode(),
                           stdin=self.spec.stdin.encode())
@@ -95,40 +107,32 @@ class LocalSandbox(Sandbox):
     # --- following --------------------------------------------------------------------
 
     def wait(self) -> RunResult:
-        try:
-            self._follow(until_exit_record=True)
-            self._emit(self.decoder.finish())
-        except BaseException:
-            self._teardown()
-            raise
-        if self.decoder.exit is None:
-            self._end_bwrap()  # its exit status goes into the message
-            try:
-                return self._result()
-            finally:
-                self._release()
-        # The entry reaps every process before it writes its exit record. What remains is
-        # bwrap exiting and the kernel dismantling the namespaces (~5 ms): off the hot path.
-        result = self._result()
-        threading.Thread(target=self._teardown, name="sandbox-teardown", daemon=True).start()
-        return result
-
-    def _teardown(self) -> None:
+        """Follows the run until bubblewrap has exited (the entry ends right after its exit
+        record, well under a millisecond before), so its exit status and the cgroup's figures
+        are final; the cgroup and the scratch space go away in the background."""
         try:
             self._end_bwrap()
-        finally:
+            self._emit(self.decoder.finish())
+            result = self._result()
+        except BaseException:
             self._release()
+            raise
+        threading.Thread(target=self._release, name="sandbox-teardown", daemon=True).start()
+        return result
 
     def _end_bwrap(self) -> None:
-        self._follow(until_exit_record=False)
+        self._follow()
         with self._kill_lock:
-            self.proc.wait()
+            _, status, self.rusage = os.wait4(self.proc.pid, 0)
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
             self._finished = True
 
-    def _follow(self, *, until_exit_record: bool) -> None:
+    def _follow(self) -> None:
         deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
         open_pipes = self._open_pipes
-        while open_pipes and not (until_exit_record and self.decoder.exit is not None):
+        while open_pipes:
+            if self.record_at is not None:
+                deadline = min(deadline, self.record_at + EXIT_GRACE_SECONDS)
             if self.bwrap_exited:
                 # bwrap exits only after the sandbox is gone (or takes it along): whatever the
                 # sandbox wrote is in the pipes now. Do not wait for an end of file that a
@@ -138,6 +142,8 @@ class LocalSandbox(Sandbox):
             remaining = deadline - time.monotonic()
             if remaining <= 0 and not self.backstop_fired:
                 self.backstop_fired = True
+                if self.record_at is not None:
+                    self.decoder.violation = self.decoder.violation or LINGERED
                 self._kill()
             if self._killed_at and time.monotonic() - self._killed_at > KILL_ESCALATION_SECONDS:
                 self._kill_bwrap()
@@ -160,11 +166,11 @@ class LocalSandbox(Sandbox):
         if fd == self.proc.stderr.fileno():
             self.bwrap_stderr += data[: STDERR_KEPT - len(self.bwrap_stderr)]
             return bool(data)
-        if self.decoder.exit is not None:
-            return bool(data)  # the run is over: whatever still comes is not its output
         self._emit(self.decoder.feed(data))
-        if any(self.decoder.overflowed.values()):
-            self._kill()  # the entry should have stopped at the cap: do not trust it
+        if self.decoder.exit is not None and self.record_at is None:
+            self.record_at = time.monotonic()
+        if any(self.decoder.overflowed.values()) or self.decoder.violation is not None:
+            self._kill()  # the entry should have stopped at the cap, and keeps to the protocol
         return bool(data)
 
     def _emit(self, chunks) -> None:
@@ -217,28 +223,57 @@ class LocalSandbox(Sandbox):
     # --- reporting --------------------------------------------------------------------
 
     def _result(self) -> RunResult:
-        record = self.decoder.exit
         usage = self.cgroup.usage() if self.cgroup is not None else None
-        result = RunResult(extra={"start_ms": self.start_ms, "uid": self.uid})
+        result = settle(self.decoder, self._host_view(usage), self.limits, no_record=self._no_record())
+        result.extra.update(start_ms=self.start_ms, uid=self.uid)
         if usage is not None:
-            result.extra.update(cgroup=self.cgroup.memory_dir.name, cgroup_peak_memory_kb=usage.peak_memory_kb)
-        if record is not None:
-            apply_record(result, record)
-        result.output_truncated = result.output_truncated or any(self.decoder.overflowed.values())
-        result.error_type, result.message = self._classify(record, usage)
+            result.extra.update(cgroup=self.cgroup.memory_dir.name)
         return result
 
-    def _classify(self, record: ExitRecord | None, usage: cgroups.Usage | None) -> tuple[ErrorType | None, str]:
-        if self.stopped_as is not None:
-            return self.stopped_as, STOPPED
-        if any(self.decoder.overflowed.values()) or (record and record.reason == "output_limit"):
-            return ErrorType.OUTPUT_LIMIT, OUTPUT_EXCEEDED
-        if record is None:
-            if self.backstop_fired:
-                return ErrorType.TIMEOUT, HOST_TIMEOUT
-            detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
-            return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
-        return classify_record(record, oom_killed=bool(usage and usage.oom_kills))
+    def _host_view(self, usage: cgroups.Usage | None) -> HostView:
+        ended = self.record_at or time.monotonic()
+        returncode = self.proc.returncode
+        return HostView(
+            status=returncode if returncode is not None and returncode >= 0 and not self.backstop_fired else None,
+            wall_ms=round((ended - self.started_at) * 1000),
+            cpu_ms=self._cpu_ms(usage),
+            peak_memory_kb=usage.peak_memory_kb if usage is not None else self.rusage.ru_maxrss,
+            memory_exhausted=bool(usage and (usage.oom_kills or (usage.memory_failures and not self.decoder.exit))),
+            scratch_full=self.launcher.job_dir.fullness(),
+            stopped_as=self.stopped_as,
+            backstop_fired=self.backstop_fired,
+        )
+
+    def _cpu_ms(self, usage: cgroups.Usage | None) -> int | None:
+        if usage is not None and usage.cpu_ns is not None:
+            used = usage.cpu_ns
+        else:  # bwrap's own time and that of every process of the sandbox, all reaped inside it
+            used = round((self.rusage.ru_utime + self.rusage.ru_stime) * 1e9)
+        return max(0, round((used - self.cpu_base_ns) / 1e6))
+
+    def _no_record(self) -> tuple[ErrorType, str]:
+        if self.backstop_fired and self.decoder.violation is None:
+            return ErrorType.TIMEOUT, HOST_TIMEOUT
+        detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
+        return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
+
+
+def _tree_cpu_ns(pid: int) -> int:
+    """CPU time bwrap and its child (the idle entry) have used, from /proc (nanoseconds)."""
+    total = 0
+    for process in (pid, *_children(pid)):
+        try:
+            total += int(Path(f"/proc/{process}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _exit_detail(returncode: int | None) -> str:

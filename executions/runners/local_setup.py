@@ -38,6 +38,7 @@ USERNS_RESTRICTED = (
     "(sysctl kernel.unprivileged_userns_clone=0 or kernel.apparmor_restrict_unprivileged_userns=1)"
 )
 VERSION_PROBE = "import sys; print(sys.version.split()[0])"
+RUNTIME_MOUNT = "/opt/runtime"  # where a runtime from outside /usr appears in the sandbox
 
 
 class Runtime:
@@ -46,9 +47,9 @@ class Runtime:
     def __init__(self, name: str, path: str, staging_root: Path, as_root: bool):
         self.name = name
         self.interpreter = os.path.realpath(path)
-        self.bin_dir = os.path.dirname(self.interpreter)
-        parent = os.path.dirname(self.bin_dir)
-        self.prefix = parent if os.path.basename(self.bin_dir) == "bin" else self.bin_dir
+        bin_dir = os.path.dirname(self.interpreter)
+        parent = os.path.dirname(bin_dir)
+        self.prefix = parent if os.path.basename(bin_dir) == "bin" else bin_dir
         self.needs_bind = not _is_under(self.prefix, "/usr")
         # bubblewrap runs as an unprivileged uid when we are root: it can only bind what that
         # uid can reach. A prefix under a private directory (pyenv in /root) is first bound
@@ -56,6 +57,12 @@ class Runtime:
         self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
         if self.staging is not None:
             _make_reachable_dir(self.staging)
+        # What the sandbox runs: the interpreter as it appears there, not where the host keeps it.
+        self.sandbox_prefix = RUNTIME_MOUNT if self.needs_bind else self.prefix
+        self.sandbox_interpreter = self.sandbox_prefix + self.interpreter.removeprefix(self.prefix)
+        # An interpreter linked with its own libpython finds it by an absolute RUNPATH, which
+        # names the host's path: tell the loader where the library is now.
+        self.library_path = f"{RUNTIME_MOUNT}/lib" if self.needs_bind and _has_libpython(self.prefix) else None
 
     @functools.cached_property
     def description(self) -> str:
@@ -67,7 +74,15 @@ class Runtime:
     def bind_args(self) -> list[str]:
         if not self.needs_bind:
             return []
-        return ["--ro-bind", str(self.staging or self.prefix), self.prefix]
+        return ["--ro-bind", str(self.staging or self.prefix), RUNTIME_MOUNT]
+
+    def environment(self, system_path: str) -> dict[str, str]:
+        """PATH (the runtime's own bin first) and, where needed, the loader's library path."""
+        bin_dir = os.path.dirname(self.sandbox_interpreter)
+        environment = {"PATH": f"{bin_dir}:{system_path}"}
+        if self.library_path:
+            environment["LD_LIBRARY_PATH"] = self.library_path
+        return environment
 
     def staged_namespace(self) -> int:
         """A descriptor of the mount namespace where the staging directory shows the runtime.
@@ -162,6 +177,10 @@ def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
 def spawn_tool_problems() -> list[str]:
     return [SPAWN_TOOL_MISSING.format(path=path, package=package) for path, package in SPAWN_TOOLS.items()
             if not os.access(path, os.X_OK)]
+
+
+def _has_libpython(prefix: str) -> bool:
+    return any(Path(prefix, "lib").glob("libpython3*.so*"))
 
 
 def _is_under(path: str, root: str) -> bool:

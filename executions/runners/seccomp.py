@@ -1,4 +1,5 @@
-"""The system-call filter of local sandboxes (bubblewrap's ``--seccomp``), built with libseccomp.
+"""The system-call filter of sandboxes, built with libseccomp (bubblewrap applies it with
+``--seccomp``; runners that cannot apply one from outside hand it to the entry, ``filter=``).
 
 Everything is allowed except what follows. The namespaces, the unprivileged uid and the
 missing capabilities already stop most of the kernel from being reached; what is denied here
@@ -6,6 +7,13 @@ is what an unprivileged process can still call and a Python script never needs, 
 kernel has had the most exploitable bugs, plus a few calls that need a capability the sandbox
 lacks (denied again, in case). System calls of another architecture (32-bit calls on a 64-bit
 kernel) kill the caller, so the list cannot be sidestepped through them.
+
+The supervisor (the entry, PID 1 of the sandbox) shares its uid with the script, and a uid may
+reach its own processes. Being non-dumpable keeps the script out of its memory, descriptors
+and ``/proc`` files; what the kernel still lets a process of the same uid do to another one
+(set its limits, priority, CPU affinity, I/O priority; signal it) is denied here whenever it
+names PID 1, and the calls that reach into other processes are denied outright. Pid arguments
+are compared on their low 32 bits, as the kernel reads them.
 """
 
 from __future__ import annotations
@@ -24,11 +32,32 @@ DENIED = (
     # Need a capability the sandbox has not got.
     "open_by_handle_at", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
     "reboot", "swapon", "swapoff", "acct", "syslog",
+    # Reach into another process (the supervisor is non-dumpable, so they fail anyway).
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
 )
+SUPERVISOR_PID = 1
+# System calls whose first argument is a pid (or thread group id): denied for the supervisor's.
+SUPERVISOR_TARGETED = (
+    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open", "prlimit64",
+    "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr", "migrate_pages", "move_pages",
+)
+# setpriority(which, who) and ioprio_set(which, who): the supervisor by pid or process group,
+# or every process of the uid.
+PRIORITY_CALLS = {"setpriority": (0, 1, 2), "ioprio_set": (1, 2, 3)}  # (by pid, by group, by user)
 LIBSECCOMP_MISSING = "libseccomp is missing (package libseccomp2); the local runner filters system calls with it"
 
 _ACT_ALLOW = 0x7FFF0000
 _ACT_ERRNO = 0x00050000
+_CMP_MASKED_EQ = 7
+_LOW_32_BITS = 0xFFFFFFFF
+
+
+class _ArgCmp(ctypes.Structure):  # struct scmp_arg_cmp
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+
+def _equals(arg: int, value: int) -> _ArgCmp:
+    return _ArgCmp(arg, _CMP_MASKED_EQ, _LOW_32_BITS, value & _LOW_32_BITS)
 
 
 def _errno_action(code: int) -> int:
@@ -44,6 +73,9 @@ def _library() -> ctypes.CDLL | None:
     library.seccomp_init.restype = ctypes.c_void_p
     library.seccomp_init.argtypes = [ctypes.c_uint32]
     library.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    library.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_ArgCmp),
+    ]
     library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     library.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
     library.seccomp_release.argtypes = [ctypes.c_void_p]
@@ -66,13 +98,25 @@ def program() -> bytes:
     try:
         for names, code in ((MISSING, errno.ENOSYS), (DENIED, errno.EPERM)):
             for name in names:
-                number = library.seccomp_syscall_resolve_name(name.encode())
-                if number < 0:
-                    continue  # not a system call of this architecture
-                _check(library.seccomp_rule_add(context, _errno_action(code), number, 0), f"deny {name}")
+                _deny(library, context, name, code)
+        for name in SUPERVISOR_TARGETED:
+            _deny(library, context, name, errno.EPERM, _equals(0, SUPERVISOR_PID))
+        for name, (by_pid, by_group, by_user) in PRIORITY_CALLS.items():
+            for which in (by_pid, by_group):
+                _deny(library, context, name, errno.EPERM, _equals(0, which), _equals(1, SUPERVISOR_PID))
+            _deny(library, context, name, errno.EPERM, _equals(0, by_user))
         return _exported(library, context)
     finally:
         library.seccomp_release(context)
+
+
+def _deny(library: ctypes.CDLL, context: int, name: str, code: int, *conditions: _ArgCmp) -> None:
+    number = library.seccomp_syscall_resolve_name(name.encode())
+    if number < 0:
+        return  # not a system call of this architecture
+    array = (_ArgCmp * len(conditions))(*conditions)
+    result = library.seccomp_rule_add_array(context, _errno_action(code), number, len(conditions), array)
+    _check(result, f"deny {name}")
 
 
 def _exported(library: ctypes.CDLL, context: int) -> bytes:

@@ -15,10 +15,19 @@ log::
 Only builtin modules (``posix`` rather than ``os``, ``_signal`` rather than ``signal``) and a
 few small C extensions are imported, all before the fork (so neither process loads one again
 after it): this file's start-up time is paid by every run.
-Being PID 1 of its PID namespace, it cannot be killed by the script, and when it exits the
-kernel kills whatever the script left behind.
+
+The script must not be able to reach this process (it would write its own exit record), so
+before the fork it makes itself non-dumpable (no ptrace, no ``/proc/1/{mem,fd,environ}``, no
+``process_vm_*``, ``pidfd_getfd`` or ``kcmp`` for a process of the same uid), leaves SIGINT at
+its default (which the kernel never delivers to PID 1 from inside its namespace), and, when
+told to, installs a system-call filter (``filter=``, for runners that cannot apply one from
+outside) and runs the script as another uid (``user=``, where the sandbox maps one). Being PID
+1 of its PID namespace, it cannot be killed by the script, and when it exits the kernel kills
+whatever the script left behind. It exits with the script's status (its exit code, or 128 +
+the signal that ended it), so that the host can check the exit record against what it waits for.
 """
 
+import _ctypes
 import _signal
 import binascii
 import posix
@@ -39,22 +48,28 @@ DEFAULTS = {
     "fsize": "0",
     "nofile": "256",
     "output": str(1024 * 1024),  # per stream
+    "filter": "",  # a seccomp BPF program (struct sock_filter[]) to install before the fork
+    "user": "",  # a uid (and gid) for the script, other than the supervisor's
 }
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
 MEMORY_ERROR_MARK = b"M"
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
 
 
 def parse_args(argv):
-    """``key=value`` arguments; ``settings=-`` reads more of them, one whitespace-separated line,
-    from standard input (the bubblewrap runner starts the sandbox before it knows the run, and
-    the entry waits for it here)."""
+    """``key=value`` arguments; ``settings=-`` means more of them come later, one
+    whitespace-separated line on standard input (see ``read_settings``)."""
     args = dict(DEFAULTS)
     for arg in argv:
         key, _, value = arg.partition("=")
-        if key == "settings" and value == "-":
-            args.update(parse_args(read_line_from_stdin().decode().split()))
-        else:
-            args[key] = value
+        args[key] = value
+    return args
+
+
+def read_settings(args):
+    """The runners start a sandbox before they know the run; the entry waits for it here."""
+    if args.pop("settings", "") == "-":
+        args.update(parse_args(read_line_from_stdin().decode().split()))
     return args
 
 
@@ -77,6 +92,76 @@ def write_all(fd, data):
         view = view[posix.write(fd, view) :]
 
 
+# --- the walls between the script and the supervisor --------------------------------------
+
+
+class _Int(_ctypes._SimpleCData):
+    _type_ = "i"
+
+
+class _ULong(_ctypes._SimpleCData):
+    _type_ = "L"
+
+
+class _CFunction(_ctypes.CFuncPtr):
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _Int
+
+
+class _Process:
+    _handle = _ctypes.dlopen(None)  # this interpreter, and the C library it is linked with
+
+
+_prctl = _CFunction(("prctl", _Process))
+_prctl.argtypes = (_Int, _ULong, _ULong, _ULong, _ULong)
+
+
+def prctl(option, arg=0, arg2=0):
+    if _prctl(option, arg, arg2, 0, 0) != 0:
+        raise OSError(_ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def harden_supervisor(args):
+    """Before the fork: what the child inherits and then undoes for itself (no race)."""
+    prctl(PR_SET_DUMPABLE, 0)
+    _signal.signal(SIGINT, _signal.SIG_DFL)
+    if args["filter"]:
+        install_filter(args["filter"])
+
+
+def install_filter(path):
+    with open(path, "rb") as file:
+        program = file.read()
+    if not program or len(program) % 8:
+        raise OSError("the system-call filter is not a BPF program")
+    instructions = _buffer(program)
+    # struct sock_fprog: the number of instructions, padding, then a pointer to them.
+    fprog = _buffer((len(program) // 8).to_bytes(8, sys.byteorder) + _ctypes.addressof(instructions).to_bytes(8, sys.byteorder))
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _ctypes.addressof(fprog))
+
+
+class _Char(_ctypes._SimpleCData):
+    _type_ = "c"
+
+
+def _buffer(data):
+    array = type("Bytes", (_ctypes.Array,), {"_type_": _Char, "_length_": len(data)})
+    return array.from_buffer_copy(data)
+
+
+def become_script(args):
+    """In the child: dumpable again (its own processes may inspect each other), SIGINT raises
+    KeyboardInterrupt as usual, and the script's own uid where there is one."""
+    prctl(PR_SET_DUMPABLE, 1)
+    _signal.signal(SIGINT, _signal.default_int_handler)
+    if args["user"]:
+        uid = int(args["user"])
+        posix.setgroups([])
+        posix.setresgid(uid, uid, uid)
+        posix.setresuid(uid, uid, uid)  # from uid 0 this also drops every capability
+
+
 # --- the child: becomes the user's script ------------------------------------------------
 
 
@@ -87,6 +172,7 @@ def run_child(args, out_w, err_w, status_w):
     posix.dup2(err_w, 2)
     for fd in (stdin_fd, out_w, err_w):
         posix.close(fd)
+    become_script(args)
     set_rlimits(args)
     sys.dont_write_bytecode = True
     # A pipe is block buffered; line buffering makes output appear live, like a terminal.
@@ -234,6 +320,7 @@ class Supervisor:
         ended = time.monotonic()
         self.classify_child()
         write_all(1, self.exit_record(ended))
+        return self.exit_status()
 
     def step(self, timeout):
         for fd, _ in self.poller.poll(timeout * 1000):
@@ -318,12 +405,21 @@ class Supervisor:
         }
         return ("X " + " ".join(f"{key}={value}" for key, value in fields.items()) + "\n").encode()
 
+    def exit_status(self):
+        """The script's status as a shell would give it: its exit code, or 128 + its signal."""
+        status = self.child_status
+        if status is None:
+            return 255
+        return posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status)
+
 
 def main():
     # Nothing the sandbox inherited beyond 0/1/2 may reach the script.
     posix.closerange(3, 1 << 16)
-    write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
     args = parse_args(sys.argv[1:])
+    harden_supervisor(args)
+    write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
+    read_settings(args)
     out_r, out_w = posix.pipe()
     err_r, err_w = posix.pipe()
     status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
@@ -343,10 +439,10 @@ def main():
     for fd in (out_w, err_w, status_w):
         posix.close(fd)
     posix.set_blocking(status_r, False)
-    Supervisor(args, child, out_r, err_r, status_r).run()
+    status = Supervisor(args, child, out_r, err_r, status_r).run()
     # Everything went out through posix.write, so nothing is buffered: skip the interpreter's
     # finalization (~0.7 ms of every run). PID 1 exiting ends whatever is left.
-    posix._exit(0)
+    posix._exit(status)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Host side of the sandbox entry's framed output (see ``entry.py`` for the records).
 
 Every runner reads the same byte stream (a pipe for bubblewrap, the pod log for Kubernetes)
-and feeds it, in chunks of any size, to a :class:`Decoder`. The stream comes from a hostile
-sandbox, so nothing in it is trusted: bad lines are counted and skipped, the output caps are
-enforced here again, and a stream cut short by a kill simply ends without an exit record.
+and feeds it, in chunks of any size, to a :class:`Decoder`. The stream comes from a sandbox,
+so nothing in it is trusted: its grammar is exactly one start record, output records, one exit
+record and the end. Anything else (a malformed, unknown, over-long, repeated or misplaced
+record, or a stream that ends inside a record) is a protocol violation: decoding stops there
+and the runner reports a system error, never the run's own result. The output caps are
+enforced here again; a stream cut short by a kill simply ends without an exit record.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ from executions.runners.base import Stream
 
 START_LINE = b"S v=1\n"  # the entry's first record: its interpreter is up
 MAX_LINE_BYTES = 64 * 1024  # a longer line is garbage: the entry never writes one
+
+NOT_STARTED = "a {kind!r} record before the start record"
+STARTED_TWICE = "a second start record"
+AFTER_EXIT = "a {kind!r} record after the exit record"
+MALFORMED_EXIT = "a malformed exit record"
+BAD_CHUNK = "an output record that is not base64"
+UNKNOWN_RECORD = "an unknown record {kind!r}"
+LINE_TOO_LONG = "a line longer than {limit} bytes"
+CUT_RECORD = "the stream ended inside a record"
 REASONS = frozenset({"none", "timeout", "cpu", "memory", "output_limit"})
 _STREAMS = {b"O": Stream.STDOUT, b"E": Stream.STDERR}
 
@@ -39,51 +51,67 @@ class Decoder:
         self.cap = output_bytes
         self.started = False
         self.exit: ExitRecord | None = None
-        self.garbage_lines = 0
+        self.violation: str | None = None  # what broke the protocol, first thing only
         self.received = {Stream.STDOUT: 0, Stream.STDERR: 0}  # raw bytes kept, per stream
         self.overflowed = {Stream.STDOUT: False, Stream.STDERR: False}
         self._text = {stream: codecs.getincrementaldecoder("utf-8")("replace") for stream in Stream}
         self._pending = bytearray()
 
     def feed(self, data: bytes) -> list[tuple[Stream, str]]:
-        """Decode what ``data`` completes; return the text it carries, in order."""
+        """Decode what ``data`` completes; return the text it carries, in order. After a
+        violation nothing more is decoded."""
+        if self.violation is not None:
+            return []
         self._pending += data
         out: list[tuple[Stream, str]] = []
         start = 0
-        while (end := self._pending.find(b"\n", start)) >= 0:
+        while self.violation is None and (end := self._pending.find(b"\n", start)) >= 0:
             self._line(bytes(self._pending[start:end]), out)
             start = end + 1
         del self._pending[:start]
         if len(self._pending) > MAX_LINE_BYTES:
-            self.garbage_lines += 1
-            self._pending.clear()
+            self._violate(LINE_TOO_LONG.format(limit=MAX_LINE_BYTES))
         return out
 
     def finish(self) -> list[tuple[Stream, str]]:
-        """The stream ended: drop a partial last line, flush split characters."""
+        """The stream ended: a partial last line breaks the protocol; flush split characters."""
         if self._pending:
-            self.garbage_lines += 1
-            self._pending.clear()
+            self._violate(CUT_RECORD)
         out = [(stream, decoder.decode(b"", final=True)) for stream, decoder in self._text.items()]
         return [(stream, text) for stream, text in out if text]
 
+    def _violate(self, what: str) -> None:
+        if self.violation is None:
+            self.violation = what
+        self._pending.clear()
+
     def _line(self, line: bytes, out: list[tuple[Stream, str]]) -> None:
         kind, _, body = line.partition(b" ")
-        if kind in _STREAMS:
-            self._chunk(_STREAMS[kind], body, out)
+        shown = kind[:8].decode("ascii", "replace")
+        if self.exit is not None:
+            self._violate(AFTER_EXIT.format(kind=shown))
         elif kind == b"S":
+            if self.started:
+                self._violate(STARTED_TWICE)
+            elif line + b"\n" != START_LINE:
+                self._violate(UNKNOWN_RECORD.format(kind=line[:16].decode("ascii", "replace")))
             self.started = True
-        elif kind == b"X" and self.exit is None:
+        elif kind not in _STREAMS and kind != b"X":
+            self._violate(UNKNOWN_RECORD.format(kind=shown))
+        elif not self.started:
+            self._violate(NOT_STARTED.format(kind=shown))
+        elif kind == b"X":
             self.exit = parse_exit(body)
-            self.garbage_lines += self.exit is None
+            if self.exit is None:
+                self._violate(MALFORMED_EXIT)
         else:
-            self.garbage_lines += 1
+            self._chunk(_STREAMS[kind], body, out)
 
     def _chunk(self, stream: Stream, body: bytes, out: list[tuple[Stream, str]]) -> None:
         try:
             raw = binascii.a2b_base64(body, strict_mode=True)
         except binascii.Error:
-            self.garbage_lines += 1
+            self._violate(BAD_CHUNK)
             return
         raw = self._within_cap(stream, raw)
         if text := self._text[stream].decode(raw):
@@ -102,25 +130,59 @@ class Decoder:
 
 
 def parse_exit(body: bytes) -> ExitRecord | None:
-    """The ``X`` record's fields, or None when it is malformed."""
+    """The ``X`` record's fields, or None when it is malformed: a missing, repeated or unknown
+    field, a number that is not one, a negative figure, or an exit status out of range."""
     try:
-        fields = dict(pair.split("=", 1) for pair in body.decode("ascii").split())
-        reason = fields["reason"]
-        if reason not in REASONS:
+        pairs = [pair.split("=", 1) for pair in body.decode("ascii").split(" ")]
+        fields = dict(pairs)
+        if len(fields) != len(pairs) or set(fields) != EXIT_FIELDS or fields["reason"] not in REASONS:
             return None
-        return ExitRecord(
+        record = ExitRecord(
             exit_code=_optional_int(fields["exit"]),
             signal=_optional_int(fields["signal"]),
-            wall_ms=int(fields["wall_ms"]),
-            cpu_ms=int(fields["cpu_ms"]),
-            peak_memory_kb=int(fields["maxrss_kb"]),
-            stdout_truncated=fields["stdout_truncated"] == "1",
-            stderr_truncated=fields["stderr_truncated"] == "1",
-            reason=reason,
+            wall_ms=_number(fields["wall_ms"]),
+            cpu_ms=_number(fields["cpu_ms"]),
+            peak_memory_kb=_number(fields["maxrss_kb"]),
+            stdout_truncated=_flag(fields["stdout_truncated"]),
+            stderr_truncated=_flag(fields["stderr_truncated"]),
+            reason=fields["reason"],
         )
     except (KeyError, ValueError, UnicodeDecodeError):
         return None
+    return record if _plausible(record) else None
+
+
+EXIT_FIELDS = frozenset(
+    {"exit", "signal", "wall_ms", "cpu_ms", "maxrss_kb", "stdout_truncated", "stderr_truncated", "reason"}
+)
+
+
+def _plausible(record: ExitRecord) -> bool:
+    figures = (record.wall_ms, record.cpu_ms, record.peak_memory_kb)
+    return (
+        all(figure >= 0 for figure in figures)
+        and (record.exit_code is None) != (record.signal is None)  # the child is always reaped
+        and (record.exit_code is None or record.exit_code <= 255)
+        and (record.signal is None or 0 < record.signal < 65)
+    )
 
 
 def _optional_int(value: str) -> int | None:
-    return None if value == "-" else int(value)
+    if value == "-":
+        return None
+    if not value.isdigit():  # no sign, no spaces, no underscores: what the entry writes
+        raise ValueError(value)
+    return int(value)
+
+
+def _number(value: str) -> int:
+    number = _optional_int(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def _flag(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ValueError(value)
+    return value == "1"

@@ -112,7 +112,7 @@ def test_an_eviction_for_disk_use_is_the_scripts_failure(runner, fake):
     message = "Pod ephemeral local storage usage exceeds the total limit of containers 20Mi."
     fake.behaviour = Run(evict_on_output=message)
     result, _ = run(runner, "import time\nprint('filling', flush=True)\ntime.sleep(60)")
-    assert (result.error_type, result.message) == (ErrorType.RUNTIME_ERROR, status.DISK_EXCEEDED.format(detail=message))
+    assert (result.error_type, result.message) == (ErrorType.DISK_LIMIT, status.DISK_EXCEEDED.format(detail=message))
 
 
 def test_an_eviction_for_node_pressure_is_a_system_error(runner, fake):

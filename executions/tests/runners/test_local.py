@@ -18,8 +18,16 @@ import pytest
 from executions.runners import cgroups
 from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
 from executions.runners.local import UNKNOWN_RUNTIME, LocalRunner
-from executions.runners.local_sandbox import SANDBOX_BROKE, STOPPED, LocalSandbox
-from executions.runners.outcome import CPU_TIMED_OUT, FORBIDDEN_CALL, MEMORY_EXCEEDED, OUTPUT_EXCEEDED, TIMED_OUT
+from executions.runners.local_sandbox import SANDBOX_BROKE, LocalSandbox
+from executions.runners.outcome import (
+    CPU_TIMED_OUT,
+    DISK_FULL,
+    FORBIDDEN_CALL,
+    MEMORY_EXCEEDED,
+    OUTPUT_EXCEEDED,
+    STOPPED,
+    TIMED_OUT,
+)
 
 NEEDS_ROOT = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap"), reason="needs root and bubblewrap (sandbox uids and cgroups)"
@@ -74,7 +82,7 @@ def run(runner: LocalRunner, script: str, *, stdin: str = "", **limits) -> Outco
     sandbox = runner.start(spec, sink)
     result = sandbox.wait()
     outcome = Outcome(result, sink.text(Stream.STDOUT), sink.text(Stream.STDERR), time.monotonic() - started)
-    assert_nothing_left_behind(runner, result, sandbox.launcher.job_dir)
+    assert_nothing_left_behind(runner, result, sandbox.launcher.job_dir.path)
     return outcome
 
 
@@ -90,6 +98,10 @@ def assert_nothing_left_behind(runner: LocalRunner, result: RunResult, job_dir: 
     while left():
         assert time.monotonic() < deadline, f"left behind: {left()}"
         time.sleep(0.01)
+
+
+def is_mount_point(path: Path) -> bool:
+    return any(line.split()[4] == str(path) for line in Path("/proc/self/mountinfo").read_text().splitlines())
 
 
 def processes_of(uid: int) -> list[int]:
@@ -327,7 +339,7 @@ def test_many_files_together_cannot_exceed_the_scratch_space(runner):
         """,
         disk_mb=4,
     )
-    assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
+    assert (outcome.result.error_type, outcome.result.message) == (ErrorType.DISK_LIMIT, DISK_FULL)
     assert "No space left on device" in outcome.stderr
 
 
@@ -761,41 +773,45 @@ def test_sandboxes_are_kept_ready_for_each_scratch_size_in_use(runner):
     two_files = "for name in 'ab': open(f'/tmp/{name}', 'wb').write(b'x' * (5 << 18))\nprint('fits')"
     small = run(runner, two_files, disk_mb=2)  # 2.5 MiB in all
     large = run(runner, two_files, disk_mb=3)
-    assert small.result.error_type == ErrorType.RUNTIME_ERROR and "No space left on device" in small.stderr
+    assert small.result.error_type == ErrorType.DISK_LIMIT and "No space left on device" in small.stderr
     assert (large.stdout, large.result.error_type) == ("fits\n", None)
 
 
 def test_a_reaper_removes_the_job_directory_a_dead_process_left_and_no_other(runner):
     idle = idle_launchers(runner)
     uid = runner.slots.claim()  # as a run of a process that died mid-run: then its lock went too
-    left = runner._new_job_dir(uid)
-    (left / "main.py").write_text("print('left behind')")
+    left = runner._new_job_dir(uid, 4)
+    left.write("script", b"print('left behind')")
     runner.slots.release(uid)
 
     assert runner.reap(older_than=timedelta(seconds=0)) == 1
-    assert not left.exists()
-    assert all(launcher.job_dir.exists() and launcher.alive for launcher in idle)
+    assert not left.path.exists() and not is_mount_point(left.path)
+    assert all(launcher.job_dir.path.exists() and launcher.alive for launcher in idle)
 
 
 def test_a_job_directory_is_open_to_its_sandboxs_uid_alone(runner):
     launcher = idle_launchers(runner)[0]
-    info = launcher.job_dir.stat()
+    files, scratch = launcher.job_dir.path / "job", launcher.job_dir.path / "tmp"
 
-    assert (info.st_uid, info.st_mode & 0o777) == (launcher.uid, 0o500)
+    assert [(path.stat().st_uid, path.stat().st_mode & 0o777) for path in (files, scratch)] == [
+        (launcher.uid, 0o500),
+        (launcher.uid, 0o700),
+    ]
     other_uid = runner.options["uid_base"] + runner.options["uid_count"] - 1
-    peek = subprocess.run(["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--",
-                           "ls", str(launcher.job_dir)], capture_output=True, text=True)
-    assert peek.returncode != 0 and "Permission denied" in peek.stderr
+    for path in (files, scratch):
+        peek = subprocess.run(["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--",
+                               "ls", str(path)], capture_output=True, text=True)
+        assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 
 def test_a_new_runner_removes_job_directories_that_a_killed_server_left(runner):
     uid = runner.slots.claim()
-    left = runner._new_job_dir(uid)
-    (left / "main.py").write_text("print('a past run')")
+    left = runner._new_job_dir(uid, 4)
+    left.write("script", b"print('a past run')")
     runner.slots.release(uid)
 
     fresh = LocalRunner(warm=0)
     fresh.launchers.close()
 
-    assert not left.exists()
-    assert all(launcher.job_dir.exists() for launcher in idle_launchers(runner))
+    assert not left.path.exists() and not is_mount_point(left.path)
+    assert all(launcher.job_dir.path.exists() for launcher in idle_launchers(runner))

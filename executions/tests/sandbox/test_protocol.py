@@ -1,13 +1,22 @@
 import binascii
 
 from executions.runners.base import Stream
-from executions.sandbox.protocol import MAX_LINE_BYTES, Decoder, ExitRecord, parse_exit
+import pytest
+
+from executions.sandbox import protocol
+from executions.sandbox.protocol import MAX_LINE_BYTES, START_LINE, Decoder, ExitRecord, parse_exit
 
 EXIT_LINE = b"X exit=0 signal=- wall_ms=12 cpu_ms=7 maxrss_kb=9000 stdout_truncated=0 stderr_truncated=1 reason=none\n"
 
 
 def frame(kind: bytes, data: bytes) -> bytes:
     return kind + b" " + binascii.b2a_base64(data)
+
+
+def started(**options) -> Decoder:
+    decoder = Decoder(**options)
+    decoder.feed(START_LINE)
+    return decoder
 
 
 def decode_all(decoder: Decoder, data: bytes, *, step: int) -> list[tuple[Stream, str]]:
@@ -43,59 +52,81 @@ def test_any_chunking_of_the_byte_stream_gives_the_same_text():
     data = text.encode()
     stream = b"".join(frame(b"O", data[i : i + 7]) for i in range(0, len(data), 7))
     for step in (1, 3, 64, 4096):
-        assert joined(decode_all(Decoder(), stream, step=step), Stream.STDOUT) == text
+        assert joined(decode_all(started(), stream, step=step), Stream.STDOUT) == text
 
 
 def test_a_character_split_across_records_survives():
     euro = "€".encode()
-    chunks = decode_all(Decoder(), frame(b"O", euro[:1]) + frame(b"O", euro[1:]) + frame(b"O", b"\n"), step=5)
+    chunks = decode_all(started(), frame(b"O", euro[:1]) + frame(b"O", euro[1:]) + frame(b"O", b"\n"), step=5)
     assert joined(chunks, Stream.STDOUT) == "€\n"
 
 
 def test_streams_decode_independently_when_interleaved():
     euro = "€".encode()
     data = frame(b"O", euro[:2]) + frame(b"E", "é".encode()) + frame(b"O", euro[2:])
-    chunks = decode_all(Decoder(), data, step=2)
+    chunks = decode_all(started(), data, step=2)
     assert joined(chunks, Stream.STDOUT) == "€"
     assert joined(chunks, Stream.STDERR) == "é"
 
 
 def test_invalid_utf8_is_replaced():
-    chunks = decode_all(Decoder(), frame(b"O", b"\xff\xfeok\n"), step=100)
+    chunks = decode_all(started(), frame(b"O", b"\xff\xfeok\n"), step=100)
     assert joined(chunks, Stream.STDOUT) == "\ufffd\ufffdok\n"
 
 
 def test_a_dangling_partial_character_is_replaced_at_the_end():
-    chunks = decode_all(Decoder(), frame(b"O", "€".encode()[:2]), step=100)
+    chunks = decode_all(started(), frame(b"O", "€".encode()[:2]), step=100)
     assert joined(chunks, Stream.STDOUT) == "\ufffd"
 
 
-def test_garbage_lines_are_counted_and_skipped():
-    decoder = Decoder()
-    data = b"hello there\n" + b"O !!!not-base64!!!\n" + frame(b"O", b"kept") + b"X reason=bogus\n" + b"\n"
-    chunks = decode_all(decoder, data, step=3)
+@pytest.mark.parametrize(
+    ("data", "violation"),
+    [
+        (b"hello there\n", protocol.UNKNOWN_RECORD.format(kind="hello")),
+        (b"O !!!not-base64!!!\n", protocol.BAD_CHUNK),
+        (b"X reason=bogus\n", protocol.MALFORMED_EXIT),
+        (b"\n", protocol.UNKNOWN_RECORD.format(kind="")),
+        (START_LINE, protocol.STARTED_TWICE),
+        (EXIT_LINE + EXIT_LINE, protocol.AFTER_EXIT.format(kind="X")),
+        (EXIT_LINE + frame(b"O", b"late"), protocol.AFTER_EXIT.format(kind="O")),
+    ],
+)
+def test_a_record_out_of_the_grammar_is_a_violation_and_ends_decoding(data, violation):
+    decoder = started()
+    chunks = decode_all(decoder, frame(b"O", b"kept") + data + frame(b"O", b"never"), step=3)
     assert joined(chunks, Stream.STDOUT) == "kept"
-    assert decoder.garbage_lines == 4
-    assert decoder.exit is None
+    assert decoder.violation == violation
 
 
-def test_a_truncated_last_line_is_dropped_without_an_exit_record():
+def test_output_before_the_start_record_is_a_violation():
     decoder = Decoder()
+    assert decoder.feed(frame(b"O", b"forged") + START_LINE) == []
+    assert decoder.violation == protocol.NOT_STARTED.format(kind="O")
+
+
+def test_a_stream_cut_inside_a_record_keeps_what_came_whole_and_says_so():
+    decoder = started()
     chunks = decode_all(decoder, frame(b"O", b"one\n") + frame(b"O", b"two\n")[:-3], step=4)
     assert joined(chunks, Stream.STDOUT) == "one\n"
     assert decoder.exit is None
-    assert decoder.garbage_lines == 1
+    assert decoder.violation == protocol.CUT_RECORD
+
+
+def test_a_stream_cut_between_records_is_no_violation():
+    decoder = started()
+    decode_all(decoder, frame(b"O", b"one\n"), step=4)
+    assert decoder.violation is None and decoder.exit is None
 
 
 def test_an_endless_line_does_not_grow_the_buffer_without_bound():
-    decoder = Decoder()
+    decoder = started()
     decoder.feed(b"O " + b"A" * (MAX_LINE_BYTES + 10))
     assert len(decoder._pending) == 0
-    assert decoder.garbage_lines == 1
+    assert decoder.violation == protocol.LINE_TOO_LONG.format(limit=MAX_LINE_BYTES)
 
 
 def test_the_host_side_cap_truncates_each_stream_to_exactly_the_cap():
-    decoder = Decoder(output_bytes=10)
+    decoder = started(output_bytes=10)
     data = frame(b"O", b"0123456") + frame(b"O", b"789abc") + frame(b"E", b"short")
     chunks = decode_all(decoder, data, step=50)
     assert joined(chunks, Stream.STDOUT) == "0123456789"
@@ -103,10 +134,11 @@ def test_the_host_side_cap_truncates_each_stream_to_exactly_the_cap():
     assert decoder.overflowed == {Stream.STDOUT: True, Stream.STDERR: False}
 
 
-def test_only_the_first_exit_record_counts():
-    decoder = Decoder()
+def test_a_second_exit_record_is_a_violation_whatever_it_says():
+    decoder = started()
     decoder.feed(EXIT_LINE + EXIT_LINE.replace(b"exit=0", b"exit=3"))
     assert decoder.exit.exit_code == 0
+    assert decoder.violation == protocol.AFTER_EXIT.format(kind="X")
 
 
 def test_exit_record_with_a_signal_and_a_reason():
@@ -120,3 +152,26 @@ def test_malformed_exit_records_are_rejected():
     assert parse_exit(b"exit=0") is None
     assert parse_exit(EXIT_LINE[2:-1].replace(b"exit=0", b"exit=zero")) is None
     assert parse_exit("exit=0 reason=nöne".encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"cpu_ms=7", b"cpu_ms=-100000"),  # a negative figure (it would credit a CPU quota)
+        (b"wall_ms=12", b"wall_ms=+12"),
+        (b"maxrss_kb=9000", b"maxrss_kb=9_000"),
+        (b"exit=0", b"exit=256"),
+        (b"exit=0 signal=-", b"exit=0 signal=9"),  # both an exit code and a signal
+        (b"exit=0 signal=-", b"exit=- signal=-"),  # neither
+        (b"signal=-", b"signal=99"),
+        (b"reason=none", b"reason=none reason=timeout"),  # a field twice
+        (b" reason=none", b""),  # a field missing
+        (b"reason=none", b"reason=none extra=1"),  # an unknown field
+        (b"stdout_truncated=0", b"stdout_truncated=yes"),
+        (b"cpu_ms=7 ", b"cpu_ms=7  "),  # not the entry's spacing
+    ],
+)
+def test_implausible_exit_records_are_malformed(old, new):
+    line = EXIT_LINE[2:-1]
+    assert old in line
+    assert parse_exit(line.replace(old, new)) is None

@@ -1,0 +1,128 @@
+"""The job directory of a local sandbox: where its script and stdin go, and its scratch space.
+
+When the server runs as root, each sandbox gets a tmpfs of its own, mounted by the host on
+the job directory with a cap on both bytes and files (inodes): ``job/`` holds the run's files
+(the sandbox sees it read-only as ``/sandbox``) and ``tmp/`` is the script's ``/tmp``. Both
+are handed to bubblewrap as open descriptors, so the sandbox's ``/proc/self/mountinfo`` shows
+a tmpfs and neutral paths, nothing of the host's. The host reads the filesystem's fullness
+itself when the run ends. Without root, the job directory is a plain directory and bubblewrap
+makes the scratch tmpfs (bytes capped, files not).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import shutil
+from pathlib import Path
+
+from executions.runners.outcome import DISK_FULL, INODES_FULL
+
+JOB_FILES = {"script": "main.py", "stdin": "stdin"}
+MNT_DETACH = 2
+MS_BIND, MS_SHARED = 0x1000, 0x100000
+# The run's own files share the filesystem with /tmp: room for the largest script and stdin.
+FILES_ALLOWANCE_BYTES = 256 * 1024
+FILES_ALLOWANCE_INODES = 8  # the two directories, the two files, and the root
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return libc
+
+
+def share_mounts_under(directory: Path) -> None:
+    """Make ``directory`` a shared mount of its own (a bind onto itself, once), so that the
+    scratch spaces mounted under it later also appear in mount namespaces copied from this one
+    before (the one where a runtime is staged for bubblewrap, see local_setup)."""
+    path = bytes(directory)
+    if not _is_mount_point(directory) and _libc().mount(path, path, None, MS_BIND, None) != 0:
+        _raise(f"binding {directory} onto itself")
+    if _libc().mount(None, path, None, MS_SHARED, None) != 0:
+        _raise(f"sharing the mounts under {directory}")
+
+
+def _is_mount_point(directory: Path) -> bool:
+    target = str(directory)
+    with open("/proc/self/mountinfo") as table:
+        return any(line.split()[4] == target for line in table)
+
+
+def _raise(what: str) -> None:
+    error = ctypes.get_errno()
+    raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+class JobDir:
+    """One sandbox's job directory; ``mounted`` when it is a tmpfs of its own."""
+
+    def __init__(self, path: Path, *, uid: int | None, disk_mb: int, inodes: int | None):
+        self.path = path
+        self.mounted = False
+        self.fds: dict[str, int] = {}
+        if uid is None or inodes is None:
+            self.files = path
+            return
+        try:
+            self._mount(disk_mb, inodes)
+            # Only the sandbox's own uid may enter either (the server, as root, writes the files).
+            self.files = path / "job"
+            scratch = path / "tmp"
+            for directory, mode in ((self.files, 0o500), (scratch, 0o700)):
+                directory.mkdir(mode=mode)
+                os.chown(directory, uid, uid)
+            self.fds = {name: os.open(path / name, os.O_PATH | os.O_CLOEXEC) for name in ("job", "tmp")}
+        except BaseException:
+            self.remove()
+            raise
+
+    def _mount(self, disk_mb: int, inodes: int) -> None:
+        # No uid= option: the sandbox would read the host uid in its mount table.
+        size = (disk_mb << 20) + FILES_ALLOWANCE_BYTES
+        options = f"size={size},nr_inodes={inodes + FILES_ALLOWANCE_INODES},mode=0711".encode()
+        if _libc().mount(b"tmpfs", bytes(self.path), b"tmpfs", 0, options) != 0:
+            _raise(f"mounting the scratch space on {self.path}")
+        self.mounted = True
+
+    def write(self, name: str, data: bytes) -> None:
+        fd = os.open(self.files / JOB_FILES[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+    def fullness(self) -> str | None:
+        """DISK_FULL or INODES_FULL when the scratch space is used up, by the host's reading."""
+        if not self.mounted:
+            return None
+        try:
+            stats = os.statvfs(self.path)
+        except OSError:
+            return None
+        if stats.f_bavail * stats.f_frsize < FILES_ALLOWANCE_BYTES // 4:
+            return DISK_FULL
+        if stats.f_favail == 0:
+            return INODES_FULL
+        return None
+
+    def close_fds(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds = {}
+
+    def remove(self) -> None:
+        self.close_fds()
+        remove_job_dir(self.path)
+
+
+def remove_job_dir(path: Path) -> None:
+    """Unmount the job directory's tmpfs, if it has one, then remove the directory."""
+    _libc().umount2(bytes(path), MNT_DETACH)  # EINVAL when it is no mount point: nothing to do
+    shutil.rmtree(path, ignore_errors=True)
