@@ -21,7 +21,6 @@ object, on either route (status 400).
 """
 
 import asyncio
-import json
 import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 from executions import events, metrics, quotas, selectors, services
 from executions.documents import Execution
 from executions.schemas import ExecutionIn, ExecutionOut
+from integr8scode import strict_json
 from integr8scode.threads import in_thread
 
 NOT_FOUND_CLOSE_CODE = 4404
@@ -79,8 +79,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
-            content = json.loads(text_data or bytes_data or "")
-        except (ValueError, UnicodeDecodeError):
+            content = strict_json.loads(text_data or bytes_data or "")
+        except ValueError:  # UnicodeDecodeError is one too
             content = None
         if not isinstance(content, dict):
             await self._refuse(400, MALFORMED_MESSAGE)

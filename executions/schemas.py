@@ -1,12 +1,32 @@
 """Request and response shapes of the executions API."""
 
+import re
 from datetime import datetime
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr
+from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, field_validator
+
+LONE_SURROGATE = "Text must be Unicode: lone surrogates such as \\ud800 are not characters"
+# Within a str, a surrogate is always a lone one: JSON's escaped pairs decode to one character.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class ExecuteIn(Schema):
+class InputSchema(Schema):
+    """What every request body and submit message is made of: strings that are Unicode text (JSON
+    can spell a lone surrogate, "\\ud800", which no store can encode) and finite numbers (1e400
+    reads as infinity)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _unicode_text(cls, value):
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ValueError(LONE_SURROGATE)
+        return value
+
+
+class ExecuteIn(InputSchema):
     """The seed's request: just the script."""
 
     script: StrictStr = Field(..., description="Python source to run.")
@@ -17,7 +37,7 @@ class ExecuteOut(Schema):
     status: str
 
 
-class LimitsIn(Schema):
+class LimitsIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     wall_seconds: StrictFloat | StrictInt | None = None
@@ -28,7 +48,7 @@ class LimitsIn(Schema):
     output_bytes: StrictInt | None = None
 
 
-class ExecutionIn(Schema):
+class ExecutionIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     script: StrictStr = Field(..., description="Python source to run.")

@@ -6,7 +6,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, StrictStr
 
 from executions.models import Visibility
-from executions.schemas import LimitsIn
+from executions.schemas import InputSchema, LimitsIn
 
 
 class ExecutionSummaryOut(Schema):
@@ -31,7 +31,7 @@ class ExecutionPageOut(Schema):
     count: int
 
 
-class ScriptIn(Schema):
+class ScriptIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     title: StrictStr
@@ -40,7 +40,7 @@ class ScriptIn(Schema):
     visibility: Visibility = Visibility.PRIVATE
 
 
-class ScriptPatch(Schema):
+class ScriptPatch(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     title: StrictStr | None = None
@@ -49,7 +49,7 @@ class ScriptPatch(Schema):
     visibility: Visibility | None = None
 
 
-class ScriptRunIn(Schema):
+class ScriptRunIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     stdin: StrictStr = ""

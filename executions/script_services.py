@@ -22,6 +22,7 @@ UNKNOWN_VISIBILITY = "visibility must be one of: {known}"
 NOT_OWNER = "Only the owner can change this script."
 SCRIPT_HIDDEN = "A moderator hid this script, so it cannot be run or forked: {reason}"
 HIDE_REASON_REQUIRED = "Give a reason for hiding the script; its owner will see it."
+NUL_CHARACTER = "{field} must not contain NUL characters (\\x00)"
 
 
 class ScriptRejected(services.SubmissionRejected):
@@ -125,7 +126,14 @@ def _apply(script: Script, **values) -> None:
               "visibility": _clean_visibility}
     for name, value in values.items():
         if value is not None:
+            _refuse_nul(name, value)
             setattr(script, name, checks[name](value))
+
+
+def _refuse_nul(name: str, value: str) -> None:
+    # PostgreSQL cannot store NUL in text, and the script pages' forms refuse it too.
+    if "\x00" in value:
+        raise ScriptRejected(NUL_CHARACTER.format(field=name))
 
 
 def _clean_title(title: str) -> str:

@@ -1,9 +1,10 @@
 """The one NinjaAPI: the seed's endpoints at the root, the versioned API under /api/v1."""
 
-from django.http import HttpRequest
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from accounts.auth import TOKEN_REJECTED
 from executions import quotas, script_services, services
@@ -12,9 +13,26 @@ from executions.api import seed_router
 from executions.api_scripts import router as scripts_router
 from executions.script_selectors import ScriptNotFound
 from executions.selectors import ExecutionNotFound
+from integr8scode import strict_json
 
 BODY_TOO_LARGE = "The request body is larger than this server accepts."
 MALFORMED_JSON = "The request body is not valid JSON."
+NOT_JSON_MEDIA_TYPE = "Send the request body as JSON, with Content-Type: application/json."
+
+
+class NotJSONMediaType(Exception):
+    pass
+
+
+class JSONBodyParser(Parser):
+    """Bodies must say they are JSON (so no page elsewhere can post one without asking first),
+    and be JSON: no NaN or Infinity."""
+
+    def parse_body(self, request: HttpRequest):
+        if not strict_json.is_json_media_type(request.content_type or ""):
+            raise NotJSONMediaType()
+        return strict_json.loads(request.body)
+
 
 api = NinjaAPI(
     title="Integr8sCode API",
@@ -23,6 +41,7 @@ api = NinjaAPI(
     docs_url="/api/docs",
     openapi_url="/api/openapi.json",
     urls_namespace="api",
+    parser=JSONBodyParser(),
 )
 api.add_router("", seed_router)
 api.add_router("/api/v1", executions_router)
@@ -84,7 +103,9 @@ def body_too_large(request, exc):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    # ninja reports an unparsable body as a 400 caused by the parser's exception.
+    # ninja reports a body the parser refused as a 400 caused by the parser's exception.
+    if exc.status_code == 400 and isinstance(exc.__cause__, NotJSONMediaType):
+        return _error(request, 415, NOT_JSON_MEDIA_TYPE)
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         return _error(request, 400, MALFORMED_JSON)
     return _error(request, exc.status_code, str(exc))

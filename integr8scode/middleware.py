@@ -1,5 +1,9 @@
 """Middleware of the project's own, beside the request id's (in :mod:`integr8scode.logs`)."""
 
+from django.http import JsonResponse
+
+from integr8scode.views import API_PREFIXES
+
 
 def sync_middleware_stack(get_response):
     """Last in ``MIDDLEWARE``, and sync-only: Django then runs the whole stack above it as sync
@@ -11,3 +15,29 @@ def sync_middleware_stack(get_response):
 
 sync_middleware_stack.sync_capable = True
 sync_middleware_stack.async_capable = False
+
+
+def api_errors_as_json(get_response):
+    """API clients get every error as JSON ``{"detail": ...}``, also those that Django and ninja
+    answer in HTML or plain text themselves (a method not allowed, a host not allowed, a server
+    error); headers such as ``Allow`` stay."""
+
+    def middleware(request):
+        response = get_response(request)
+        if response.status_code >= 400 and request.path.startswith(API_PREFIXES) and not _is_json(response):
+            return _as_json(response)
+        return response
+
+    return middleware
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def _as_json(response) -> JsonResponse:
+    replacement = JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
+    for name, value in response.items():
+        if name.lower() not in ("content-type", "content-length"):
+            replacement[name] = value
+    return replacement

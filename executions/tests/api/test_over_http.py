@@ -151,3 +151,19 @@ def test_hostile_scripts_are_contained_and_reported(http, name, script, error_ty
         assert re.search(check, result["errors"] or ""), result["errors"]
     # The server is still healthy afterwards.
     assert http.post("/api/v1/executions?wait=true", json={"script": "print('ok')"}).json()["output"] == "ok\n"
+
+
+@pytest.mark.parametrize(("method", "path", "content", "content_type", "status"), [
+    ("POST", "/api/v1/executions", '{"script": "print(1)\\ud800"}', "application/json", 422),
+    ("POST", "/execute", '{"script": "pass", "limits": {"wall_seconds": NaN}}', "application/json", 400),
+    ("POST", "/api/v1/executions", '{"script": "pass", "limits": {"memory_mb": Infinity}}', "application/json", 400),
+    ("POST", "/api/v1/executions", '{"script": "print(1)"}', "text/plain", 415),
+    ("DELETE", "/api/v1/executions", "", None, 405),
+])
+def test_bad_input_over_real_http_gets_a_json_4xx(http, method, path, content, content_type, status):
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = http.request(method, path, content=content, headers=headers)
+
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json") and response.json()["detail"]

@@ -5,9 +5,12 @@ import json
 import pytest
 from django.test import Client, override_settings
 
-from executions import services
+from accounts.tests.helpers import bearer, obtain_tokens
+from executions import script_services, services
 from executions.documents import Execution
-from integr8scode.api import MALFORMED_JSON
+from executions.models import Script
+from executions.schemas import LONE_SURROGATE
+from integr8scode.api import MALFORMED_JSON, NOT_JSON_MEDIA_TYPE
 
 
 @pytest.fixture
@@ -114,3 +117,112 @@ def test_too_little_memory_for_the_interpreter_itself_is_a_422_that_says_so(clie
 
     assert response.status_code == 422
     assert response.json()["detail"] == "limits.memory_mb=8 is below the minimum of 16: the interpreter alone needs about 10 MiB"
+
+
+# --- what JSON can spell but no store can keep -------------------------------------------
+
+LONE = "\\ud800"  # as sent: the JSON escape of a lone surrogate
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/execute", '{"script": "print(1)LONE"}'),
+    ("/api/v1/executions", '{"script": "LONE"}'),
+    ("/api/v1/executions", '{"script": "pass", "stdin": "aLONEb"}'),
+    ("/api/v1/executions", '{"script": "pass", "runtime": "LONE"}'),
+    ("/api/v1/executions", '{"script": "pass", "LONE": 1}'),
+])
+def test_a_lone_surrogate_in_any_string_is_a_422_and_nothing_runs(client, path, body):
+    response = post(client, path, body.replace("LONE", LONE))
+
+    assert response.status_code == 422, response.content
+    assert isinstance(response.json()["detail"], list)
+    assert Execution.objects.count() == 0
+
+
+def test_the_422_for_a_lone_surrogate_names_the_field_and_says_why(client):
+    detail = post(client, "/api/v1/executions", '{"script": "pass", "stdin": "\\udfff"}').json()["detail"]
+
+    assert [error["loc"] for error in detail] == [["body", "payload", "stdin"]]
+    assert LONE_SURROGATE in detail[0]["msg"]
+
+
+@pytest.fixture
+def as_owner(owner):
+    return bearer(obtain_tokens(Client(), owner)["access_token"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/api/v1/scripts", '{"title": "LONE", "source": "pass"}'),
+    ("post", "/api/v1/scripts", '{"title": "t", "source": "LONE"}'),
+    ("patch", "/api/v1/scripts/{key}", '{"title": "LONE"}'),
+    ("post", "/api/v1/scripts/{key}/run", '{"stdin": "LONE"}'),
+])
+def test_a_lone_surrogate_in_a_script_field_is_a_422(client, as_owner, owner, make_script, method, path, body):
+    script = make_script(owner, title="Before")
+
+    response = getattr(client, method)(path.format(key=script.key), data=body.replace("LONE", LONE),
+                                       content_type="application/json", headers=as_owner)
+
+    assert response.status_code == 422, response.content
+    assert Script.objects.get().title == "Before" and Execution.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("field", ["title", "source"])
+def test_a_nul_character_in_a_saved_script_is_a_422(client, as_owner, field):
+    body = {"title": "t", "source": "pass", field: "a\x00b"}
+
+    response = post(client, "/api/v1/scripts", body, **as_owner)
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": script_services.NUL_CHARACTER.format(field=field)}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("path", ["/api/v1/executions", "/execute"])
+def test_nan_and_infinity_are_not_json(client, path, number):
+    response = post(client, path, '{"script": "pass", "limits": {"wall_seconds": %s}}' % number)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": MALFORMED_JSON}
+
+
+def test_a_number_too_large_to_be_finite_is_a_422(client):
+    response = post(client, "/api/v1/executions", '{"script": "pass", "limits": {"wall_seconds": 1e400}}')
+
+    assert response.status_code == 422
+    assert any(error["type"] == "finite_number" for error in response.json()["detail"])
+
+
+# --- bodies that are not JSON by their content type, and other refusals -------------------
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "", "application/xml"])
+@pytest.mark.parametrize("path", ["/execute", "/api/v1/executions"])
+def test_a_body_that_does_not_say_it_is_json_is_a_415(client, path, content_type):
+    response = client.post(path, data=json.dumps({"script": "print(1)"}), content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": NOT_JSON_MEDIA_TYPE}
+    assert Execution.objects.count() == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json"])
+def test_json_content_types_are_taken(client, content_type):
+    response = client.post("/api/v1/executions", data=json.dumps({"script": "print(1)"}), content_type=content_type)
+
+    assert response.status_code == 201
+
+
+def test_a_method_an_operation_does_not_have_is_a_json_405_with_allow(client):
+    response = client.put("/api/v1/executions")
+
+    assert response.status_code == 405 and response["Allow"] == "GET, POST"
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_a_host_not_served_is_a_json_400_on_api_paths(client):
+    response = client.get("/api/v1/runtimes", headers={"Host": "evil.example"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad Request"}

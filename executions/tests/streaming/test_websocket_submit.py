@@ -89,6 +89,13 @@ def test_the_submitter_can_cancel_on_the_same_connection(daphne_server):
         ({"type": "watch", "script": "pass"}, 422, SUBMIT_FIRST),
         ("{not json", 400, MALFORMED_MESSAGE),
         ("[1, 2]", 400, MALFORMED_MESSAGE),
+        ('{"type": "submit", "script": "pass", "limits": {"wall_seconds": NaN}}', 400, MALFORMED_MESSAGE),
+        ('{"type": "submit", "script": "pass", "limits": {"cpu_seconds": -Infinity}}', 400, MALFORMED_MESSAGE),
+        ('{"type": "submit", "script": "pass", "limits": {"wall_seconds": 1e400}}', 422, "finite number"),
+        ('{"type": "submit", "script": "print(1)\\ud800"}', 422, "lone surrogates"),
+        ('{"type": "submit", "script": "pass", "stdin": "\\udfff"}', 422, "lone surrogates"),
+        ('{"type": "submit", "script": "pass", "idempotency_key": "\\ud800"}', 422, IDEMPOTENCY_KEY_INVALID),
+        ('{"type": "\\ud800", "script": "pass"}', 422, SUBMIT_FIRST),
     ],
 )
 def test_a_refused_submission_gets_the_http_apis_status_and_reason_and_the_connection_closes(

@@ -1,0 +1,25 @@
+"""JSON as RFC 8259 defines it, for request bodies and WebSocket messages.
+
+Python's json module also reads ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON:
+a limit of NaN compares false with every cap and no store keeps it. Here they are malformed
+JSON like any other.
+"""
+
+import json
+
+NOT_A_NUMBER = "{name} is not a JSON number"
+
+
+def loads(data: str | bytes):
+    """The document in ``data``; ``ValueError`` when it is not JSON."""
+    return json.loads(data, parse_constant=_refuse)
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json``, or a JSON-based type such as ``application/problem+json``."""
+    return content_type == "application/json" or (content_type.startswith("application/")
+                                                   and content_type.endswith("+json"))
+
+
+def _refuse(name: str):
+    raise ValueError(NOT_A_NUMBER.format(name=name))
