@@ -43,6 +43,7 @@ from executions.runners.base import (
     Stream,
     get_runner,
 )
+from executions.runners.outcome import Flag
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         metrics.dispatcher_workers.labels("busy").set_function(self.busy)
         metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.busy())
+        for flag in Flag.ALL:  # exported at 0, so that an alert on an increase sees the first one
+            metrics.report_disagreements.labels(self.runner.name, flag)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -270,6 +273,11 @@ class Dispatcher:
             metrics.peak_memory.labels(*labels).observe(result.peak_memory_kb * 1024)
         if result.extra.get("start_ms") is not None:
             metrics.sandbox_start.labels(self.runner.name).observe(result.extra["start_ms"] / 1000)
+        for flag in result.flags:
+            metrics.report_disagreements.labels(self.runner.name, flag).inc()
+        if result.flags:
+            log.warning("the sandbox's report disagreed with the host", extra={
+                "execution_id": execution.execution_id, "flags": result.flags})
 
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})

@@ -9,6 +9,7 @@ from mongoengine import (
     DictField,
     Document,
     IntField,
+    ListField,
     StringField,
 )
 from pymongo.errors import OperationFailure
@@ -63,6 +64,9 @@ class Execution(Document):
     duration_ms = IntField(null=True)
     cpu_ms = IntField(null=True)
     peak_memory_kb = IntField(null=True)
+    # Figures where the sandbox's own report disagreed with the host's measurement (the host's
+    # were kept): a sign that something in the sandbox tried to forge its result.
+    flags = ListField(StringField(), default=list)
 
     runner = StringField(null=True)
     worker = StringField(null=True)

@@ -23,6 +23,11 @@ peak_memory = Histogram(f"{PREFIX}_run_peak_memory_bytes", "Peak memory of a run
                         buckets=MEMORY_BUCKETS)
 sandbox_start = Histogram(f"{PREFIX}_sandbox_start_seconds", "Time from asking the runner to start a sandbox "
                           "until the sandbox reports it is ready.", ["runner"], buckets=START_BUCKETS)
+report_disagreements = Counter(
+    f"{PREFIX}_sandbox_report_disagreements",
+    "Runs whose sandbox reported a figure the host measured otherwise (the host's was kept).",
+    ["runner", "flag"],
+)
 output_bytes = Counter(f"{PREFIX}_output_bytes", "Bytes of output written by scripts.", ["stream"])
 websocket_connections = Gauge(f"{PREFIX}_websocket_connections", "Open WebSocket watchers.")
 rate_limit_refusals = Counter(f"{PREFIX}_rate_limit_refusals", "Requests refused by a quota or rate limit.",

@@ -119,6 +119,7 @@ def execution_finish(
         set__duration_ms=result.duration_ms,
         set__cpu_ms=result.cpu_ms,
         set__peak_memory_kb=result.peak_memory_kb,
+        set__flags=result.flags,
         set__finished_at=now,
         set__updated_at=now,
         set__lease_until=None,

@@ -46,6 +46,7 @@ class Flag:
     CPU_TIME = "cpu_time"
     WALL_TIME = "wall_time"
     REASON = "reason"
+    ALL = (EXIT_STATUS, CPU_TIME, WALL_TIME, REASON)
 
 
 @dataclass(frozen=True)

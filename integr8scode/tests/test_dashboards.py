@@ -71,4 +71,5 @@ def test_the_alerts_cover_what_operators_must_hear_about():
     names = {rule["alert"] for group in yaml.safe_load(ALERTS.read_text()) for rule in group["rules"]}
 
     assert names == {"Integr8sCodeQueueBackingUp", "Integr8sCodeFailureRatioHigh", "Integr8sCodeSystemErrors",
-                     "Integr8sCodeNoExecutorAlive", "Integr8sCodeLeaseExpiries", "Integr8sCodeRunDurationP95High"}
+                     "Integr8sCodeNoExecutorAlive", "Integr8sCodeLeaseExpiries", "Integr8sCodeRunDurationP95High",
+                     "Integr8sCodeSandboxReportDisagreed"}
