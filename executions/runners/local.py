@@ -72,7 +72,9 @@ SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 SANDBOX_USER = 1000  # the uid and gid the script sees
 ENTRY_SETTINGS_ARG = "settings=-"  # one line on its stdin, once the run is known
 
+ISOLATION_LEVELS = ("bubblewrap", "gvisor")
 DEFAULT_OPTIONS = {
+    "isolation": "bubblewrap",  # or "gvisor": the same sandbox behind gVisor's user-space kernel
     "bwrap": "/usr/bin/bwrap",
     "runtimes": None,  # {"name": "/path/to/python"}; default: the interpreter running this
     "uid_base": 200000,

@@ -1,10 +1,8 @@
 """LocalRunner end to end: real bubblewrap sandboxes running real (often hostile) scripts."""
 
 import os
-import platform
 import shutil
 import signal
-import socket
 import subprocess
 import textwrap
 import threading
@@ -21,9 +19,6 @@ from executions.runners.local import UNKNOWN_RUNTIME, LocalRunner
 from executions.runners.local_sandbox import SANDBOX_BROKE, LocalSandbox
 from executions.runners.outcome import (
     CPU_TIMED_OUT,
-    DISK_FULL,
-    FORBIDDEN_CALL,
-    MEMORY_EXCEEDED,
     OUTPUT_EXCEEDED,
     STOPPED,
     TIMED_OUT,
@@ -273,12 +268,6 @@ def test_a_sleeping_script_is_not_charged_cpu(runner):
     assert outcome.result.cpu_ms < 500
 
 
-def test_a_memory_hog_hits_the_memory_limit(runner):
-    outcome = run(runner, "blocks = []\nwhile True: blocks.append(bytearray(1 << 20))", memory_mb=64)
-    assert outcome.result.error_type == ErrorType.MEMORY_LIMIT
-    assert outcome.result.message == MEMORY_EXCEEDED
-
-
 def test_a_memory_hog_hits_the_memory_limit_without_cgroups(runner_without_cgroups):
     outcome = run(runner_without_cgroups, "x = bytearray(200 << 20)", memory_mb=64)
     assert outcome.result.error_type == ErrorType.MEMORY_LIMIT
@@ -293,29 +282,6 @@ def test_ordinary_scripts_still_run_without_cgroups(runner_without_cgroups):
     assert outcome.result.succeeded
 
 
-def test_a_fork_bomb_is_contained_by_the_process_limit(runner):
-    outcome = run(
-        runner,
-        """
-        import os, time
-        forked = 0
-        try:
-            while True:
-                if os.fork() == 0:
-                    time.sleep(60)
-                    os._exit(0)
-                forked += 1
-        except OSError as exc:
-            print(forked, exc.errno)
-        """,
-        processes=8,
-    )
-    forked, errno = map(int, outcome.stdout.split())
-    assert forked < 8
-    assert errno == 11  # EAGAIN
-    assert outcome.result.succeeded
-
-
 def test_a_recursive_fork_bomb_ends_at_the_wall_limit(runner):
     script = "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n"
     outcome = run(runner, script, wall_seconds=1, processes=8)
@@ -327,20 +293,6 @@ def test_a_file_larger_than_the_disk_limit_cannot_be_written(runner):
     outcome = run(runner, "open('/tmp/big', 'wb').write(b'x' * (8 << 20))", disk_mb=4)
     assert outcome.result.error_type == ErrorType.RUNTIME_ERROR
     assert "File too large" in outcome.stderr
-
-
-def test_many_files_together_cannot_exceed_the_scratch_space(runner):
-    outcome = run(
-        runner,
-        """
-        for i in range(100):
-            with open(f'/tmp/part{i}', 'wb') as f:
-                f.write(b'x' * (1 << 20))
-        """,
-        disk_mb=4,
-    )
-    assert (outcome.result.error_type, outcome.result.message) == (ErrorType.DISK_LIMIT, DISK_FULL)
-    assert "No space left on device" in outcome.stderr
 
 
 def test_dev_shm_shares_the_capped_scratch_space(runner):
@@ -388,58 +340,6 @@ def test_output_exactly_at_the_cap_is_not_truncated(runner):
 # --- hostile scripts ------------------------------------------------------------------------
 
 
-def test_the_network_is_unreachable(runner):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-    try:
-        outcome = run(
-            runner,
-            f"""
-            import socket
-            for address in [("1.1.1.1", 53), ("127.0.0.1", {port})]:
-                try:
-                    socket.create_connection(address, timeout=1)
-                    print(address, "connected")
-                except OSError as exc:
-                    print(address, type(exc).__name__)
-            """,
-        )
-    finally:
-        listener.close()
-    assert "connected" not in outcome.stdout
-    assert "('1.1.1.1', 53) OSError" in outcome.stdout  # ENETUNREACH
-    assert f"('127.0.0.1', {port}) ConnectionRefusedError" in outcome.stdout
-
-
-def test_the_server_environment_does_not_enter(runner, monkeypatch):
-    monkeypatch.setenv(CANARY, "secret-value")
-    outcome = run(runner, "import os; print(sorted(os.environ)); print(open('/proc/1/environ', 'rb').read())")
-    assert CANARY not in outcome.stdout
-    assert "secret-value" not in outcome.stdout
-    assert "SECRET_KEY" not in outcome.stdout
-
-
-def test_host_files_are_absent(runner):
-    settings = Path(__file__).resolve().parents[3] / "integr8scode" / "settings.py"
-    outcome = run(
-        runner,
-        f"""
-        import os
-        for path in ["/etc/shadow", "/etc/passwd", "/work/main", {str(settings)!r}, "/root/.ssh", "/sys/fs/cgroup"]:
-            print(path, os.path.exists(path))
-        """,
-    )
-    assert "True" not in outcome.stdout
-    assert outcome.stdout.count("False") == 6
-
-
-def test_only_the_sandbox_processes_are_visible(runner):
-    outcome = run(runner, "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")
-    assert outcome.stdout == "[1, 2]\n"  # the entry and the script
-
-
 def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
     assert run(runner, "import os; print(os.getuid(), os.getgid())").stdout == "1000 1000\n"
     sleeper = Sleeper.start(runner)
@@ -481,60 +381,6 @@ def test_what_scripts_do_use_still_works_under_the_filter(runner):
     outcome = run(runner, script, processes=16)
     assert outcome.stdout.splitlines() == ["[0, 1, 4, 9]", "42", "thread", "asyncio", "sqlite", "mmap 8"]
     assert outcome.result.error_type is None
-
-
-@pytest.mark.skipif(platform.machine() != "x86_64", reason="system call numbers of x86_64")
-def test_kernel_interfaces_no_script_needs_are_filtered_out(runner):
-    script = """
-        import ctypes, errno
-        libc = ctypes.CDLL(None, use_errno=True)
-        calls = {"io_uring_setup": (425, 1, 0), "keyctl": (250, 0, 0), "add_key": (248, 0, 0, 0, 0, 0),
-                 "perf_event_open": (298, 0, 0, -1, -1, 0), "userfaultfd": (323, 0), "getppid": (110,)}
-        for name, (number, *args) in calls.items():
-            result = libc.syscall(number, *args)
-            print(name, result, errno.errorcode.get(ctypes.get_errno()) if result < 0 else "ok")
-    """
-    outcome = run(runner, script)
-    assert outcome.stdout.splitlines() == [
-        "io_uring_setup -1 ENOSYS",  # as if the kernel had no io_uring
-        "keyctl -1 EPERM",
-        "add_key -1 EPERM",
-        "perf_event_open -1 EPERM",
-        "userfaultfd -1 EPERM",
-        "getppid 1 ok",  # everything else as usual (its parent is the entry, PID 1)
-    ]
-
-
-@pytest.mark.skipif(platform.machine() != "x86_64", reason="the x32 system-call ABI of x86_64")
-def test_a_system_call_of_another_abi_ends_the_script(runner):
-    script = "import ctypes\nprint('before', flush=True)\nctypes.CDLL(None).syscall(0x40000000 | 39)\nprint('after')"
-    outcome = run(runner, script)
-    assert outcome.stdout == "before\n"
-    assert (outcome.result.signal, outcome.result.error_type) == (signal.SIGSYS, ErrorType.RUNTIME_ERROR)
-    assert outcome.result.message == FORBIDDEN_CALL
-
-
-def test_a_script_cannot_make_user_namespaces_of_its_own(runner):
-    script = """
-        import os
-        for flags in (os.CLONE_NEWUSER, os.CLONE_NEWUSER | os.CLONE_NEWNET, os.CLONE_NEWNS):
-            try:
-                os.unshare(flags)
-                print("unshared", flags)
-            except OSError as exc:
-                print("refused", exc.errno)
-    """
-    outcome = run(runner, script)
-    assert "unshared" not in outcome.stdout
-    assert outcome.stdout.count("refused") == 3
-
-
-def test_a_script_that_stops_itself_ends_at_the_wall_limit(runner):
-    script = "import os, signal\nprint('stopping', flush=True)\nos.kill(os.getpid(), signal.SIGSTOP)"
-    outcome = run(runner, script, wall_seconds=1)
-    assert outcome.result.error_type == ErrorType.TIMEOUT
-    assert outcome.stdout == "stopping\n"
-    assert outcome.seconds < 1 + GRACE
 
 
 def test_closing_stdout_then_looping_still_ends_at_the_wall_limit(runner):

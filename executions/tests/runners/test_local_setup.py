@@ -14,7 +14,7 @@ from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
 from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
 from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
-from executions.tests.runners.test_local import NEEDS_ROOT, run
+from executions.tests.runners.test_local import NEEDS_ROOT
 
 
 @pytest.fixture
