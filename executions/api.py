@@ -12,11 +12,15 @@ from executions import completion, quotas, selectors, services
 from executions.documents import Execution
 from executions.runners.base import get_runner
 from executions.schemas import (
+    ANY_ERRORS,
+    BODY_ERRORS,
+    WRITE_ERRORS,
     ErrorOut,
     ExecuteIn,
     ExecuteOut,
     ExecutionIn,
     ExecutionOut,
+    InvalidOut,
     ResultOut,
     RuntimesOut,
 )
@@ -50,8 +54,7 @@ def _result(execution: Execution) -> dict:
     }
 
 
-@seed_router.post("/execute", response={200: ExecuteOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
-                  summary="Run a script")
+@seed_router.post("/execute", response={200: ExecuteOut, **BODY_ERRORS, 429: ErrorOut}, summary="Run a script")
 async def execute(request: HttpRequest, payload: ExecuteIn):
     execution, _ = await in_thread(services.execution_submit)(
         script=payload.script, caps=quotas.caps_for(user=_caller(request)), owner_id=_owner_id(request),
@@ -60,7 +63,8 @@ async def execute(request: HttpRequest, payload: ExecuteIn):
     return Status(200, {"execution_id": execution.execution_id, "status": execution.status})
 
 
-@seed_router.get("/result/{execution_id}", response={200: ResultOut, 404: ErrorOut}, summary="A script's result")
+@seed_router.get("/result/{execution_id}", response={200: ResultOut, **ANY_ERRORS, 404: ErrorOut},
+                 summary="A script's result")
 async def result(request: HttpRequest, execution_id: str):
     execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
     return Status(200, _result(execution))
@@ -68,7 +72,7 @@ async def result(request: HttpRequest, execution_id: str):
 
 @router.post(
     "/executions",
-    response={200: ExecutionOut, 201: ExecutionOut, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: ExecutionOut, 201: ExecutionOut, **BODY_ERRORS, 429: ErrorOut},
     summary="Submit a script",
     description=(
         "Queues a script. With `wait=true` the response comes when the script has finished, "
@@ -96,7 +100,7 @@ async def execution_create(
 
 @router.get(
     "/executions",
-    response={200: ExecutionPageOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: ExecutionPageOut, **ANY_ERRORS, 422: InvalidOut},
     summary="Your executions",
     description="The caller's executions, newest first, optionally only those with one `status`; "
     f"{selectors.PAGE_SIZE} to a page.",
@@ -112,14 +116,15 @@ async def execution_list(request: HttpRequest, status: str | None = None, page: 
     return {"items": found.items, "page": found.number, "pages": found.pages, "count": found.count}
 
 
-@router.get("/executions/{execution_id}", response={200: ExecutionOut, 404: ErrorOut}, summary="One execution")
+@router.get("/executions/{execution_id}", response={200: ExecutionOut, **ANY_ERRORS, 404: ErrorOut},
+            summary="One execution")
 async def execution_detail(request: HttpRequest, execution_id: str):
     return await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
 
 
 @router.post(
     "/executions/{execution_id}/cancel",
-    response={200: ExecutionOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: ExecutionOut, **WRITE_ERRORS, 404: ErrorOut, 409: ErrorOut},
     summary="Cancel an execution",
     description="A queued execution fails at once as `cancelled`; a running one is stopped within a moment.",
 )
@@ -128,7 +133,7 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
     return await in_thread(services.execution_cancel)(execution=execution)
 
 
-@router.get("/runtimes", response=RuntimesOut, summary="Runtimes and limit caps",
+@router.get("/runtimes", response={200: RuntimesOut, **ANY_ERRORS}, summary="Runtimes and limit caps",
             description="The runtimes this server runs, and the most the caller may ask for: anonymous "
             "callers have lower caps than signed-in users.")
 def runtimes(request: HttpRequest):

@@ -123,3 +123,28 @@ class RuntimesOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+class FieldErrorOut(Schema):
+    """One field that failed validation: where (``["body", "payload", "script"]``), what kind, and
+    why; ``ctx`` holds the rule's parameters where it has any."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+    ctx: dict | None = None
+
+
+class InvalidOut(Schema):
+    """A 422: the reason, or for fields that fail validation the list of them."""
+
+    detail: str | list[FieldErrorOut]
+
+
+# What every operation may answer: a presented token that does not check out (401), and the
+# server's own limits on the request line (414) and headers (431; integr8scode.server_errors).
+ANY_ERRORS = {401: ErrorOut, 414: ErrorOut, 431: ErrorOut}
+# Writes too: a signed-in browser session without its CSRF token.
+WRITE_ERRORS = {**ANY_ERRORS, 403: ErrorOut}
+# Writes that read a JSON body too: malformed, too large, not sent as JSON, invalid.
+BODY_ERRORS = {**WRITE_ERRORS, 400: ErrorOut, 413: ErrorOut, 415: ErrorOut, 422: InvalidOut}
