@@ -9,6 +9,7 @@ import tempfile
 
 _var_dir = tempfile.mkdtemp(prefix="integr8scode-test-")
 os.environ["VAR_DIR"] = _var_dir
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_var_dir, "hypothesis"))  # not in the checkout
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 if os.environ.get("MONGODB_URL"):
