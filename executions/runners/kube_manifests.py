@@ -48,6 +48,9 @@ DEFAULT_OPTIONS = {
     "uid_count": 100000,  # counts only its own processes even when pods share a node
     "python": "/usr/local/bin/python",
     "entry": "/opt/integr8scode/entry.py",
+    # The system-call filter the entry installs before it starts the script (baked into the
+    # runtime image for its architecture; see deploy/images/runtime-python.Dockerfile).
+    "filter": "/opt/integr8scode/filter.bpf",
     "open_files": 256,
     "kubeconfig": None,  # None: in-cluster config, else $KUBECONFIG or ~/.kube/config
     "context": None,
@@ -185,8 +188,9 @@ def entry_args(spec: RunSpec, options: dict) -> list[str]:
         "fsize": limits.disk_mb << 20,
         "nofile": options["open_files"],
         "output": limits.output_bytes,
+        "filter": options["filter"],
     }
-    return [f"{key}={value}" for key, value in args.items()]
+    return [f"{key}={value}" for key, value in args.items() if value != ""]
 
 
 def resources(limits: Limits, options: dict) -> dict:

@@ -73,7 +73,7 @@ def settle(decoder: Decoder, host: HostView, limits: Limits, *, no_record: tuple
         _take_record(result, record)
         flags = _disagreements(record, host, limits, decoder)
     _take_host(result, host)
-    if host.status is not None and record is None:
+    if host.status is not None and (record is None or Flag.EXIT_STATUS in flags):
         result.exit_code, result.signal = _split_status(host.status)
     result.output_truncated = result.output_truncated or any(decoder.overflowed.values())
     result.error_type, result.message = _classify(decoder, record, host, flags, no_record=no_record)

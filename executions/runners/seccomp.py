@@ -135,3 +135,10 @@ def _exported(library: ctypes.CDLL, context: int) -> bytes:
 def _check(result: int, what: str) -> None:
     if result < 0:
         raise OSError(-result, f"libseccomp could not {what}: {os.strerror(-result)}")
+
+
+if __name__ == "__main__":  # the runtime images bake the filter in: python seccomp.py OUTPUT
+    import sys
+
+    with open(sys.argv[1], "wb") as output:
+        output.write(program())

@@ -309,6 +309,9 @@ def test_the_runtime_image_puts_the_entry_where_the_runner_runs_it():
     entry, python = kube_manifests.DEFAULT_OPTIONS["entry"], kube_manifests.DEFAULT_OPTIONS["python"]
     assert f"COPY --chmod=0444 executions/sandbox/entry.py {entry}" in dockerfile
     assert f'"{python}", "-I", "-S", "{entry}"' in dockerfile
+    seccomp_filter = kube_manifests.DEFAULT_OPTIONS["filter"]
+    assert "RUN python /build/seccomp.py /build/filter.bpf" in dockerfile
+    assert f"COPY --from=filter --chmod=0444 /build/filter.bpf {seccomp_filter}" in dockerfile
     assert "FROM python:3.13-slim" in dockerfile and "USER 65532:65532" in dockerfile
 
 

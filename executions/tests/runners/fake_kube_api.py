@@ -6,7 +6,9 @@ official client the runner uses: create/get/list/delete pods and ConfigMaps, wat
 (chunked, as it is written). Behind it a fake kubelet (:class:`Kubelet`, told how by a
 :class:`Behaviour`) plays the pod's
 life: by default it runs the pod's command (the shared sandbox entry, with this
-interpreter and no sandbox), so the log holds genuine framed records.
+interpreter and its system-call filter), so the log holds genuine framed records. Run as root,
+it runs the entry as a container would: PID 1 of a PID namespace of its own, as the pod's uid
+with no capabilities, so an attack on the entry from the script is as real as in a pod.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import re
 import signal
 import socket
 import subprocess
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -32,8 +36,16 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from executions.runners import kube_manifests as manifests
+from executions.runners import seccomp
 
 ENTRY = Path(manifests.__file__).resolve().parent.parent / "sandbox" / "entry.py"
+AS_A_CONTAINER = os.geteuid() == 0
+# As root: a PID and mount namespace; the runtime bound where the pod's uid can reach it (pyenv
+# keeps it under /root); then the pod's uid, no groups, no capabilities, and the entry as PID 1.
+CONTAINER_START = (
+    'mount --bind -o ro "$1" "$2" && shift 2 && '
+    'exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --bounding-set=-all -- "${@:2}"'
+)
 
 WAIT_STEP = 0.5  # streaming handlers re-check whether the server is closing this often
 
@@ -464,6 +476,7 @@ class Run(Behaviour):
     oom_on_output: bool = False  # the container is OOM-killed when the script first writes stdout
     evict_on_output: str | None = None  # ...or evicted, with this message
     deadline_after: float | None = None  # seconds running before activeDeadlineSeconds fires
+    report_exit_code: int | None = None  # what the kubelet reports, whatever the container's was
 
     def play(self, kubelet: Kubelet) -> None:
         if not kubelet.wait_for_config_map():
@@ -498,7 +511,9 @@ class Kubelet(threading.Thread):
         self.ended_by: tuple[str, str, str] | None = None  # (pod reason, message, container reason)
         self.killed = threading.Event()
         self.lock = threading.Lock()
-        self.workdir = api.tmp / name
+        # Where the pod's uid can reach (the test's own temporary directory is private to root).
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"fake-kubelet-{name[:20]}-"))
+        self.workdir.chmod(0o711)
 
     def run(self) -> None:
         self.behaviour.play(self)
@@ -512,6 +527,8 @@ class Kubelet(threading.Thread):
             threading.Timer(behaviour.deadline_after, self._end, args=self._deadline()).start()
         self._pump(behaviour)
         code = self.process.wait()
+        if behaviour.report_exit_code is not None:
+            code = behaviour.report_exit_code
         self.api.append_log(self.name, b"", close=True)  # the log ends before the status says so
         self.api.update_pod(self.name, lambda pod: _terminated(pod, code, self.ended_by))
 
@@ -520,6 +537,7 @@ class Kubelet(threading.Thread):
             self.killed.set()
             if self.process is not None:
                 _kill_tree(self.process.pid)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def wait_for_config_map(self) -> bool:
         with self.api.changed:
@@ -534,23 +552,49 @@ class Kubelet(threading.Thread):
         self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Pending"))
 
     def _spawn(self) -> None:
-        command = self._local_command()
+        command, environment = self._local_command()
+        scratch = self.workdir / "tmp"
+        scratch.mkdir(mode=0o700)
+        if AS_A_CONTAINER:
+            os.chown(scratch, self.uid, self.uid)
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, cwd=self.workdir, start_new_session=True,
-                                        env={"HOME": str(self.workdir), "LANG": "C.UTF-8"})
+                                        stdin=subprocess.DEVNULL, cwd=scratch, start_new_session=True,
+                                        env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment})
         state = {"running": {"startedAt": now()}}
         self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Running", ready=True))
 
-    def _local_command(self) -> list[str]:
-        """The pod's command, with this interpreter and the ConfigMap's files in a directory."""
+    @property
+    def uid(self) -> int:
+        return self.pod["spec"]["securityContext"]["runAsUser"]
+
+    def _local_command(self) -> tuple[list[str], dict[str, str]]:
+        """The pod's command, with this interpreter, the ConfigMap's files in a directory and the
+        filter the runtime image bakes in."""
         files = self.workdir / "sandbox"
-        files.mkdir(parents=True)
+        files.mkdir(mode=0o755)
         for key, value in self.api.config_maps[self.name]["binaryData"].items():
             (files / key).write_bytes(base64.b64decode(value))
+        image = self.workdir / "image"
+        image.mkdir(mode=0o755)
+        (image / "filter.bpf").write_bytes(seccomp.program())
+        shutil.copy(ENTRY, image / "entry.py")
         _, _, _, _, *args = self.pod["spec"]["containers"][0]["command"]
         # One uid runs every fake pod: RLIMIT_NPROC would count them all together.
         args = [re.sub(r"^nproc=.*", "nproc=0", arg).replace("=/sandbox/", f"={files}/") for arg in args]
-        return [sys.executable, "-I", "-S", str(ENTRY), *args]
+        args = [f"filter={image}/filter.bpf" if arg.startswith("filter=") else arg for arg in args]
+        if not AS_A_CONTAINER:
+            return [sys.executable, "-I", "-S", str(image / "entry.py"), *args], {}
+        return self._container_command(image, args)
+
+    def _container_command(self, image: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
+        interpreter = os.path.realpath(sys._base_executable)
+        prefix = os.path.dirname(os.path.dirname(interpreter))
+        runtime = image / "runtime"
+        runtime.mkdir()
+        python = str(runtime / os.path.relpath(interpreter, prefix))
+        start = ["unshare", "--pid", "--fork", "--mount", "--propagation", "private", "--mount-proc", "--",
+                 "bash", "-c", CONTAINER_START, "container", prefix, str(runtime), str(self.uid)]
+        return [*start, python, "-I", "-S", str(image / "entry.py"), *args], {"LD_LIBRARY_PATH": f"{runtime}/lib"}
 
     def _pump(self, behaviour: Run) -> None:
         trigger = self._oom() if behaviour.oom_on_output else None

@@ -18,6 +18,8 @@ from executions.runners import kube_status as status
 from executions.runners.base import ErrorType, RunnerError, Stream
 from executions.runners.kube_api import NO_CONFIG
 from executions.runners.kubernetes import KubernetesRunner
+from executions.runners.outcome import Flag
+from executions.tests.runners import fake_kube_api
 from executions.tests.runners.fake_kube_api import FakeKubeApi, Fault, LogCut, Run, Stuck
 from executions.tests.runners.test_kubernetes_scenarios import (
     RecordingSink,
@@ -302,3 +304,51 @@ def test_the_dispatcher_runs_an_execution_in_a_pod_from_queue_to_stored_result(r
 def _final(execution_id: str) -> Execution | None:
     execution = Execution.objects(execution_id=execution_id).first()
     return execution if execution and execution.is_final else None
+
+
+# --- forgery: the script attacks the entry, as PID 1 of the pod's PID namespace -------------------
+
+
+FORGER = """
+import ctypes, errno, os, resource, signal, sys
+def attempt(name, action):
+    try:
+        action()
+        print(f"{name}: ok", flush=True)
+    except OSError as exc:
+        print(f"{name}: {errno.errorcode.get(exc.errno, exc.errno)}", flush=True)
+libc = ctypes.CDLL(None, use_errno=True)
+def ptrace():
+    if libc.ptrace(16, 1, 0, 0) < 0:
+        raise OSError(ctypes.get_errno(), "")
+print("parent", os.getppid(), "uid", os.getuid(), flush=True)
+attempt("open the entry's stdout", lambda: os.open("/proc/1/fd/1", os.O_WRONLY))
+attempt("ptrace the entry", ptrace)
+attempt("read the entry's memory", lambda: open("/proc/1/mem", "rb").read(1))
+attempt("limit the entry", lambda: resource.prlimit(1, resource.RLIMIT_CPU, (0, 0)))
+attempt("kill the entry", lambda: os.kill(1, signal.SIGKILL))
+forged = b"X exit=0 signal=- wall_ms=1 cpu_ms=-100000 maxrss_kb=1 stdout_truncated=0 stderr_truncated=0 reason=none\\n"
+os.write(1, forged)
+sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not fake_kube_api.AS_A_CONTAINER, reason="the fake kubelet runs pods as containers only as root")
+def test_a_script_cannot_forge_its_result_from_inside_the_pod(runner, fake):
+    result, sink = run(runner, FORGER)
+
+    lines = sink.text(Stream.STDOUT).splitlines()
+    uid = next(body for body in fake.created if body["kind"] == "Pod")["spec"]["securityContext"]["runAsUser"]
+    assert lines[0] == f"parent 1 uid {uid}"  # the entry is PID 1, as in a pod
+    assert lines[1:6] == ["open the entry's stdout: EACCES", "ptrace the entry: EPERM",
+                          "read the entry's memory: EACCES", "limit the entry: EPERM", "kill the entry: EPERM"]
+    assert lines[6].startswith("X exit=0")  # only output: framed as such by the entry
+    assert (result.exit_code, result.error_type, result.flags) == (3, ErrorType.RUNTIME_ERROR, [])
+    assert result.cpu_ms >= 0
+
+
+def test_the_containers_exit_status_wins_over_a_record_that_disagrees(runner, fake):
+    fake.behaviour = Run(report_exit_code=0)  # the kubelet saw the container exit 0, the record says 3
+    result, _ = run(runner, "import sys\nsys.exit(3)")
+    assert result.flags == [Flag.EXIT_STATUS]
+    assert (result.exit_code, result.signal, result.succeeded) == (0, None, True)
