@@ -2,17 +2,22 @@
 
 Python's json module also reads ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON:
 a limit of NaN compares false with every cap and no store keeps it. Here they are malformed
-JSON like any other.
+JSON like any other, and so is nesting deeper than the parser's recursion reaches (which it
+reports as a RecursionError, not as bad input).
 """
 
 import json
 
 NOT_A_NUMBER = "{name} is not a JSON number"
+TOO_DEEP = "nested too deeply"
 
 
 def loads(data: str | bytes):
     """The document in ``data``; ``ValueError`` when it is not JSON."""
-    return json.loads(data, parse_constant=_refuse)
+    try:
+        return json.loads(data, parse_constant=_refuse)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
 
 
 def is_json_media_type(content_type: str) -> bool:

@@ -24,7 +24,7 @@ def post(client, path, body, **headers):
 
 
 @pytest.mark.parametrize("path", ["/execute", "/api/v1/executions"])
-@pytest.mark.parametrize("body", ["{", "not json", b"\xff\xfe", '{"script": "x",}'])
+@pytest.mark.parametrize("body", ["{", "not json", b"\xff\xfe", '{"script": "x",}', "[" * 100_000 + "]" * 100_000])
 def test_malformed_json_is_a_400(client, path, body):
     response = post(client, path, body)
 

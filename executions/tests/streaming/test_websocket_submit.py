@@ -90,6 +90,7 @@ def test_the_submitter_can_cancel_on_the_same_connection(daphne_server):
         ("{not json", 400, MALFORMED_MESSAGE),
         ("[1, 2]", 400, MALFORMED_MESSAGE),
         ('{"type": "submit", "script": "pass", "limits": {"wall_seconds": NaN}}', 400, MALFORMED_MESSAGE),
+        ('{"type": "submit", "script": ' + "[" * 100_000 + "]" * 100_000 + "}", 400, MALFORMED_MESSAGE),
         ('{"type": "submit", "script": "pass", "limits": {"cpu_seconds": -Infinity}}', 400, MALFORMED_MESSAGE),
         ('{"type": "submit", "script": "pass", "limits": {"wall_seconds": 1e400}}', 422, "finite number"),
         ('{"type": "submit", "script": "print(1)\\ud800"}', 422, "lone surrogates"),
