@@ -91,10 +91,11 @@ def execution_submit(
     idempotency_key: str | None = None,
     client_ip: str | None = None,
 ) -> tuple[Execution, bool]:
-    """Queue a script. Returns the execution and whether it was created (False: an
-    earlier submission with the same idempotency key). Submissions made for a request pass
-    its ``client_ip``: quotas then apply to the owner, or to that address for anonymous
-    callers (:class:`quotas.QuotaExceeded`); without one the submission is not metered."""
+    """Queue a script. Returns the execution and whether it was created (False: an earlier
+    submission of the same caller with the same idempotency key). Submissions made for a
+    request pass its ``client_ip``: quotas then apply to the owner, or to that address for
+    anonymous callers (:class:`quotas.QuotaExceeded`); without one the submission is not
+    metered."""
     _check_idempotency_key(idempotency_key)
     _check_sizes(script=script, stdin=stdin)
     scope = _idempotency_scope(owner_id=owner_id, client_ip=client_ip) if idempotency_key else None
