@@ -1,14 +1,13 @@
 """Request and response shapes of the executions API."""
 
-import re
 from datetime import datetime
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, field_validator
 
+from integr8scode import strict_json
+
 LONE_SURROGATE = "Text must be Unicode: lone surrogates such as \\ud800 are not characters"
-# Within a str, a surrogate is always a lone one: JSON's escaped pairs decode to one character.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputSchema(Schema):
@@ -21,7 +20,7 @@ class InputSchema(Schema):
     @field_validator("*")
     @classmethod
     def _unicode_text(cls, value):
-        if isinstance(value, str) and _SURROGATE.search(value):
+        if strict_json.holds_lone_surrogate(value):
             raise ValueError(LONE_SURROGATE)
         return value
 

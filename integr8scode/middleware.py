@@ -2,7 +2,10 @@
 
 from django.http import JsonResponse
 
-from integr8scode.views import API_PREFIXES
+from executions.schemas import LONE_SURROGATE
+from integr8scode import strict_json
+from integr8scode.api import MALFORMED_JSON
+from integr8scode.views import ALLAUTH_API_PREFIX, API_PREFIXES
 
 
 def sync_middleware_stack(get_response):
@@ -41,3 +44,27 @@ def _as_json(response) -> JsonResponse:
         if name.lower() not in ("content-type", "content-length"):
             replacement[name] = value
     return replacement
+
+
+def allauth_bodies_checked(get_response):
+    """allauth's headless API reads JSON with Python's json module: it takes NaN, and a lone
+    surrogate in a field (a user name, a refresh token) ends in a 500 deep inside it. Such
+    bodies get a 400 here, in its own error shape."""
+
+    def middleware(request):
+        refusal = _allauth_refusal(request) if request.path.startswith(ALLAUTH_API_PREFIX) else None
+        if refusal:
+            return JsonResponse({"status": 400, "errors": [{"message": refusal, "code": "invalid"}]}, status=400)
+        return get_response(request)
+
+    return middleware
+
+
+def _allauth_refusal(request) -> str | None:
+    if not (request.body and strict_json.is_json_media_type(request.content_type or "")):
+        return None
+    try:
+        document = strict_json.loads(request.body)
+    except ValueError:
+        return MALFORMED_JSON
+    return LONE_SURROGATE if strict_json.holds_lone_surrogate(document) else None

@@ -1,7 +1,8 @@
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 
-API_PREFIXES = ("/api/", "/execute", "/result/")
+ALLAUTH_API_PREFIX = "/_allauth/"  # allauth's headless API: sign-in and tokens, JSON only
+API_PREFIXES = ("/api/", "/execute", "/result/", ALLAUTH_API_PREFIX)
 NOT_FOUND = "Nothing here: {path}"
 
 

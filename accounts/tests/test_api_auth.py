@@ -5,7 +5,9 @@ from django.test import Client
 
 from accounts import services
 from accounts.auth import TOKEN_REJECTED
-from accounts.tests.helpers import REFRESH_URL, SESSION_URL, bearer, obtain_tokens, post_json
+from accounts.tests.helpers import LOGIN_URL, REFRESH_URL, SESSION_URL, bearer, obtain_tokens, post_json
+from executions.schemas import LONE_SURROGATE
+from integr8scode.api import MALFORMED_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the API reads the ORM from worker threads
 
@@ -109,3 +111,17 @@ def test_the_openapi_schema_documents_the_bearer_scheme(client):
 
     schemes = schema["components"]["securitySchemes"]
     assert {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}.items() <= schemes["JWTAuth"].items()
+
+
+@pytest.mark.parametrize("path", [LOGIN_URL, REFRESH_URL])
+@pytest.mark.parametrize(("body", "message"), [
+    ('{"username": "\\ud800", "password": "x"}', LONE_SURROGATE),
+    ('{"refresh_token": "\\udfff"}', LONE_SURROGATE),
+    ('{"username": "owner", "password": NaN}', MALFORMED_JSON),
+    ("[", MALFORMED_JSON),
+])
+def test_the_token_endpoints_refuse_what_json_should_not_hold_with_a_400_in_their_shape(client, path, body, message):
+    response = client.post(path, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "errors": [{"message": message, "code": "invalid"}]}
