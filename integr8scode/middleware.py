@@ -61,7 +61,7 @@ def allauth_bodies_checked(get_response):
 
 
 def _allauth_refusal(request) -> str | None:
-    if not (request.body and strict_json.is_json_media_type(request.content_type or "")):
+    if not strict_json.is_json_media_type(request.content_type or "") or not request.body:
         return None
     try:
         document = strict_json.loads(request.body)
