@@ -116,7 +116,9 @@ def _retire_legacy_idempotency(collection) -> None:
     and the old index would still refuse two of them the same key. Owned documents move to
     their owner's scope; anonymous ones stay without a scope (their caller's address was never
     stored), so no retry matches them any more. Only while the old index exists, so a store
-    that has been moved over is not searched again at every start."""
+    that has been moved over is not searched again at every start. (A process of the older
+    release that starts after this recreates the old index, until a process of this one
+    starts again: keep a rollout from restarting old processes.)"""
     if LEGACY_IDEMPOTENCY_INDEX not in collection.index_information():
         return
     legacy = {"idempotency_key": {"$type": "string"}, "owner_id": {"$ne": None}, "idempotency_scope": None}
