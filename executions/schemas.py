@@ -102,6 +102,11 @@ class ExecutionOut(Schema):
     duration_ms: int | None
     cpu_ms: int | None
     peak_memory_kb: int | None
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Figures the sandbox reported otherwise than the host measured them (the host's are shown): "
+        "exit_status, cpu_time, wall_time, reason. Empty for every honest run.",
+    )
     runner: str | None
     owner_id: int | None
     cancel_requested: bool

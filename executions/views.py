@@ -39,11 +39,13 @@ ERROR_TYPE_LABELS = {
     ErrorType.TIMEOUT: "Time limit exceeded",
     ErrorType.MEMORY_LIMIT: "Memory limit exceeded",
     ErrorType.OUTPUT_LIMIT: "Output limit exceeded",
+    ErrorType.DISK_LIMIT: "Disk limit exceeded",
     ErrorType.RUNTIME_ERROR: "Runtime error",
     ErrorType.CANCELLED: "Cancelled",
     ErrorType.SYSTEM_ERROR: "System error",
 }
 NOT_RECORDED = "—"
+REPORT_DISAGREED = "disagreed with the host's measurement ({flags}); the host's figures are shown"
 VISIBLE_TO_ANYONE_WITH_LINK = "Anyone with this link can see it."
 VISIBLE_TO_OWNER = "Only its owner and the admins can see it."
 SCRIPT_UNAVAILABLE = "That saved script does not exist or is not visible to you, so the editor starts from an example."
@@ -154,6 +156,7 @@ def execution_facts(execution: Execution) -> list[tuple[str, str]]:
         ("CPU time", format_ms(execution.cpu_ms)),
         ("Peak memory", format_kb(execution.peak_memory_kb)),
         ("Exit code", NOT_RECORDED if execution.exit_code is None else str(execution.exit_code)),
+        *([("Sandbox report", REPORT_DISAGREED.format(flags=", ".join(execution.flags)))] if execution.flags else []),
     ]
 
 

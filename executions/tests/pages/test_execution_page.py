@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from executions import views
 from executions.documents import Status
@@ -108,3 +109,12 @@ def test_an_owned_execution_is_visible_to_its_owner_only(client):
     assert client.get(f"/?from={execution.execution_id}").content.decode().count("secret") == 0
     client.force_login(owner)
     assert page(client, execution).status_code == 200
+
+
+def test_a_run_whose_sandbox_report_disagreed_says_so_and_an_honest_one_does_not(client):
+    flagged = failed_run(flags=["exit_status", "cpu_time"])
+
+    shown = escape(views.REPORT_DISAGREED.format(flags="exit_status, cpu_time"))
+    assert shown in page(client, flagged).content.decode()
+    assert "Sandbox report" not in page(client, failed_run()).content.decode()
+    assert client.get(f"/api/v1/executions/{flagged.execution_id}").json()["flags"] == ["exit_status", "cpu_time"]
