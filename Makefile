@@ -33,6 +33,12 @@ test: setup browser-deps
 bench: setup
 	$(PY) -m bench
 
+# Locust users against a server of its own, every execution audited; knobs are LOADTEST_*
+# variables (README, "Load test").
+.PHONY: loadtest
+loadtest: setup
+	$(PY) -m bench.loadtest
+
 setup: system-deps $(VENV)/.synced islands
 
 migrate: setup

@@ -26,8 +26,9 @@ def _free_port() -> int:
 
 
 class BenchServer:
-    def __init__(self, **env: str):
+    def __init__(self, log: Path | None = None, **env: str):
         self.var_dir = tempfile.mkdtemp(prefix="integr8scode-bench-")
+        self.log = log  # where the server's output goes; nowhere by default
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "VAR_DIR": self.var_dir, "LOG_LEVEL": "WARNING", **HIGH_QUOTAS, **env}
@@ -36,10 +37,12 @@ class BenchServer:
     def __enter__(self) -> "BenchServer":
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port), "integr8scode.asgi:application"],
-            env=self.env, cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        with open(self.log or os.devnull, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port),
+                 "integr8scode.asgi:application"],
+                env=self.env, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
