@@ -1,17 +1,15 @@
-"""The bubblewrap runner: one throwaway set of namespaces per run, on this machine.
+"""The local runner: one throwaway sandbox per run, on this machine.
 
-Each run gets new user, PID, network, mount, IPC, UTS and cgroup namespaces (and may make no
-user namespace of its own), a read-only view of only the runtime it needs (at a neutral path,
-``/opt/runtime``), a private ``/tmp`` capped in bytes and, as root, in files (``scratch.py``),
-an explicit tiny environment, no capabilities, a system-call filter (``seccomp.py``), rlimits
-and (when the machine offers one) a memory + pids + CPU-accounting cgroup. The
-sandbox entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does the in-sandbox
-work. This module builds sandboxes (``local_launch`` starts them ahead of their runs) and
-``local_sandbox`` follows each run, with host-side backstops, to its clean-up.
+Two isolation levels share everything but the walls: ``bubblewrap`` (``local_bwrap``, the
+default: Linux namespaces, the host's kernel behind a system-call filter) and ``gvisor``
+(``local_gvisor``: the same sandbox behind gVisor's user-space kernel). Either way the sandbox
+entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does the in-sandbox work, the
+job directory and scratch space come from ``scratch.py``, the cgroup from ``cgroups.py``. This
+module builds sandboxes (``local_launch`` starts them ahead of their runs) and ``local_sandbox``
+follows each run, with host-side backstops and the host's own measurement, to its clean-up.
 
-When the server runs as root, bubblewrap itself is started as an unprivileged host uid from
-a range (one uid per concurrent run, claimed with a lock file) so the sandbox is not root
-outside its user namespace either.
+When the server runs as root, each sandbox gets an unprivileged host uid from a range (one per
+concurrent run, claimed with a lock file): bubblewrap runs as it, gVisor runs the script as it.
 """
 
 from __future__ import annotations
@@ -26,56 +24,34 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from executions.runners import cgroups, seccomp
+from executions.runners import cgroups
 from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, Sandbox
+from executions.runners.local_bwrap import Bubblewrap
+from executions.runners.local_gvisor import NEEDS_CGROUPS, GVisor
 from executions.runners.local_launch import Launcher, LauncherPool
 from executions.runners.local_sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
+from executions.runners.local_setup import Runtime, SlotPool, process_exists, reap_strays
 from executions.runners.scratch import JobDir, remove_job_dir, share_mounts_under
-from executions.runners.local_setup import (
-    Runtime,
-    SlotPool,
-    merged_usr_link,
-    options_missing,
-    process_exists,
-    reap_strays,
-    spawn_tool_problems,
-    userns_problems,
-)
 
 ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
 
-BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
-BWRAP_TOO_OLD = "{path} lacks {options}: the local runner needs bubblewrap 0.8 or newer"
-BWRAP_OPTIONS_NEEDED = ("--disable-userns", "--seccomp", "--args", "--ro-bind-data", "--perms", "--size")
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
+UNKNOWN_ISOLATION = "Unknown isolation level {level!r} for the local runner; use one of: {levels}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
 START_FAILED = "The sandbox could not be started: {error}"
 
-# Not bwrap's --dev: its /dev (and /dev/shm) is a writable tmpfs with no size cap. Here /dev
-# is read-only with just the usual nodes, and /dev/shm points into the capped /tmp.
-DEV_NODES = ("null", "zero", "full", "random", "urandom")
-DEV_OPTIONS = [
-    *("--size", "65536", "--tmpfs", "/dev"),
-    *(arg for node in DEV_NODES for arg in ("--dev-bind", f"/dev/{node}", f"/dev/{node}")),
-    *("--symlink", "/proc/self/fd", "/dev/fd", "--symlink", "/tmp", "/dev/shm"),
-    *(
-        arg
-        for fd, name in enumerate(("stdin", "stdout", "stderr"))
-        for arg in ("--symlink", f"/proc/self/fd/{fd}", f"/dev/{name}")
-    ),
-    *("--remount-ro", "/dev"),
-]
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
-SANDBOX_USER = 1000  # the uid and gid the script sees
 ENTRY_SETTINGS_ARG = "settings=-"  # one line on its stdin, once the run is known
 
 ISOLATION_LEVELS = ("bubblewrap", "gvisor")
 DEFAULT_OPTIONS = {
     "isolation": "bubblewrap",  # or "gvisor": the same sandbox behind gVisor's user-space kernel
     "bwrap": "/usr/bin/bwrap",
+    "runsc": "/usr/bin/runsc",
+    "gvisor_platform": "ptrace",  # gVisor's way of stopping system calls (kvm where it works)
     "runtimes": None,  # {"name": "/path/to/python"}; default: the interpreter running this
     "uid_base": 200000,
     "uid_count": 1024,
@@ -98,6 +74,7 @@ class LocalRunner(BaseRunner):
             raise ImproperlyConfigured(f"Unknown LocalRunner OPTIONS: {sorted(unknown)}")
         super().__init__(**{**DEFAULT_OPTIONS, **options})
         self.work_dir = Path(self.options["work_dir"] or Path(tempfile.gettempdir()) / "integr8scode")
+        self.isolation = self._build_isolation()
         self.as_root = os.geteuid() == 0
         self.slots = SlotPool(self.work_dir / "slots", self.options["uid_base"], self.options["uid_count"])
         self._runtimes = self._build_runtimes()
@@ -108,6 +85,14 @@ class LocalRunner(BaseRunner):
             self._reap_job_dirs(older_than_seconds=0)  # what a killed server left: scripts of past runs
             self._jobs_dir().mkdir(mode=0o711, parents=True, exist_ok=True)
             share_mounts_under(self._jobs_dir())  # before any runtime is staged
+
+    def _build_isolation(self) -> Bubblewrap | GVisor:
+        level = self.options["isolation"]
+        if level == "bubblewrap":
+            return Bubblewrap(bwrap=self.options["bwrap"])
+        if level == "gvisor":
+            return GVisor(runsc=self.options["runsc"], platform=self.options["gvisor_platform"], work_dir=self.work_dir)
+        raise ImproperlyConfigured(UNKNOWN_ISOLATION.format(level=level, levels=", ".join(ISOLATION_LEVELS)))
 
     def _build_runtimes(self) -> dict[str, Runtime]:
         paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
@@ -152,22 +137,22 @@ class LocalRunner(BaseRunner):
         uid = self.slots.claim() if self.as_root else None
         if self.as_root and uid is None:
             raise RunnerError(NO_FREE_UID)
-        cgroup = job_dir = None
+        cgroup = job_dir = spawn = None
         try:
             cgroup = self.cgroups.create(str(uid or f"p{os.getpid()}")) if self.cgroups else None
             job_dir = self._new_job_dir(uid, disk_mb)
-            launcher = Launcher(
-                bwrap=self.options["bwrap"],
+            spawn = self.isolation.spawn(
+                runtime=runtime, uid=uid, job_dir=job_dir, disk_mb=disk_mb,
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
-                seccomp=seccomp.program(),
                 command=[runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
-                runtime=runtime,
-                uid=uid,
-                cgroup=cgroup,
-                job_dir=job_dir,
-                release_uid=self.slots.release,
+                environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
+                files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR}, cgroup=cgroup,
             )
+            launcher = Launcher(spawn=spawn, runtime=runtime, uid=uid, cgroup=cgroup, job_dir=job_dir,
+                                release_uid=self.slots.release, release=self.isolation.release)
         except BaseException:
+            if spawn is not None:
+                self.isolation.release(spawn.name)
             if job_dir is not None:
                 job_dir.remove()
             if cgroup is not None:
@@ -176,7 +161,7 @@ class LocalRunner(BaseRunner):
                 self.slots.release(uid)
             raise
         try:
-            launcher.arm(self._bwrap_options(launcher, disk_mb))
+            launcher.arm()
         except BaseException:
             launcher.discard()
             raise
@@ -194,42 +179,13 @@ class LocalRunner(BaseRunner):
             path.chmod(0o500)
         return JobDir(path, uid=uid, disk_mb=disk_mb, inodes=self.options["scratch_files"])
 
-    def _bwrap_options(self, launcher: Launcher, disk_mb: int) -> list[str]:
-        # No user namespaces of its own either: they would hand the script every capability
-        # over them, and with that kernel code that unprivileged processes never reach.
-        arguments = ["--unshare-all", "--unshare-user", "--disable-userns"]
-        arguments += ["--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
-        arguments += ["--seccomp", str(launcher.fds["seccomp"])]
-        arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
-        arguments += ["--ro-bind", "/usr", "/usr"]
-        arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
-        arguments += launcher.runtime.bind_args()
-        arguments += ["--perms", "0444", "--ro-bind-data", str(launcher.fds["entry"]), SANDBOX_FILES["entry"]]
-        arguments += ["--proc", "/proc", *DEV_OPTIONS, *self._job_dir_options(launcher.job_dir, disk_mb)]
-        arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
-        environment = {**SANDBOX_ENV, **launcher.runtime.environment(SANDBOX_PATH)}
-        arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
-        return arguments
-
     def _jobs_dir(self) -> Path:
         return self.work_dir / "jobs"
 
-    @staticmethod
-    def _job_dir_options(job_dir: JobDir, disk_mb: int) -> list[str]:
-        if job_dir.mounted:
-            return ["--ro-bind-fd", str(job_dir.fds["job"]), JOB_DIR, "--bind-fd", str(job_dir.fds["tmp"]), "/tmp"]
-        return ["--ro-bind", str(job_dir.path), JOB_DIR, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
-
     def check(self) -> list[str]:
-        problems = []
-        bwrap = self.options["bwrap"]
-        if not os.access(bwrap, os.X_OK):
-            problems.append(BWRAP_MISSING)
-        elif missing := options_missing(bwrap, BWRAP_OPTIONS_NEEDED):
-            problems.append(BWRAP_TOO_OLD.format(path=bwrap, options=", ".join(missing)))
-        problems += userns_problems() + seccomp.problems()
-        if self.as_root:
-            problems += spawn_tool_problems()
+        problems = self.isolation.problems(as_root=self.as_root)
+        if self.isolation.name == "gvisor" and self.cgroups is None:
+            problems.append(NEEDS_CGROUPS)
         problems += [
             RUNTIME_MISSING.format(name=name, path=runtime.interpreter)
             for name, runtime in self._runtimes.items()
@@ -250,6 +206,8 @@ class LocalRunner(BaseRunner):
         if self.cgroups is not None:
             for leftover in self.cgroups.leftovers(older_than_seconds=older_than.total_seconds()):
                 removed += self._reap_cgroup(leftover)
+        if self.as_root:
+            self.isolation.reap(self.slots.held_if_free)  # what gVisor keeps outside a sandbox it ran
         return removed
 
     def _reap_job_dirs(self, older_than_seconds: float) -> int:

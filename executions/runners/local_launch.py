@@ -21,14 +21,29 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from executions.runners import cgroups
-from executions.runners.local_setup import Runtime, spawn_prefix
+from executions.runners.local_setup import Runtime
 from executions.runners.scratch import JobDir
 from executions.sandbox.protocol import START_LINE
 
 ARM_TIMEOUT_SECONDS = 10.0
+ARGS_FD = "{arguments}"  # in a Spawn's argv: the descriptor its options are read from
+
+
+@dataclass
+class Spawn:
+    """How an isolation level starts one sandbox (see local_bwrap and local_gvisor)."""
+
+    argv: list[str]
+    fds: dict[str, int]  # opened for this sandbox; closed once it is armed
+    passed: list[int]  # descriptors the process inherits
+    arguments: list[str] | None = None  # written, NUL-separated, to the pipe named by ARGS_FD
+    environment: dict[str, str] = field(default_factory=dict)
+    joins_cgroup: bool = False  # the command moves itself into the run's cgroup before it execs
+    name: str = ""  # what the isolation level calls the sandbox (its container id)
 
 
 class Launcher:
@@ -37,60 +52,65 @@ class Launcher:
     def __init__(
         self,
         *,
-        bwrap: str,
-        entry: Path,
-        seccomp: bytes,
-        command: list[str],
+        spawn: Spawn,
         runtime: Runtime,
         uid: int | None,
         cgroup: cgroups.RunCgroup | None,
         job_dir: JobDir,
         release_uid: Callable[[int], None] | None = None,
+        release: Callable[[str], None] | None = None,
     ):
         self.runtime, self.uid, self.cgroup, self.job_dir = runtime, uid, cgroup, job_dir
-        self.release_uid = release_uid
-        self.fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC), "seccomp": _memory_file(seccomp)}
-        args_r, self.args_w = os.pipe2(os.O_CLOEXEC)
+        self.release_uid, self.release = release_uid, release
+        self.name, self.arguments, self.fds = spawn.name, spawn.arguments, spawn.fds
+        self.args_w = -1
+        argv, passed = spawn.argv, spawn.passed
+        if spawn.arguments is not None:
+            args_r, self.args_w = os.pipe2(os.O_CLOEXEC)
+            argv, passed = [str(args_r) if arg == ARGS_FD else arg for arg in argv], [args_r, *passed]
         try:
             self.proc = subprocess.Popen(
-                # bwrap takes only options from --args; it is the process the chain ends in.
-                [*spawn_prefix(runtime, uid), bwrap, "--args", str(args_r), *command],
+                argv,
                 stdin=subprocess.PIPE,  # the run's settings, one line
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=[args_r, *self.fds.values(), *job_dir.fds.values()],
+                pass_fds=passed,
                 start_new_session=True,  # the host backstop kills the whole group
                 cwd="/",
-                env={},
+                env=spawn.environment,
             )
         except BaseException:
-            os.close(self.args_w)
+            if self.args_w >= 0:
+                os.close(self.args_w)
             self._close_fds()
             raise
         finally:
-            os.close(args_r)
-        # Readable once bwrap has exited; pinned now, while bwrap cannot have been waited for.
+            if spawn.arguments is not None:
+                os.close(args_r)
+        # Readable once the sandbox's starter has exited; pinned now, while it cannot have been waited for.
         self.pidfd = os.pidfd_open(self.proc.pid)
         try:
             # bwrap clones the sandbox only once it has its arguments, so joining the cgroup
             # from here is as good as before exec, and keeps the slow part (an RCU grace
             # period on cgroup v1) out of the forked child: until it execs, that child holds
             # a copy of every other idle launcher's argument pipe, delaying those runs.
-            if cgroup is not None:
+            if cgroup is not None and not spawn.joins_cgroup:
                 cgroup.attach(self.proc.pid)
         except BaseException:
             self.discard(release=False)
             raise
 
-    def arm(self, args: list[str]) -> None:
-        """Hand bwrap its options and wait until the entry is up inside.
+    def arm(self) -> None:
+        """Hand the sandbox its options, if it reads any, and wait until the entry is up inside.
 
-        Raises OSError (BrokenPipeError when bwrap is gone, TimeoutError) if it does not come up."""
+        Raises OSError (BrokenPipeError when it is gone, TimeoutError) if it does not come up."""
         try:
-            _write_all(self.args_w, b"".join(arg.encode() + b"\0" for arg in args))
+            if self.arguments is not None:
+                _write_all(self.args_w, b"".join(arg.encode() + b"\0" for arg in self.arguments))
         finally:
-            os.close(self.args_w)
-            self.args_w = -1
+            if self.args_w >= 0:
+                os.close(self.args_w)
+                self.args_w = -1
             self._close_fds()
             self.job_dir.close_fds()
         # Read exactly the start line (then the entry waits for its settings): whatever
@@ -140,6 +160,8 @@ class Launcher:
 
     def remove_job_dir(self) -> None:
         self.job_dir.remove()
+        if self.release is not None:
+            self.release(self.name)  # what the isolation level keeps of the sandbox outside it
 
     def discard(self, *, release: bool = True) -> None:
         """Never (successfully) run: end bwrap, free its cgroup, then its uid.
@@ -176,7 +198,7 @@ class Launcher:
         self.fds = {}
 
 
-def _memory_file(data: bytes) -> int:
+def memory_file(data: bytes) -> int:
     """A descriptor of an anonymous file holding ``data``, read from its start."""
     fd = os.memfd_create("sandbox", os.MFD_CLOEXEC)
     _write_all(fd, data)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from executions.runners import cgroups
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
 from executions.runners.local_launch import Launcher
-from executions.runners.local_setup import all_pids, end_processes_of, kill_group, parent_of
+from executions.runners.local_setup import end_processes_of, kill_group
 from executions.runners.outcome import HostView, settle
 from executions.runners.scratch import JOB_FILES
 from executions.sandbox.protocol import START_LINE, Decoder
@@ -28,7 +28,6 @@ SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {deta
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
 LINGERED = "the sandbox went on after its exit record"
 ADDRESS_SPACE_HEADROOM = 512 << 20  # with a cgroup, RLIMIT_AS only stops absurd mappings
-PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
 READ_BYTES = 64 * 1024
 KILL_ESCALATION_SECONDS = 1.0  # a killed sandbox still not gone by then: kill bwrap too
 EXIT_GRACE_SECONDS = 1.0  # after its exit record the entry ends at once; not by then: killed
@@ -78,7 +77,8 @@ class LocalSandbox(Sandbox):
 
     def _fire(self) -> None:
         if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
-            self.cgroup.limit(memory_bytes=self.limits.memory_mb << 20, pids=self.limits.processes + PIDS_OVERHEAD)
+            memory, pids = self.runner.isolation.cgroup_limits(self.limits)
+            self.cgroup.limit(memory_bytes=memory, pids=pids)
             self.cgroup.reset_peak()
         # What the idle sandbox has used so far (its start) is not the run's.
         self.cpu_base_ns = self.cgroup.cpu_ns() if self.cgroup is not None else None
@@ -97,7 +97,7 @@ class LocalSandbox(Sandbox):
             "wall": limits.wall_seconds,
             "cpu": limits.cpu_seconds,
             "memory": memory,
-            "nproc": limits.processes + 1,  # the entry runs as the same uid
+            "nproc": max(1, limits.processes + self.runner.isolation.nproc_offset),
             "fsize": limits.disk_mb << 20,
             "nofile": self.runner.options["open_files"],
             "output": limits.output_bytes,
@@ -183,18 +183,11 @@ class LocalSandbox(Sandbox):
         self._kill()
 
     def _kill(self) -> None:
-        # Kill the sandbox's PID 1, not bwrap: the kernel then tears the namespace down and
-        # bwrap exits only when it is gone, so wait() returns with nothing left running.
         with self._kill_lock:
             if self._finished:
                 return  # the pid may already belong to someone else
             self._killed_at = self._killed_at or time.monotonic()
-            if not any(cgroups.kill(pid) for pid in self._bwrap_children()):
-                kill_group(self.proc.pid)  # bwrap has no child (yet): end bwrap itself
-
-    def _bwrap_children(self) -> list[int]:
-        candidates = cgroups.read_pids(self.cgroup.memory_dir) if self.cgroup is not None else all_pids()
-        return [pid for pid in candidates if parent_of(pid) == self.proc.pid]
+            self.runner.isolation.kill(self)
 
     def _kill_bwrap(self) -> None:
         with self._kill_lock:
@@ -242,6 +235,7 @@ class LocalSandbox(Sandbox):
             scratch_full=self.launcher.job_dir.fullness(),
             stopped_as=self.stopped_as,
             backstop_fired=self.backstop_fired,
+            cpu_clock_skew=self.runner.isolation.cpu_clock_skew,
         )
 
     def _cpu_ms(self, usage: cgroups.Usage | None) -> int | None:

@@ -56,10 +56,10 @@ MEMORY_ERROR_MARK = b"M"
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
 
 
-def parse_args(argv):
-    """``key=value`` arguments; ``settings=-`` means more of them come later, one
-    whitespace-separated line on standard input (see ``read_settings``)."""
-    args = dict(DEFAULTS)
+def parse_args(argv, args=None):
+    """``key=value`` arguments over ``args`` (or the defaults); ``settings=-`` means more of
+    them come later, one whitespace-separated line on standard input (see ``read_settings``)."""
+    args = dict(DEFAULTS) if args is None else args
     for arg in argv:
         key, _, value = arg.partition("=")
         args[key] = value
@@ -69,7 +69,7 @@ def parse_args(argv):
 def read_settings(args):
     """The runners start a sandbox before they know the run; the entry waits for it here."""
     if args.pop("settings", "") == "-":
-        args.update(parse_args(read_line_from_stdin().decode().split()))
+        parse_args(read_line_from_stdin().decode().split(), args)
     return args
 
 
@@ -166,13 +166,13 @@ def become_script(args):
 
 
 def run_child(args, out_w, err_w, status_w):
+    become_script(args)  # first: the script's files are for the script's uid
     stdin_fd = posix.open(args["stdin"], posix.O_RDONLY)
     posix.dup2(stdin_fd, 0)
     posix.dup2(out_w, 1)
     posix.dup2(err_w, 2)
     for fd in (stdin_fd, out_w, err_w):
         posix.close(fd)
-    become_script(args)
     set_rlimits(args)
     sys.dont_write_bytecode = True
     # A pipe is block buffered; line buffering makes output appear live, like a terminal.
@@ -193,8 +193,8 @@ def set_rlimits(args):
 
 def install_site_builtins():
     # What site.py would have added; -S skips it to save start-up time.
-    import builtins
     import _sitebuiltins
+    import builtins
 
     builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
     builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
@@ -288,6 +288,28 @@ def flush_std_streams(code):
 # --- the parent (PID 1): relays, limits, reaps, reports -----------------------------------
 
 
+def child_exit_fd(child):
+    """A descriptor that becomes readable when the child exits: its pidfd, or where the kernel
+    has no pidfd_open (gVisor's), a pipe that every SIGCHLD writes to."""
+    try:
+        return posix.pidfd_open(child), True
+    except OSError:
+        pass
+    read_end, write_end = posix.pipe2(posix.O_NONBLOCK | posix.O_CLOEXEC)
+    _signal.signal(_signal.SIGCHLD, lambda *_: None)  # with a handler, the signal writes to the pipe
+    _signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    posix.write(write_end, b"\0")  # the child may have exited before the handler was there
+    return read_end, False
+
+
+def drain_wakeups(fd):
+    try:
+        while posix.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
 class Supervisor:
     def __init__(self, args, child, out_r, err_r, status_r):
         self.args = args
@@ -297,7 +319,7 @@ class Supervisor:
         self.streams = {out_r: self.stdout, err_r: self.stderr}  # the ones still open
         self.cap = int(args["output"])
         self.poller = select.poll()
-        self.child_fd = posix.pidfd_open(child)
+        self.child_fd, self.child_fd_is_pidfd = child_exit_fd(child)
         for fd in (out_r, err_r, self.child_fd):
             self.poller.register(fd, select.POLLIN)
         self.started = time.monotonic()
@@ -324,8 +346,10 @@ class Supervisor:
 
     def step(self, timeout):
         for fd, _ in self.poller.poll(timeout * 1000):
-            if fd == self.child_fd:
+            if fd == self.child_fd and self.child_fd_is_pidfd:
                 self.poller.unregister(fd)
+            elif fd == self.child_fd:
+                drain_wakeups(fd)  # reap() below finds out who exited
             else:
                 self.relay(fd)
         self.reap(block=False)
@@ -430,8 +454,10 @@ def main():
             posix.close(fd)
         try:
             run_child(args, out_w, err_w, status_w)
+        except BaseException as exc:  # the script could not even be started: say why on its stderr
+            posix.write(2, f"The script could not be started: {exc!r}\n".encode())
         finally:
-            posix._exit(127)  # only reached if the script could not even be started
+            posix._exit(127)
     try:
         posix.setpgid(child, child)  # also here, so no kill can race the child's own call
     except OSError:

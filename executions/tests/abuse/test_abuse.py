@@ -84,6 +84,7 @@ class Case:
     lines: tuple[str, ...] = ()  # each of these lines, when given
     message: str | None = None
     limits: dict = field(default_factory=dict)
+    level_lines: dict[str, tuple[str, ...]] = field(default_factory=dict)  # more lines, for one level
     x86_64_only: bool = False
     levels: tuple[str, ...] = ("bubblewrap", "gvisor")
 
@@ -109,8 +110,11 @@ CASES = [
         attempt("read /proc/1/maps", lambda: open("/proc/1/maps").read())
         """,
         lines=(*attempts("ptrace attach", "ptrace seize", "process_vm_readv"),
-               *attempts("read /proc/1/mem", "open /proc/1/fd/1", "list /proc/1/fd", "read /proc/1/environ",
-                         "read /proc/1/maps", outcome="EACCES")),
+               *attempts("read /proc/1/mem", "open /proc/1/fd/1", outcome="EACCES")),
+        # gVisor's /proc shows any process's environment, map and descriptor list to all (the
+        # supervisor's hold no secret); Linux shows them to nobody, the supervisor being non-dumpable.
+        level_lines={"bubblewrap": attempts("list /proc/1/fd", "read /proc/1/environ", "read /proc/1/maps",
+                                            outcome="EACCES")},
         x86_64_only=True,
     ),
     Case(
@@ -179,8 +183,8 @@ CASES = [
             attempt(f"connect {address[0]}", connect)
         attempt("resolve a name", lambda: socket.getaddrinfo("example.com", 80))
         """,
-        lines=("connect 1.1.1.1: ENETUNREACH", "connect 127.0.0.1: ECONNREFUSED",
-               "connect 2606:4700:4700::1111: ENETUNREACH", "connect ::1: ECONNREFUSED"),
+        lines=("connect 1.1.1.1: ENETUNREACH|EHOSTUNREACH", "connect 127.0.0.1: ECONNREFUSED",
+               "connect 2606:4700:4700::1111: ENETUNREACH|EHOSTUNREACH", "connect ::1: ECONNREFUSED"),
     ),
     Case(
         "reach-an-abstract-socket", "escape and reach",
@@ -202,9 +206,10 @@ CASES = [
         "not there: only /usr, the runtime and its own files are mounted",
         """
         for path in ["/etc/shadow", "/etc/passwd", "/work", "$SETTINGS", "$VAR", "/root", "/home", "/sys/fs/cgroup"]:
-            print("exists" if os.path.exists(path) else "absent")
+            print(path.replace("$SETTINGS", "settings").replace("$VAR", "var"), "exists" if os.path.exists(path) else "absent")
         """,
-        stdout="absent\n" * 8,
+        lines=tuple(f"{path} absent" for path in ("/etc/shadow", "/etc/passwd", "/work", "settings", "var", "/root", "/home")),
+        level_lines={"bubblewrap": ("/sys/fs/cgroup absent",)},  # gVisor's /sys is its own kernel's
     ),
     Case(
         "read-the-environment", "escape and reach",
@@ -213,9 +218,11 @@ CASES = [
         """
         expected = {"HOME", "LANG", "LD_LIBRARY_PATH", "MALLOC_ARENA_MAX", "PATH", "PWD", "PYTHONDONTWRITEBYTECODE"}
         print("foreign", sorted(set(os.environ) - expected), "$CANARY" in os.environ)
-        attempt("read /proc/1/environ", lambda: open("/proc/1/environ", "rb").read())
+        supervisor = attempt("read /proc/1/environ", lambda: open("/proc/1/environ", "rb").read().split(b"\\0"))
+        print("supervisor's foreign", sorted(set(v.split(b"=")[0].decode() for v in supervisor or [] if v) - expected))
         """,
-        stdout="foreign [] False\nread /proc/1/environ: EACCES\n",
+        lines=("foreign [] False", "supervisor's foreign []"),
+        level_lines={"bubblewrap": ("read /proc/1/environ: EACCES",)},
     ),
     Case(
         "write-outside-tmp", "escape and reach",
@@ -225,7 +232,8 @@ CASES = [
         for path in ["/x", "/sandbox/x", "/sandbox/main.py", "/usr/x", "/opt/runtime/x", "/dev/x", "/opt/integr8scode/x"]:
             attempt(f"write {path}", lambda: open(path, "w"))
         """,
-        lines=("write /x: EROFS", "write /usr/x: EROFS", "write /dev/x: EROFS", "write /opt/integr8scode/x: EROFS"),
+        lines=tuple(f"write {path}: EROFS|EACCES" for path in
+                    ("/x", "/sandbox/x", "/sandbox/main.py", "/usr/x", "/opt/runtime/x", "/dev/x", "/opt/integr8scode/x")),
     ),
     Case(
         "become-root", "escape and reach",
@@ -233,12 +241,12 @@ CASES = [
         "refused (EPERM; EINVAL for a uid the sandbox does not map; ENOSPC for user namespaces)",
         """
         status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines())
-        print("uid", os.getuid(), "capabilities", int(status["CapEff"], 16), int(status["CapPrm"], 16))
+        print("root", os.getuid() == 0, "capabilities", int(status["CapEff"], 16), int(status["CapPrm"], 16))
         attempt("setuid 0", lambda: os.setuid(0))
         attempt("new user namespace", lambda: os.unshare(os.CLONE_NEWUSER))
         attempt("new mount namespace", lambda: os.unshare(os.CLONE_NEWNS))
         """,
-        lines=("uid 1000 capabilities 0 0", "setuid 0: EPERM|EINVAL", "new user namespace: EPERM|ENOSPC",
+        lines=("root False capabilities 0 0", "setuid 0: EPERM|EINVAL", "new user namespace: EPERM|ENOSPC",
                "new mount namespace: EPERM"),
     ),
     # --- exhaustion ----------------------------------------------------------------------------
@@ -405,12 +413,17 @@ CASES = [
 
 
 LEVELS = ("bubblewrap", "gvisor")
-CLEAN_SANDBOX = "[1, 2]\n[] []\nshm 0 msg 0\n"  # what a fresh run sees: see test_the_next_run_is_clean
+CLEAN_SANDBOX = "[1, 2]\n[] []\nshm ENOENT msg ENOENT\n"  # what a fresh run sees, see PROBE
+# What a run finds that an earlier one left: processes, files in /tmp and /dev/shm, System V
+# IPC objects under the key the persistence case plants (shmget/msgget of the key: ENOENT).
 PROBE = """
-import os
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
 print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
 print(os.listdir('/tmp'), os.listdir('/dev/shm'))
-print('shm', len(open('/proc/sysvipc/shm').readlines()) - 1, 'msg', len(open('/proc/sysvipc/msg').readlines()) - 1)
+found = [libc.shmget(0x1234, 0, 0) >= 0 or errno.errorcode[ctypes.get_errno()],
+         libc.msgget(0x1234, 0) >= 0 or errno.errorcode[ctypes.get_errno()]]
+print('shm', found[0], 'msg', found[1])
 """
 
 
@@ -496,7 +509,8 @@ def test_a_script_cannot(runner, level, case, host_listeners):
         assert result.message == case.message
     if case.stdout is not None:
         assert outcome.stdout == case.stdout
-    missing = [line for line in case.lines if not said(line, outcome.stdout.splitlines())]
+    expected = (*case.lines, *case.level_lines.get(level, ()))
+    missing = [line for line in expected if not said(line, outcome.stdout.splitlines())]
     assert not missing, f"{missing} not in {outcome.stdout!r} ({outcome.stderr!r})"
     assert_figures_are_true(result, replace(LIMITS, **limits))
     assert_the_next_run_is_clean(runner)
@@ -526,8 +540,10 @@ def assert_the_next_run_is_clean(runner: LocalRunner) -> None:
 
 def test_the_cpu_time_reported_is_the_hosts_count(runner):
     outcome = run(runner, "import os\nos.fork()\nwhile True: pass", cpu_seconds=1, wall_seconds=5)
-    # Two processes, each stopped at one second of its own: the host counts both.
-    assert outcome.result.cpu_ms >= 1800
+    # Two processes, each stopped at one second of its own: the host counts both (gVisor's
+    # clock may stop them early by the host's, as far as its skew).
+    assert outcome.result.cpu_ms >= 2 * 1000 * 0.9 / runner.isolation.cpu_clock_skew
+    assert outcome.result.flags == []
 
 
 def test_the_readme_table_is_rendered_from_the_cases():

@@ -18,10 +18,10 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
-import shutil
 import sys
 import tempfile
 import threading

@@ -12,7 +12,8 @@ import pytest
 from executions.limits import limit_caps
 from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
-from executions.runners.local import BWRAP_TOO_OLD, ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.runners.local import ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.runners.local_bwrap import BWRAP_TOO_OLD
 from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
 from executions.tests.runners.test_local import NEEDS_ROOT
 
@@ -146,7 +147,7 @@ class FirstLine:
 
 def test_a_bubblewrap_too_old_for_the_sandbox_options_is_a_configuration_problem(tmp_path):
     old = tmp_path / "bwrap"
-    usage = "usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size --seccomp"
+    usage = "usage: bwrap [OPTIONS...] --args FD --ro-bind-data FD DEST --perms --size --seccomp --bind-fd"
     old.write_text(f"#!/bin/sh\necho '{usage}'\n")
     old.chmod(0o755)
 
