@@ -43,15 +43,22 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+# Writers take SQLite's lock when their transaction begins, not when they first write, and wait
+# for it: concurrent sign-ins (a read, then a write, in one transaction) otherwise fail with
+# "database is locked" instead of waiting their turn.
+_SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+
 def _database(url: str) -> dict:
     if not url:
-        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
+                "OPTIONS": _SQLITE_OPTIONS}
     parts = urlsplit(url)
     engines = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite3"}
     if parts.scheme not in engines:
         raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgresql:// or sqlite:///)")
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": parts.path}
+        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": parts.path, "OPTIONS": _SQLITE_OPTIONS}
     return {
         "ENGINE": "django_prometheus.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
