@@ -1,7 +1,8 @@
 # Integr8sCode: `make run` serves on http://$(HOST):$(PORT); `make test` runs the whole suite.
 # Both set up what they need first (idempotently): Python 3.13 venv from uv.lock, bubblewrap and
 # libseccomp, the Svelte islands (npm ci + Vite, only when their sources changed), database
-# migrations; `run` also collects static files, `test` also needs Chromium for the browser tests.
+# migrations; `run` also collects static files (and installs gVisor for LOCAL_ISOLATION=gvisor),
+# `test` also needs Chromium for the browser tests and gVisor for the second isolation level.
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -22,12 +23,15 @@ ISLANDS_STAMP := static/islands/.built
 ISLANDS_SOURCES := $(shell find $(ISLANDS)/src -type f 2>/dev/null) $(ISLANDS)/package.json $(ISLANDS)/vite.config.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps
+.PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
 
-run: setup migrate collectstatic
+# The gVisor isolation level (LOCAL_ISOLATION=gvisor) needs runsc; the test suite runs both levels.
+RUN_DEPS := $(if $(filter gvisor,$(LOCAL_ISOLATION)),gvisor)
+
+run: setup $(RUN_DEPS) migrate collectstatic
 	@$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
 
-test: setup browser-deps
+test: setup browser-deps gvisor
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -82,6 +86,12 @@ check-node:
 
 collectstatic: setup
 	@$(PY) manage.py collectstatic --noinput -v 0
+
+gvisor:
+	@command -v runsc >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q runsc || (apt-get update -q && apt-get install -y -q runsc)) >/dev/null; \
+	  else echo "gVisor is required for LOCAL_ISOLATION=gvisor and the tests: install it with 'sudo apt-get install runsc'"; exit 1; fi; }
 
 browser-deps:
 	@test -x $(CHROMIUM) || { \

@@ -49,29 +49,68 @@ def run_bare(python: str) -> None:
 
 
 def startup(runs: int = 40) -> dict:
-    """Bare `python -I -c pass` against a sandboxed hello through the local runner, interleaved."""
+    """Bare `python -I -c pass` against a sandboxed hello through the local runner, interleaved,
+    at each isolation level this machine has: warm (on sandboxes started ahead, as runs are
+    served) and cold (each run building its own). The CPU figures are the host's: a warm run's
+    own (as the run reports it, measured from its cgroup) and a cold run's whole life (its
+    sandbox's start included, from the processes this bench starts and reaps)."""
     import django
 
     django.setup()
-    from executions.limits import limit_caps
-    from executions.runners.base import RunSpec, get_runner
+    from executions.runners.local import LocalRunner
 
-    runner, python = get_runner(), bare_python()
-    runtime = next(iter(runner.runtimes()))
-    spec = RunSpec(execution_id="bench", script=HELLO, stdin="", runtime=runtime, limits=limit_caps())
+    python = bare_python()
+    results, bare = {}, []
+    for level in available_levels():
+        results[level] = one_level(LocalRunner(isolation=level), level, runs, bare, python)
+    ratio = statistics.median(results["bubblewrap"]["warm"]) / statistics.median(bare)
+    cold_ratio = statistics.median(results["bubblewrap"]["cold"]) / statistics.median(bare)
+    return {"bare_python": summary_ms(bare),
+            "sandboxed_hello_ratio": round(ratio, 2), "sandboxed_hello_cold_ratio": round(cold_ratio, 2),
+            "isolation": {level: level_figures(figures, bare) for level, figures in results.items()}}
+
+
+def available_levels() -> list[str]:
+    import os
+    import shutil
+
+    return ["bubblewrap", *(["gvisor"] if os.geteuid() == 0 and shutil.which("runsc") else [])]
+
+
+def one_level(runner, level: str, runs: int, bare: list[float], python: str) -> dict:
+    from executions.limits import limit_caps
+    from executions.runners.base import RunSpec
+
+    spec = RunSpec(execution_id="bench", script=HELLO, stdin="", runtime=next(iter(runner.runtimes())),
+                   limits=limit_caps())
     sink = type("Sink", (), {"write": lambda self, stream, text: None})()
-    bare, sandboxed, cold = [], [], []
+    warm, cold, run_cpu = [], [], []
+
+    def hello() -> None:
+        result = runner.start(spec, sink).wait()
+        if not result.succeeded:
+            raise RuntimeError(f"hello failed under {level}: {result}")
+        run_cpu.append(result.cpu_ms)
+
+    hello()  # the pool fills for this kind of sandbox once it has been asked for one
     for _ in range(runs):
-        bare.append(timed(lambda: run_bare(python)))
-        sandboxed.append(timed(lambda: runner.start(spec, sink).wait()))
-    # The same without sandboxes started ahead: every run builds its own and waits for it.
-    runner.launchers.close()
-    for _ in range(runs):
-        cold.append(timed(lambda: runner.start(spec, sink).wait()))
-    ratio = statistics.median(sandboxed) / statistics.median(bare)
-    return {"bare_python": summary_ms(bare), "sandboxed_hello": summary_ms(sandboxed),
-            "sandboxed_hello_cold": summary_ms(cold), "sandboxed_hello_ratio": round(ratio, 2),
-            "sandboxed_hello_cold_ratio": round(statistics.median(cold) / statistics.median(bare), 2)}
+        if level == "bubblewrap":
+            bare.append(timed(lambda: run_bare(python)))
+        warm.append(timed(hello))
+    runner.launchers.close()  # from here every run builds its own sandbox and waits for it
+    with children_cpu() as lifetime:
+        for _ in range(runs):
+            cold.append(timed(hello))
+    return {"warm": warm, "cold": cold, "run_cpu_ms": run_cpu[1:runs + 1], "lifetime_cpu_ms": lifetime.per_run_ms(runs)[0]}
+
+
+def level_figures(figures: dict, bare: list[float]) -> dict:
+    base = statistics.median(bare)
+    return {"hello_warm": summary_ms(figures["warm"]), "hello_cold": summary_ms(figures["cold"]),
+            "warm_ratio": round(statistics.median(figures["warm"]) / base, 2),
+            "cold_ratio": round(statistics.median(figures["cold"]) / base, 2),
+            "run_cpu_ms_p50": statistics.median(figures["run_cpu_ms"]),
+            "cold_lifetime_cpu_ms": figures["lifetime_cpu_ms"]}
 
 
 def submit_and_wait(client: httpx.Client) -> dict:
@@ -130,12 +169,19 @@ def markdown(results: dict) -> str:
     cpu = results["throughput"]["cpu_ms_per_run"]
     lines += ["", "| CPU ms per run (throughput) | " + " | ".join(cpu) + " |", "|---" * (len(cpu) + 1) + "|",
               "| 200 at 8 clients | " + " | ".join(str(value) for value in cpu.values()) + " |"]
+    lines += ["", "| isolation level | hello warm p50 ms | × bare | hello cold p50 ms | × bare | run CPU ms (p50) "
+              "| cold run's whole CPU ms |", "|---|---|---|---|---|---|---|"]
+    for level, figures in results["startup"]["isolation"].items():
+        lines.append(f"| {level} | {figures['hello_warm']['p50_ms']} | {figures['warm_ratio']} | "
+                     f"{figures['hello_cold']['p50_ms']} | {figures['cold_ratio']} | {figures['run_cpu_ms_p50']} | "
+                     f"{figures['cold_lifetime_cpu_ms']} |")
+    bare = results["startup"]["bare_python"]
+    lines.append(f"| bare `python -I -c pass` | {bare['p50_ms']} | 1.0 | | | | |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     import os
-
     import tempfile
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")

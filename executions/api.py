@@ -137,10 +137,12 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
             description="The runtimes this server runs, and the most the caller may ask for: anonymous "
             "callers have lower caps than signed-in users.")
 def runtimes(request: HttpRequest):
-    available = get_runner().runtimes()
+    runner = get_runner()
+    available = runner.runtimes()
     default = settings.DEFAULT_RUNTIME or next(iter(available))
     return {
-        "runtimes": [{"name": n, "description": d, "default": n == default} for n, d in available.items()],
+        "runtimes": [{"name": n, "description": d, "default": n == default, "isolation": runner.isolation_of(n)}
+                     for n, d in available.items()],
         "limits": quotas.caps_for(user=_caller(request)),
         "script_max_bytes": settings.SCRIPT_MAX_BYTES,
         "stdin_max_bytes": settings.STDIN_MAX_BYTES,

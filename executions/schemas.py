@@ -116,6 +116,8 @@ class RuntimeOut(Schema):
     name: str
     description: str
     default: bool
+    isolation: str = Field(description="What keeps its runs apart from the host: bubblewrap, gvisor, "
+                           "kubernetes, or kubernetes:<runtime class> (gVisor's, typically).")
 
 
 class RuntimesOut(Schema):

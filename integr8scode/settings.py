@@ -224,6 +224,11 @@ EXECUTION_RUNNER = {
     "BACKEND": _RUNNERS.get(_runner, _runner),
     "OPTIONS": {},
 }
+LOCAL_ISOLATION = env_str("LOCAL_ISOLATION", "bubblewrap")
+if LOCAL_ISOLATION not in ("bubblewrap", "gvisor"):
+    raise ConfigError(f"LOCAL_ISOLATION={LOCAL_ISOLATION!r} must be bubblewrap or gvisor")
+if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
+    EXECUTION_RUNNER["OPTIONS"] = {"isolation": LOCAL_ISOLATION}
 # --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---
 if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
 

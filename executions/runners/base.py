@@ -112,6 +112,10 @@ class BaseRunner:
         """Runtime name -> human description (e.g. ``{"python3.13": "CPython 3.13.0"}``)."""
         raise NotImplementedError
 
+    def isolation_of(self, runtime: str) -> str:
+        """What keeps a run of ``runtime`` apart from the host (e.g. ``bubblewrap``, ``gvisor``)."""
+        return self.name
+
     def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
         """Start a fresh sandbox for ``spec``; raise :class:`RunnerError` if it cannot start."""
         raise NotImplementedError

@@ -50,6 +50,11 @@ class KubernetesRunner(BaseRunner):
     def runtimes(self) -> dict[str, str]:
         return {name: f"CPython in {image}" for name, image in self.options["runtime_images"].items()}
 
+    def isolation_of(self, runtime: str) -> str:
+        """A pod, with the runtime class that runs it where one is set (gVisor's, typically)."""
+        runtime_class = self.options["runtime_class"]
+        return f"kubernetes:{runtime_class}" if runtime_class else "kubernetes"
+
     def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
         if spec.runtime not in self.options["runtime_images"]:
             available = ", ".join(self.options["runtime_images"])

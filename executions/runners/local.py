@@ -109,6 +109,9 @@ class LocalRunner(BaseRunner):
     def runtimes(self) -> dict[str, str]:
         return {name: runtime.description for name, runtime in self._runtimes.items()}
 
+    def isolation_of(self, runtime: str) -> str:
+        return self.isolation.name
+
     def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
         runtime = self._runtimes.get(spec.runtime)
         if runtime is None:

@@ -197,7 +197,11 @@ def test_the_executors_role_reaches_only_pods_their_logs_and_config_maps_in_the_
 
 def test_a_runtime_class_is_created_and_used_when_asked_for():
     documents = render(EVERYTHING)
-    assert find(documents, "RuntimeClass")["handler"] == "runsc"
+    runtime_class = find(documents, "RuntimeClass")
+    assert runtime_class["handler"] == "runsc"
+    # gVisor's own kernel is paid for by the pod, not taken from the script's memory limit.
+    assert runtime_class["overhead"] == {"podFixed": {"memory": "64Mi", "cpu": "100m"}}
+    assert runtime_class["scheduling"] == {"nodeSelector": {"pool": "sandbox"}}
     assert find(documents, "ConfigMap", "-env")["data"]["KUBERNETES_RUNTIME_CLASS"] == "gvisor"
 
 

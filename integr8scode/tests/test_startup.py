@@ -83,3 +83,13 @@ def test_an_anonymous_memory_cap_too_small_for_the_interpreter_stops_start_up(tm
 
     assert done.returncode != 0
     assert "QUOTA_ANON_LIMIT_MEMORY_MB" in done.stderr
+
+
+def test_local_isolation_picks_the_local_runners_level_and_refuses_an_unknown_one(tmp_path):
+    code = "from executions.runners.base import get_runner; print(get_runner().isolation_of('any'))"
+    chosen = django_python(code, env={"VAR_DIR": str(tmp_path), "LOCAL_ISOLATION": "gvisor"})
+    unknown = django_python("", env={"VAR_DIR": str(tmp_path), "LOCAL_ISOLATION": "chroot"})
+
+    assert chosen.stdout.strip().splitlines()[-1] == "gvisor", chosen.stderr
+    assert unknown.returncode != 0
+    assert "LOCAL_ISOLATION='chroot' must be bubblewrap or gvisor" in unknown.stderr

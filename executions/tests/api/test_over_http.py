@@ -104,6 +104,7 @@ def test_runtimes_lists_what_this_server_runs_and_an_anonymous_callers_caps(http
     body = http.get("/api/v1/runtimes").json()
 
     assert any(r["name"].startswith("python3") and r["default"] for r in body["runtimes"])
+    assert {r["isolation"] for r in body["runtimes"]} == {"bubblewrap"}  # LOCAL_ISOLATION's default
     # The visitors' defaults, but for the wall limit the live test server raises to 10 s.
     assert body["limits"] == {"wall_seconds": 10.0, "cpu_seconds": 5, "memory_mb": 64, "processes": 32,
                               "disk_mb": 8, "output_bytes": 262144}
