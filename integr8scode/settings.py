@@ -228,7 +228,10 @@ LOCAL_ISOLATION = env_str("LOCAL_ISOLATION", "bubblewrap")
 if LOCAL_ISOLATION not in ("bubblewrap", "gvisor"):
     raise ConfigError(f"LOCAL_ISOLATION={LOCAL_ISOLATION!r} must be bubblewrap or gvisor")
 if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
-    EXECUTION_RUNNER["OPTIONS"] = {"isolation": LOCAL_ISOLATION}
+    EXECUTION_RUNNER["OPTIONS"] = {
+        "isolation": LOCAL_ISOLATION,
+        "scratch_files": env_int("LIMIT_SCRATCH_FILES", 4096, minimum=16),  # inodes in a sandbox's /tmp
+    }
 # --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---
 if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
 
