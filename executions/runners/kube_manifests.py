@@ -188,6 +188,7 @@ def entry_args(spec: RunSpec, options: dict) -> list[str]:
         "fsize": limits.disk_mb << 20,
         "nofile": options["open_files"],
         "output": limits.output_bytes,
+        "memory_mark": 1,  # a pod has no cgroup of ours to read: a MemoryError is evidence enough
         "filter": options["filter"],
     }
     return [f"{key}={value}" for key, value in args.items() if value != ""]

@@ -165,6 +165,7 @@ class LocalRunner(BaseRunner):
             raise
         try:
             launcher.arm()
+            self.isolation.shelter(launcher)
         except BaseException:
             launcher.discard()
             raise

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from executions.runners import cgroups, seccomp
 from executions.runners.base import Limits
-from executions.runners.local_launch import ARGS_FD, Spawn, memory_file
+from executions.runners.local_launch import ARGS_FD, Launcher, Spawn, memory_file
 from executions.runners.local_setup import (
     Runtime,
     all_pids,
@@ -54,12 +54,13 @@ DEV_OPTIONS = [
 ]
 SANDBOX_USER = 1000  # the uid and gid the script sees
 PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
+SHELTERED_OOM_SCORE = -999  # killable still, when nothing else is left
 
 
 class Bubblewrap:
     name = "bubblewrap"
     nproc_offset = 1  # RLIMIT_NPROC counts the entry too: it shares the script's uid
-    cpu_clock_skew = 1.0  # the CPU clock is the host kernel's
+    cpu_clock_shared = True  # the CPU clock is the host kernel's
 
     def __init__(self, *, bwrap: str):
         self.bwrap = bwrap
@@ -89,6 +90,16 @@ class Bubblewrap:
         arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
         arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
         return arguments
+
+    def shelter(self, launcher: Launcher) -> None:
+        """Make bubblewrap and the supervisor the out-of-memory killer's last choice in the run's
+        cgroup, so memory the script holds outside its processes (shared memory, tmpfs) costs
+        the script's processes first; the script raises its own back (see the entry)."""
+        for pid in (launcher.proc.pid, *_children(launcher.proc.pid)):
+            try:
+                Path(f"/proc/{pid}/oom_score_adj").write_text(str(SHELTERED_OOM_SCORE))
+            except OSError:
+                pass  # gone meanwhile: the run finds out
 
     def cgroup_limits(self, limits: Limits) -> tuple[int, int]:
         """The run cgroup's memory (bytes) and pids limits."""
@@ -122,6 +133,13 @@ def _job_dir_options(job_dir: JobDir, disk_mb: int, seen_as: str) -> list[str]:
     if job_dir.mounted:
         return ["--ro-bind-fd", str(job_dir.fds["job"]), seen_as, "--bind-fd", str(job_dir.fds["tmp"]), "/tmp"]
     return ["--ro-bind", str(job_dir.path), seen_as, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _children_of(sandbox: LocalSandbox) -> list[int]:

@@ -59,7 +59,7 @@ HOST_DIRS = ("bin", "lib", "lib64", "sbin")
 class GVisor:
     name = "gvisor"
     nproc_offset = -1  # the entry is another uid; gVisor lets a uid start one process beyond RLIMIT_NPROC
-    cpu_clock_skew = 4.0  # gVisor's CPU clock runs ahead of the host's when the host is busy
+    cpu_clock_shared = False  # gVisor's CPU clock runs ahead of the host's when the host is busy
 
     def __init__(self, *, runsc: str, platform: str, work_dir: Path):
         self.runsc, self.platform = runsc, platform
@@ -102,6 +102,9 @@ class GVisor:
                 _like_the_host(self.rootfs, name)
             (self.home / "filter.bpf").write_bytes(seccomp.program())
             self._prepared = True
+
+    def shelter(self, launcher) -> None:
+        """gVisor's sentry holds the script's memory too: the whole sandbox goes when it runs out."""
 
     def cgroup_limits(self, limits: Limits) -> tuple[int, int]:
         return (limits.memory_mb + MEMORY_OVERHEAD_MB) << 20, PIDS_BASE + PIDS_PER_PROCESS * limits.processes

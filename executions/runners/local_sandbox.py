@@ -101,6 +101,8 @@ class LocalSandbox(Sandbox):
             "fsize": limits.disk_mb << 20,
             "nofile": self.runner.options["open_files"],
             "output": limits.output_bytes,
+            # With a cgroup the host measures memory itself: a MemoryError is only the script's word.
+            "memory_mark": 0 if self.cgroup else 1,
         }
         return [f"{key}={value}" for key, value in arguments.items()]
 
@@ -235,7 +237,7 @@ class LocalSandbox(Sandbox):
             scratch_full=self.launcher.job_dir.fullness(),
             stopped_as=self.stopped_as,
             backstop_fired=self.backstop_fired,
-            cpu_clock_skew=self.runner.isolation.cpu_clock_skew,
+            cpu_clock_shared=self.runner.isolation.cpu_clock_shared,
         )
 
     def _cpu_ms(self, usage: cgroups.Usage | None) -> int | None:

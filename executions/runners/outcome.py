@@ -13,7 +13,7 @@ import signal
 from dataclasses import dataclass
 
 from executions.runners.base import ErrorType, Limits, RunResult
-from executions.sandbox.protocol import Decoder, ExitRecord
+from executions.sandbox.protocol import CUT_RECORD, Decoder, ExitRecord
 
 MEMORY_EXCEEDED = "Memory limit exceeded"
 TIMED_OUT = "Wall-clock time limit exceeded"
@@ -61,9 +61,10 @@ class HostView:
     scratch_full: str | None = None  # DISK_FULL or INODES_FULL
     stopped_as: ErrorType | None = None  # cancelled, or stopped by the dispatcher
     backstop_fired: bool = False  # the host killed it at its own deadline
-    # How far the sandbox's CPU clock may run ahead of the host's (a user-space kernel counts
-    # time a busy host took from the script as the script's): 1.0 where it is the host's.
-    cpu_clock_skew: float = 1.0
+    # Whether the sandbox's CPU clock is the host's: a user-space kernel (gVisor's) counts time a
+    # busy host took from the script as the script's, by no bounded factor, so its CPU figures and
+    # verdicts cannot be checked against the host's count (which is still the one reported).
+    cpu_clock_shared: bool = True
 
 
 def settle(decoder: Decoder, host: HostView, limits: Limits, *, no_record: tuple[ErrorType, str]) -> RunResult:
@@ -104,7 +105,7 @@ def _disagreements(record: ExitRecord, host: HostView, limits: Limits, decoder: 
     flags = []
     if host.status is not None and host.status != _status_of(record):
         flags.append(Flag.EXIT_STATUS)
-    if host.cpu_ms is not None and record.cpu_ms > host.cpu_ms * host.cpu_clock_skew + CPU_SLACK_MS:
+    if host.cpu_ms is not None and host.cpu_clock_shared and record.cpu_ms > host.cpu_ms + CPU_SLACK_MS:
         flags.append(Flag.CPU_TIME)
     if host.wall_ms is not None and record.wall_ms > host.wall_ms + WALL_SLACK_MS:
         flags.append(Flag.WALL_TIME)
@@ -117,8 +118,8 @@ def _reason_holds(record: ExitRecord, host: HostView, limits: Limits, decoder: D
     """Whether the host's own figures bear out the record's verdict on the limits."""
     if record.reason == "timeout" and host.wall_ms is not None:
         return host.wall_ms >= limits.wall_seconds * 1000 - WALL_SLACK_MS
-    if record.reason == "cpu" and host.cpu_ms is not None:
-        return host.cpu_ms * host.cpu_clock_skew >= limits.cpu_seconds * 1000 * CPU_LIMIT_RATIO
+    if record.reason == "cpu" and host.cpu_ms is not None and host.cpu_clock_shared:
+        return host.cpu_ms >= limits.cpu_seconds * 1000 * CPU_LIMIT_RATIO
     if record.reason == "output_limit":
         return any(received >= limits.output_bytes for received in decoder.received.values())
     return True
@@ -136,7 +137,7 @@ def _classify(decoder: Decoder, record: ExitRecord | None, host: HostView, flags
               no_record: tuple[ErrorType, str]) -> tuple[ErrorType | None, str]:
     if host.stopped_as is not None:
         return host.stopped_as, STOPPED
-    if decoder.violation is not None:
+    if decoder.violation is not None and not _supervisor_died(decoder):
         return ErrorType.SYSTEM_ERROR, PROTOCOL_BROKEN.format(detail=decoder.violation)
     if any(decoder.overflowed.values()):
         return ErrorType.OUTPUT_LIMIT, OUTPUT_EXCEEDED
@@ -147,6 +148,12 @@ def _classify(decoder: Decoder, record: ExitRecord | None, host: HostView, flags
     if record.reason in _BY_REASON:
         return _BY_REASON[record.reason]
     return _by_status(_status_of(record), host)
+
+
+def _supervisor_died(decoder: Decoder) -> bool:
+    """The stream ended inside a record and before the exit record: its writer was killed in
+    the middle of a write (by the script's memory use, say), not lying."""
+    return decoder.violation == CUT_RECORD and decoder.exit is None
 
 
 def _without_record(host: HostView, no_record: tuple[ErrorType, str]) -> tuple[ErrorType, str]:

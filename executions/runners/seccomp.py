@@ -32,8 +32,9 @@ DENIED = (
     # Need a capability the sandbox has not got.
     "open_by_handle_at", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
     "reboot", "swapon", "swapoff", "acct", "syslog",
-    # Reach into another process (the supervisor is non-dumpable, so they fail anyway).
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    # Reach into another process (the supervisor is non-dumpable, so they fail anyway), or
+    # signal one through a descriptor of its /proc directory.
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "pidfd_send_signal",
 )
 SUPERVISOR_PID = 1
 # System calls whose first argument is a pid (or thread group id): denied for the supervisor's.
@@ -48,6 +49,10 @@ SUPERVISOR_TARGETED = (
 CLONE_NEW = {"mount": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
              "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
 NAMESPACE_CALLS = ("unshare", "clone")  # the flags are the first argument (x86_64, aarch64)
+# Joining the supervisor's process group (setpgid(pid, 1)), or making it the owner of a
+# descriptor's signals (fcntl F_SETOWN to pid 1 or group 1; F_SETOWN_EX, whose target is in
+# memory the filter cannot read).
+F_SETOWN, F_SETOWN_EX = 8, 15
 # setpriority(which, who) and ioprio_set(which, who): the supervisor by pid or process group,
 # or every process of the uid.
 PRIORITY_CALLS = {"setpriority": (0, 1, 2), "ioprio_set": (1, 2, 3)}  # (by pid, by group, by user)
@@ -112,6 +117,10 @@ def program() -> bytes:
             for which in (by_pid, by_group):
                 _deny(library, context, name, errno.EPERM, _equals(0, which), _equals(1, SUPERVISOR_PID))
             _deny(library, context, name, errno.EPERM, _equals(0, by_user))
+        _deny(library, context, "setpgid", errno.EPERM, _equals(1, SUPERVISOR_PID))
+        for owner in (SUPERVISOR_PID, -SUPERVISOR_PID):
+            _deny(library, context, "fcntl", errno.EPERM, _equals(1, F_SETOWN), _equals(2, owner))
+        _deny(library, context, "fcntl", errno.EPERM, _equals(1, F_SETOWN_EX))
         for name in NAMESPACE_CALLS:
             for flag in CLONE_NEW.values():
                 _deny(library, context, name, errno.EPERM, _ArgCmp(0, _CMP_MASKED_EQ, flag, flag))

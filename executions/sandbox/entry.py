@@ -38,6 +38,8 @@ import time
 
 CHUNK_BYTES = 6 * 1024  # base64 turns this into 8 KiB, well under log line limits
 REAP_INTERVAL = 0.5  # orphans that exit are reaped at least this often
+CPU_CHECK_INTERVAL = 0.1  # the CPU time of all the script's processes is added up this often
+CLOCK_TICKS = posix.sysconf("SC_CLK_TCK")
 DEFAULTS = {
     "script": "/sandbox/main.py",
     "stdin": "/dev/null",
@@ -50,6 +52,9 @@ DEFAULTS = {
     "output": str(1024 * 1024),  # per stream
     "filter": "",  # a seccomp BPF program (struct sock_filter[]) to install before the fork
     "user": "",  # a uid (and gid) for the script, other than the supervisor's
+    # Whether a MemoryError in the script counts as the memory limit: only where the host cannot
+    # measure memory itself (the script could say so at will).
+    "memory_mark": "0",
 }
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
 MEMORY_ERROR_MARK = b"M"
@@ -155,6 +160,14 @@ def become_script(args):
     KeyboardInterrupt as usual, and the script's own uid where there is one."""
     prctl(PR_SET_DUMPABLE, 1)
     _signal.signal(SIGINT, _signal.default_int_handler)
+    # The host may have made the supervisor the out-of-memory killer's last choice; the script
+    # goes back to an ordinary one (raising it needs no privilege).
+    try:
+        fd = posix.open("/proc/self/oom_score_adj", posix.O_WRONLY)
+        posix.write(fd, b"0")
+        posix.close(fd)
+    except OSError:
+        pass
     if args["user"]:
         uid = int(args["user"])
         posix.setgroups([])
@@ -288,6 +301,22 @@ def flush_std_streams(code):
 # --- the parent (PID 1): relays, limits, reaps, reports -----------------------------------
 
 
+def process_cpu(pid):
+    """utime + stime + cutime + cstime of a running process, in seconds (0 when it is gone)."""
+    try:
+        fd = posix.open(f"/proc/{pid}/stat", posix.O_RDONLY)
+    except OSError:
+        return 0.0
+    try:
+        fields = posix.read(fd, 4096).rpartition(b")")[2].split()
+    finally:
+        posix.close(fd)
+    try:
+        return sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
+    except ValueError:
+        return 0.0
+
+
 def child_exit_fd(child):
     """A descriptor that becomes readable when the child exits: its pidfd, or where the kernel
     has no pidfd_open (gVisor's), a pipe that every SIGCHLD writes to."""
@@ -314,6 +343,8 @@ class Supervisor:
     def __init__(self, args, child, out_r, err_r, status_r):
         self.args = args
         self.child = child
+        self.cpu_limit = int(args["cpu"])
+        self.in_own_pid_namespace = posix.getpid() == 1
         self.status_r = status_r
         self.stdout, self.stderr = [b"O ", 0, False], [b"E ", 0, False]  # prefix, bytes, truncated
         self.streams = {out_r: self.stdout, err_r: self.stderr}  # the ones still open
@@ -327,18 +358,21 @@ class Supervisor:
         self.reason = "none"
         self.child_status = None
         self.rusage = []  # (cpu seconds, maxrss KiB) of every reaped process
-        self.child_cpu = 0.0
+        self.next_cpu_check = self.started + CPU_CHECK_INTERVAL
 
     def run(self):
         while self.reason == "none" and self.child_status is None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= self.deadline:
                 self.reason = "timeout"
                 break
-            self.step(min(remaining, REAP_INTERVAL))
+            if now >= self.next_cpu_check:
+                self.check_cpu()
+                continue
+            self.step(min(self.deadline, self.next_cpu_check) - now)
         self.kill_everything()
-        self.drain()
         self.reap(block=True)
+        self.drain()
         ended = time.monotonic()
         self.classify_child()
         write_all(1, self.exit_record(ended))
@@ -371,9 +405,32 @@ class Supervisor:
             write_all(1, stream[0] + binascii.b2a_base64(data))
 
     def drain(self):
-        # Everything that could write is dead: read what is left in the pipes, up to EOF.
-        while self.streams and self.reason != "output_limit":
-            self.relay(next(iter(self.streams)))
+        """Everything that could write is dead and reaped: read what is in the pipes now. Not
+        up to their end: a write end the script sent through a Unix socket may stay open for
+        as long as the kernel keeps the message (gVisor: for ever)."""
+        for fd in list(self.streams):
+            posix.set_blocking(fd, False)
+            try:
+                while fd in self.streams and self.reason != "output_limit":
+                    self.relay(fd)
+            except BlockingIOError:
+                pass
+
+    def check_cpu(self):
+        """RLIMIT_CPU counts each process alone; the limit is for all the script's processes."""
+        self.next_cpu_check = time.monotonic() + CPU_CHECK_INTERVAL
+        if self.cpu_used() >= self.cpu_limit:
+            self.reason = "cpu"
+
+    def cpu_used(self):
+        """CPU seconds of every process of the script: those reaped here, and the ones running
+        (with the children they reaped themselves)."""
+        running = range(0)
+        if self.in_own_pid_namespace:
+            running = [int(name) for name in posix.listdir("/proc") if name.isdigit() and name != "1"]
+        elif self.child_status is None:
+            running = [self.child]
+        return sum(cpu for cpu, _ in self.rusage) + sum(process_cpu(pid) for pid in running)
 
     def kill_everything(self):
         # As PID 1, kill(-1) reaches exactly the processes of this namespace. Anywhere else it
@@ -395,16 +452,17 @@ class Supervisor:
             self.rusage.append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss))
             if pid == self.child:
                 self.child_status = status
-                self.child_cpu = usage.ru_utime + usage.ru_stime
 
     def classify_child(self):
         if self.reason != "none" or self.child_status is None:
             return
         signal = posix.WTERMSIG(self.child_status) if posix.WIFSIGNALED(self.child_status) else 0
-        # SIGXCPU comes at the soft CPU limit, SIGKILL at the hard one (a second later).
-        if signal == SIGXCPU or (signal == SIGKILL and self.child_cpu >= int(self.args["cpu"])):
+        # SIGXCPU comes at the soft CPU limit, SIGKILL at the hard one (a second later); a
+        # script can send either to itself, so the CPU time it used has the last word.
+        at_limit = sum(cpu for cpu, _ in self.rusage) >= self.cpu_limit * 0.9
+        if signal in (SIGXCPU, SIGKILL) and at_limit:
             self.reason = "cpu"
-        elif self.read_status() == MEMORY_ERROR_MARK:
+        elif self.args["memory_mark"] == "1" and self.read_status() == MEMORY_ERROR_MARK:
             self.reason = "memory"
 
     def read_status(self):
@@ -449,7 +507,10 @@ def main():
     status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
     child = posix.fork()
     if child == 0:
-        posix.setpgid(0, 0)  # only matters outside a PID namespace, see kill_everything
+        # A session of its own: the script cannot join the supervisor's process group (and
+        # renice or signal it through the group). kill_everything kills the group outside a
+        # PID namespace.
+        posix.setsid()
         for fd in (out_r, err_r, status_r):
             posix.close(fd)
         try:
@@ -458,10 +519,6 @@ def main():
             posix.write(2, f"The script could not be started: {exc!r}\n".encode())
         finally:
             posix._exit(127)
-    try:
-        posix.setpgid(child, child)  # also here, so no kill can race the child's own call
-    except OSError:
-        pass  # the child got there first, or is already gone
     for fd in (out_w, err_w, status_w):
         posix.close(fd)
     posix.set_blocking(status_r, False)
