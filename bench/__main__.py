@@ -57,7 +57,7 @@ def startup(runs: int = 40) -> dict:
     import django
 
     django.setup()
-    from executions.runners.local import LocalRunner
+    from executions.runners.local.runner import LocalRunner
 
     python = bare_python()
     results, bare = {}, []

@@ -241,7 +241,7 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
             raise ConfigError(f"{name} must be comma-separated key=value pairs, e.g. python3.13=repo/image:tag")
         return {key.strip(): value.strip() for key, value in (item.split("=", 1) for item in items)} or None
 
-    _kubernetes = {  # None: the runner's default (executions/runners/kube_manifests.py)
+    _kubernetes = {  # None: the runner's default (executions/runners/kubernetes/manifests.py)
         "namespace": env_str("KUBERNETES_NAMESPACE") or None,
         "runtime_images": _pairs("KUBERNETES_RUNTIME_IMAGES"),
         "runtime_class": env_str("KUBERNETES_RUNTIME_CLASS") or None,

@@ -6,7 +6,7 @@
 # The filter is compiled (with libseccomp, which apt needs anyway) for the architecture the
 # image is built for: a multi-arch build gives each its own.
 FROM python:3.13-slim AS filter
-COPY executions/runners/seccomp.py /build/seccomp.py
+COPY executions/runners/local/seccomp.py /build/seccomp.py
 RUN python /build/seccomp.py /build/filter.bpf
 
 FROM python:3.13-slim

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from executions.runners import kube_manifests
-from executions.runners.kubernetes import KubernetesRunner
+from executions.runners.kubernetes import manifests as kube_manifests
+from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.tests.runners.test_kubernetes_scenarios import KUBERNETES_VERSIONS, validate_manifest
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from executions.limits import limit_caps
-from executions.runners import kube_manifests as manifests
 from executions.runners.base import RunSpec
+from executions.runners.kubernetes import manifests
 
 KUBERNETES_BACKEND = "executions.runners.kubernetes.KubernetesRunner"
 NOT_KUBERNETES = "# EXECUTION_RUNNER is not kubernetes: showing the kubernetes runner's defaults\n"

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from executions.runners.base import ErrorType, Limits, RunResult, RunSpec, Stream
-from executions.runners.local import LocalRunner
+from executions.runners.local.runner import LocalRunner
 from executions.runners.outcome import (
     CPU_TIMED_OUT,
     DISK_FULL,

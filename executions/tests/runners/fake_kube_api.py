@@ -35,10 +35,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from executions.runners import kube_manifests as manifests
-from executions.runners import seccomp
+from executions import sandbox
+from executions.runners.local import seccomp
 
-ENTRY = Path(manifests.__file__).resolve().parent.parent / "sandbox" / "entry.py"
+ENTRY = Path(sandbox.__file__).resolve().parent / "entry.py"
 AS_A_CONTAINER = os.geteuid() == 0
 # As root: a PID and mount namespace; the runtime bound where the pod's uid can reach it (pyenv
 # keeps it under /root); then the pod's uid, no groups, no capabilities, and the entry as PID 1.

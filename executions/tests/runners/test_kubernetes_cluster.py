@@ -12,10 +12,10 @@ import os
 import pytest
 from kubernetes import client
 
-from executions.runners import kube_status as status
 from executions.runners.base import ErrorType, Stream
-from executions.runners.kube_api import load_api_client
-from executions.runners.kubernetes import KubernetesRunner
+from executions.runners.kubernetes import status
+from executions.runners.kubernetes.client import load_api_client
+from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.tests.runners.test_kubernetes_scenarios import RunnerScenarios, run
 
 KUBECONFIG = os.environ.get("KUBECONFIG", "")

@@ -19,7 +19,7 @@ from executions.documents import Execution, Status
 from executions.management.commands import reap_sandboxes, render_pod
 from executions.runners import base
 from executions.runners.base import BaseRunner
-from executions.runners.kubernetes import KubernetesRunner
+from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.tests.factories import make_execution, make_running
 from executions.tests.runners.fake_kube_api import FakeKubeApi, Stuck
 from executions.tests.runners.test_kubernetes_scenarios import RecordingSink, spec, validate_manifest

@@ -13,11 +13,11 @@ from conftest import wait_until
 from executions import services
 from executions.dispatcher import Dispatcher
 from executions.documents import Execution, Status
-from executions.runners import kube_manifests
-from executions.runners import kube_status as status
 from executions.runners.base import ErrorType, RunnerError, Stream
-from executions.runners.kube_api import NO_CONFIG
-from executions.runners.kubernetes import KubernetesRunner
+from executions.runners.kubernetes import manifests as kube_manifests
+from executions.runners.kubernetes import status
+from executions.runners.kubernetes.client import NO_CONFIG
+from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.runners.outcome import Flag
 from executions.tests.runners import fake_kube_api
 from executions.tests.runners.fake_kube_api import FakeKubeApi, Fault, LogCut, Run, Stuck

@@ -8,9 +8,9 @@ import threading
 import time
 from dataclasses import replace
 
-from executions.runners import kube_status as status
 from executions.runners import outcome
 from executions.runners.base import ErrorType, Limits, RunResult, RunSpec, Stream
+from executions.runners.kubernetes import status
 
 LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=128, processes=64, disk_mb=16, output_bytes=1 << 20)
 

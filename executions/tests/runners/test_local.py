@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from executions.runners import cgroups
 from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
-from executions.runners.local import UNKNOWN_RUNTIME, LocalRunner
-from executions.runners.local_sandbox import SANDBOX_BROKE, LocalSandbox
+from executions.runners.local import cgroups
+from executions.runners.local.runner import UNKNOWN_RUNTIME, LocalRunner
+from executions.runners.local.sandbox import SANDBOX_BROKE, LocalSandbox
 from executions.runners.outcome import (
     CPU_TIMED_OUT,
     OUTPUT_EXCEEDED,

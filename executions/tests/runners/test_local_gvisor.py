@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from executions.runners.base import ErrorType, RunSpec, Stream
-from executions.runners.local import LocalRunner
+from executions.runners.local.runner import LocalRunner
 from executions.runners.outcome import STOPPED
 from executions.tests.runners.test_local import LIMITS, Sink, is_mount_point, run
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from executions.limits import limit_caps
-from executions.runners import seccomp
 from executions.runners.base import RunnerError, RunSpec
-from executions.runners.local import ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
-from executions.runners.local_bwrap import BWRAP_TOO_OLD
-from executions.runners.local_setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
+from executions.runners.local import seccomp
+from executions.runners.local.bwrap import BWRAP_TOO_OLD
+from executions.runners.local.runner import ENTRY_PATH, ENTRY_SHOWN_AS, LocalRunner
+from executions.runners.local.setup import NOT_PRIVATE, STALE_BYTECODE_SECONDS, Runtime, spawn_prefix
 from executions.tests.runners.test_local import NEEDS_ROOT
 
 

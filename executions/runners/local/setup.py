@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from executions.runners.cgroups import kill
+from executions.runners.local.cgroups import kill
 
 # bwrap is started through nsenter (util-linux, essential on Debian and Ubuntu), so that no
 # Python code runs between fork and exec: the server forks with vfork, without holding its

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from executions.runners.kube_api import KubeApi, describe, interrupt, is_not_found, is_retryable
+from executions.runners.kubernetes.client import KubeApi, describe, interrupt, is_not_found, is_retryable
 from executions.sandbox.protocol import MAX_LINE_BYTES
 
 log = logging.getLogger(__name__)

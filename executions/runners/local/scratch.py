@@ -39,7 +39,7 @@ def _libc() -> ctypes.CDLL:
 def share_mounts_under(directory: Path) -> None:
     """Make ``directory`` a shared mount of its own (a bind onto itself, once), so that the
     scratch spaces mounted under it later also appear in mount namespaces copied from this one
-    before (the one where a runtime is staged for bubblewrap, see local_setup)."""
+    before (the one where a runtime is staged for bubblewrap, see setup.py)."""
     path = bytes(directory)
     if not _is_mount_point(directory) and _libc().mount(path, path, None, MS_BIND, None) != 0:
         _raise(f"binding {directory} onto itself")

@@ -15,10 +15,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from executions.runners import cgroups, seccomp
 from executions.runners.base import Limits
-from executions.runners.local_launch import ARGS_FD, Launcher, Spawn, memory_file
-from executions.runners.local_setup import (
+from executions.runners.local import cgroups, seccomp
+from executions.runners.local.launcher import ARGS_FD, Launcher, Spawn, memory_file
+from executions.runners.local.scratch import JobDir
+from executions.runners.local.setup import (
     Runtime,
     all_pids,
     kill_group,
@@ -29,10 +30,9 @@ from executions.runners.local_setup import (
     spawn_tool_problems,
     userns_problems,
 )
-from executions.runners.scratch import JobDir
 
 if TYPE_CHECKING:
-    from executions.runners.local_sandbox import LocalSandbox
+    from executions.runners.local.sandbox import LocalSandbox
 
 BWRAP_MISSING = "bubblewrap (bwrap) is not installed or not executable: apt-get install bubblewrap"
 BWRAP_TOO_OLD = "{path} lacks {options}: the local runner needs bubblewrap 0.8 or newer"

@@ -1,6 +1,6 @@
 """The Kubernetes runner: one pod per run, in a namespace kept for sandboxes.
 
-The pod (see ``kube_manifests``) runs the shared sandbox entry as PID 1 of a hardened
+The pod (see ``manifests``) runs the shared sandbox entry as PID 1 of a hardened
 container; its script comes in a ConfigMap owned by the pod. The runner follows the pod
 with a watch until its container starts, then streams the pod log, which carries the
 entry's framed records, into the sink as it is written. How the run ended is settled like
@@ -22,11 +22,10 @@ from datetime import UTC, datetime, timedelta
 
 from kubernetes.client.exceptions import ApiException
 
-from executions.runners import kube_manifests as manifests
-from executions.runners import kube_status as status
 from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
-from executions.runners.kube_api import KubeApi, KubeConfigError, config_problem, describe, is_retryable
-from executions.runners.kube_follow import LogLines, LogStream, PodWatch
+from executions.runners.kubernetes import manifests, status
+from executions.runners.kubernetes.client import KubeApi, KubeConfigError, config_problem, describe, is_retryable
+from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
 from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import Decoder
 

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from executions.runners import cgroups
-from executions.runners.local_setup import Runtime
-from executions.runners.scratch import JobDir
+from executions.runners.local import cgroups
+from executions.runners.local.scratch import JobDir
+from executions.runners.local.setup import Runtime
 from executions.sandbox.protocol import START_LINE
 
 ARM_TIMEOUT_SECONDS = 10.0
@@ -35,7 +35,7 @@ ARGS_FD = "{arguments}"  # in a Spawn's argv: the descriptor its options are rea
 
 @dataclass
 class Spawn:
-    """How an isolation level starts one sandbox (see local_bwrap and local_gvisor)."""
+    """How an isolation level starts one sandbox (see bwrap.py and gvisor.py)."""
 
     argv: list[str]
     fds: dict[str, int]  # opened for this sandbox; closed once it is armed

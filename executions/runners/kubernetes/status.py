@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 
 from executions.runners.base import ErrorType
-from executions.runners.kube_manifests import CONTAINER
+from executions.runners.kubernetes.manifests import CONTAINER
 from executions.runners.outcome import DISK_FULL, MEMORY_EXCEEDED
 from executions.sandbox.protocol import ExitRecord
 

@@ -29,14 +29,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from executions.runners import cgroups, seccomp
 from executions.runners.base import Limits
-from executions.runners.local_launch import Spawn
-from executions.runners.local_setup import RUNTIME_MOUNT, Runtime, kill_group, merged_usr_link
-from executions.runners.scratch import JobDir
+from executions.runners.local import cgroups, seccomp
+from executions.runners.local.launcher import Spawn
+from executions.runners.local.scratch import JobDir
+from executions.runners.local.setup import RUNTIME_MOUNT, Runtime, kill_group, merged_usr_link
 
 if TYPE_CHECKING:
-    from executions.runners.local_sandbox import LocalSandbox
+    from executions.runners.local.sandbox import LocalSandbox
 
 RUNSC_MISSING = "gVisor (runsc) is not installed or not executable: apt-get install runsc"
 NEEDS_ROOT = "The gVisor isolation level starts runsc as root: run the server as root"

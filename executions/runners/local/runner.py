@@ -1,11 +1,11 @@
 """The local runner: one throwaway sandbox per run, on this machine.
 
-Two isolation levels share everything but the walls: ``bubblewrap`` (``local_bwrap``, the
+Two isolation levels share everything but the walls: ``bubblewrap`` (``bwrap.py``, the
 default: Linux namespaces, the host's kernel behind a system-call filter) and ``gvisor``
-(``local_gvisor``: the same sandbox behind gVisor's user-space kernel). Either way the sandbox
+(``gvisor.py``: the same sandbox behind gVisor's user-space kernel). Either way the sandbox
 entry (``executions/sandbox/entry.py``) runs as PID 1 inside and does the in-sandbox work, the
 job directory and scratch space come from ``scratch.py``, the cgroup from ``cgroups.py``. This
-module builds sandboxes (``local_launch`` starts them ahead of their runs) and ``local_sandbox``
+module builds sandboxes (``launcher.py`` starts them ahead of their runs) and ``sandbox.py``
 follows each run, with host-side backstops and the host's own measurement, to its clean-up.
 
 When the server runs as root, each sandbox gets an unprivileged host uid from a range (one per
@@ -24,16 +24,17 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from executions.runners import cgroups
+from executions import sandbox
 from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, Sandbox
-from executions.runners.local_bwrap import Bubblewrap
-from executions.runners.local_gvisor import NEEDS_CGROUPS, GVisor
-from executions.runners.local_launch import Launcher, LauncherPool
-from executions.runners.local_sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
-from executions.runners.local_setup import Runtime, SlotPool, process_exists, reap_strays
-from executions.runners.scratch import JobDir, remove_job_dir, share_mounts_under
+from executions.runners.local import cgroups
+from executions.runners.local.bwrap import Bubblewrap
+from executions.runners.local.gvisor import NEEDS_CGROUPS, GVisor
+from executions.runners.local.launcher import Launcher, LauncherPool
+from executions.runners.local.sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
+from executions.runners.local.scratch import JobDir, remove_job_dir, share_mounts_under
+from executions.runners.local.setup import Runtime, SlotPool, process_exists, reap_strays
 
-ENTRY_PATH = Path(__file__).resolve().parent.parent / "sandbox" / "entry.py"
+ENTRY_PATH = Path(sandbox.__file__).resolve().parent / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
 
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
@@ -61,7 +62,7 @@ DEFAULT_OPTIONS = {
     "grace_seconds": 3.0,  # host backstop: wall limit + this
     "open_files": 256,
     "scratch_files": 4096,  # inodes in a sandbox's /tmp (as root; bubblewrap cannot cap them)
-    "warm": 2,  # sandboxes started ahead per runtime and scratch size, see local_launch
+    "warm": 2,  # sandboxes started ahead per runtime and scratch size, see launcher.py
 }
 
 

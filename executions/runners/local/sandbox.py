@@ -1,4 +1,4 @@
-"""One run in a bubblewrap sandbox that a :class:`~executions.runners.local_launch.Launcher`
+"""One run in a bubblewrap sandbox that a :class:`~executions.runners.local.launcher.Launcher`
 started ahead: handing it the run, streaming the entry's framed output into the sink, the
 host-side backstops (nothing the sandbox says about limits is trusted), the host's own
 measurement of how it ended (bubblewrap's exit status, the cgroup's CPU time and peak memory,
@@ -13,16 +13,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from executions.runners import cgroups
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
-from executions.runners.local_launch import Launcher
-from executions.runners.local_setup import end_processes_of, kill_group
+from executions.runners.local import cgroups
+from executions.runners.local.launcher import Launcher
+from executions.runners.local.scratch import JOB_FILES
+from executions.runners.local.setup import end_processes_of, kill_group
 from executions.runners.outcome import HostView, settle
-from executions.runners.scratch import JOB_FILES
 from executions.sandbox.protocol import START_LINE, Decoder
 
 if TYPE_CHECKING:
-    from executions.runners.local import LocalRunner
+    from executions.runners.local.runner import LocalRunner
 
 SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
