@@ -27,6 +27,8 @@ class Status:
     FINAL = (COMPLETED, FAILED)
 
 
+# The index of each owner's executions, newest first: lists of one owner's executions name it.
+OWNER_HISTORY_INDEX = "owner_history"
 # Whose idempotency keys a key is among (``services.execution_submit`` gives every caller its own).
 OWNER_SCOPE = "user:{owner_id}"
 # The unique index of keys per owner, from before keys were scoped per caller (see
@@ -87,7 +89,7 @@ class Execution(Document):
             # Crash recovery: running executions by lease expiry.
             {"fields": ["status", "lease_until"], "name": "lease_expiry"},
             # Per-owner history, newest first.
-            {"fields": ["owner_id", "-created_at"], "name": "owner_history"},
+            {"fields": ["owner_id", "-created_at"], "name": OWNER_HISTORY_INDEX},
             # Retries with the same Idempotency-Key return the original execution, to the same
             # caller only. Documents from before scopes (none of their own) are not in it.
             {

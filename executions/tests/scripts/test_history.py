@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from accounts.tests.helpers import bearer, obtain_tokens
 from executions import selectors
-from executions.documents import Status
+from executions.documents import OWNER_HISTORY_INDEX, Status
 from executions.script_services import SIGN_IN_REQUIRED
 from executions.tests.factories import make_execution
+from executions.tests.store_reads import record_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,18 @@ def test_the_history_filters_by_status(as_owner, owner):
     body = Client().get("/api/v1/executions?status=failed", headers=as_owner).json()
 
     assert [item["execution_id"] for item in body["items"]] == failed
+
+
+def test_the_history_reads_only_the_callers_own_executions_from_the_store(as_owner, owner, other, monkeypatch):
+    make_history(owner, 2, status=Status.FAILED, error_type="timeout")
+    make_history(other, 3, status=Status.FAILED, error_type="timeout")
+    reads = record_reads(monkeypatch)
+
+    body = Client().get("/api/v1/executions?status=failed", headers=as_owner).json()
+
+    assert body["count"] == 2
+    history = [read for read in reads if "owner_id" in read.filter]
+    assert history and {read.index() for read in history} == {OWNER_HISTORY_INDEX}
 
 
 def test_an_unknown_status_is_a_422(as_owner):
