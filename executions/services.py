@@ -10,7 +10,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from pymongo.errors import DuplicateKeyError
+from mongoengine.errors import NotUniqueError
 
 from executions import dispatcher, metrics, queue, quotas, wakeups
 from executions.documents import OWNER_SCOPE, Execution, Status
@@ -118,7 +118,7 @@ def execution_submit(
         )
         try:
             execution.save(force_insert=True)
-        except DuplicateKeyError:
+        except NotUniqueError:  # a simultaneous retry inserted it first (mongoengine's name for E11000)
             return Execution.objects.get(idempotency_scope=scope, idempotency_key=idempotency_key), False
         # A dispatcher in this process with a free slot takes it at once; otherwise it
         # goes through the queue collection to whichever dispatcher is free first.

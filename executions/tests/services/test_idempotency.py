@@ -1,10 +1,13 @@
 """Idempotency keys belong to the caller who chose them: its quota subject (a user, or an
 anonymous caller's address block), never shared between callers."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from executions import services
 from executions.documents import LEGACY_IDEMPOTENCY_INDEX, Execution
+from executions.tests.store_reads import record_reads
 
 
 def submit(script: str, **caller):
@@ -41,6 +44,34 @@ def test_a_user_and_an_anonymous_caller_at_the_same_address_do_not_share_keys(ow
     signed_in, created = submit("print('signed in')", owner_id=owner.pk, client_ip="203.0.113.7")
 
     assert created and signed_in.execution_id != anonymous.execution_id
+
+
+def test_a_retry_looks_its_key_up_in_the_idempotency_index_only(monkeypatch):
+    first, _ = submit("print(1)", client_ip="203.0.113.7")
+    reads = record_reads(monkeypatch)
+
+    again, created = submit("print(1)", client_ip="203.0.113.7")
+
+    assert not created and again.execution_id == first.execution_id
+    lookups = [read for read in reads if "idempotency_key" in read.filter]
+    assert lookups and {read.index() for read in lookups} == {"idempotency_scoped"}
+
+
+def test_simultaneous_retries_make_one_execution():
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda n: submit(f"print({n})", client_ip="203.0.113.7"), range(6)))
+
+    assert len({execution.execution_id for execution, _ in results}) == 1
+    assert [created for _, created in results].count(True) == 1 and Execution.objects.count() == 1
+
+
+def test_a_retry_after_its_execution_was_deleted_makes_a_new_one():
+    first, _ = submit("print(1)", client_ip="203.0.113.7")
+    services.execution_delete(execution=first)
+
+    again, created = submit("print(1)", client_ip="203.0.113.7")
+
+    assert created and again.execution_id != first.execution_id
 
 
 def test_the_callers_address_is_not_stored_in_the_clear():
