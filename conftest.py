@@ -103,7 +103,7 @@ def make_script(db):
 @pytest.fixture
 def dispatcher():
     """The in-process dispatcher with the configured (real) runner."""
-    from executions import dispatcher as module
+    from executions import engine as module
 
     yield module.start(concurrency=2)
     module.stop(grace=5)

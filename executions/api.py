@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 
 from accounts.auth import api_auth, caller
-from executions import completion, quotas, selectors, services
+from executions import engine, quotas, selectors, services
 from executions.documents import Execution
 from executions.runners.base import get_runner
 from executions.schemas import (
@@ -94,7 +94,7 @@ async def execution_create(
         client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
-        execution = await completion.execution_wait_result(execution)
+        execution = await engine.execution_wait_result(execution)
     return Status(201 if created else 200, execution)
 
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accounts.auth import api_auth, caller
-from executions import completion, quotas, script_selectors, script_services, selectors
+from executions import engine, quotas, script_selectors, script_services, selectors
 from executions.schemas import ANY_ERRORS, BODY_ERRORS, WRITE_ERRORS, ErrorOut, ExecutionOut, InvalidOut
 from executions.script_schemas import (
     ExecutionPageOut,
@@ -93,7 +93,7 @@ async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None
         client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
-        execution = await completion.execution_wait_result(execution)
+        execution = await engine.execution_wait_result(execution)
     return Status(201 if created else 200, execution)
 
 

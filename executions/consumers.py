@@ -26,7 +26,7 @@ import time
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from pydantic import ValidationError
 
-from executions import events, metrics, quotas, selectors, services
+from executions import engine, metrics, quotas, selectors, services
 from executions.documents import Execution
 from executions.schemas import ExecutionIn, ExecutionOut
 from integr8scode import strict_json
@@ -61,8 +61,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         await self._join(read)
 
     async def _join(self, read: Execution | None = None) -> None:
-        events.publisher.attach(asyncio.get_running_loop())
-        await self.channel_layer.group_add(events.group_name(self.execution_id), self.channel_name)
+        engine.publisher.attach(asyncio.get_running_loop())
+        await self.channel_layer.group_add(engine.group_name(self.execution_id), self.channel_name)
         # Now that this watcher has joined, the read above is still good if it was final.
         await self._send_snapshot(await self._load(read))
 
@@ -75,7 +75,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
             metrics.websocket_connections.dec()
             self.counted = False
         if getattr(self, "execution_id", None):
-            await self.channel_layer.group_discard(events.group_name(self.execution_id), self.channel_name)
+            await self.channel_layer.group_discard(engine.group_name(self.execution_id), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.cache import cache
 
-from executions import completion, dispatcher, metrics
+from executions import engine, metrics
 from executions.documents import Execution
 from executions.limits import Limits, limit_caps
 
@@ -221,8 +221,8 @@ def _settle(subject: Subject, quota: Quota | None = None) -> list[str]:
     ids = cache.get(_in_flight_key(subject)) or []
     if not ids:
         return []
-    finished_here = completion.cpu_ms_of_finished(ids)  # no need to read those back
-    pending_here = dispatcher.pending_here([i for i in ids if i not in finished_here])
+    finished_here = engine.cpu_ms_of_finished(ids)  # no need to read those back
+    pending_here = engine.pending_here([i for i in ids if i not in finished_here])
     unknown = [i for i in ids if i not in finished_here and i not in pending_here]
     spent = sum(finished_here.values())
     still = set(pending_here)

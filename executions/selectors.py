@@ -4,6 +4,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from executions import engine
 from executions.documents import OWNER_HISTORY_INDEX, Execution, Status
 
 EXECUTION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -37,9 +38,7 @@ def execution_live(*, execution_id: str, read: Execution | None = None) -> Execu
     """The execution as it stands now. While a run of this process has it: as claimed, with
     all the output written so far (the store lags by up to a heartbeat), a copy not to be
     saved. Otherwise as stored: ``read``, an earlier read of it, is enough once it is final."""
-    from executions import dispatcher
-
-    live = dispatcher.live_run(execution_id)
+    live = engine.live_run(execution_id)
     if live is not None:
         execution = Execution._from_son(live.execution.to_mongo())
         execution.output, execution.errors, execution.output_seq = live.stdout, live.stderr or None, live.seq

@@ -1,6 +1,6 @@
 """Writes to executions on behalf of people and programs. Views, API operations, consumers and
-the admin change executions through these functions; the dispatcher's writes are in
-:mod:`executions.queue`."""
+the admin change executions through these functions; the engine's own writes are in
+:mod:`executions.engine.transitions`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from mongoengine.errors import NotUniqueError
 
-from executions import dispatcher, metrics, queue, quotas, wakeups
+from executions import engine, metrics, quotas
 from executions.documents import OWNER_SCOPE, Execution, Status
 from executions.limits import Limits, limit_caps, limits_resolve
 from executions.runners.base import ErrorType, get_runner
@@ -25,7 +25,6 @@ SCRIPT_EMPTY = "script must not be empty"
 UNKNOWN_RUNTIME = "runtime {runtime!r} is not available here (available: {available})"
 ALREADY_FINISHED = "execution {execution_id} has already finished ({status})"
 IDEMPOTENCY_KEY_INVALID = "The idempotency key must be 1 to 200 printable ASCII characters"
-CANCELLED_MESSAGE = "Cancelled on request."
 # The idempotency scope of anonymous submissions made without a request (no address to count).
 UNMETERED_SCOPE = "unmetered"
 SCOPE_SALT = "executions.idempotency"
@@ -122,14 +121,14 @@ def execution_submit(
             return Execution.objects.get(idempotency_scope=scope, idempotency_key=idempotency_key), False
         # A dispatcher in this process with a free slot takes it at once; otherwise it
         # goes through the queue collection to whichever dispatcher is free first.
-        handed_over = dispatcher.offer(execution.execution_id)
+        handed_over = engine.offer(execution.execution_id)
         if not handed_over:
-            queue.execution_enqueue(execution=execution)
+            engine.execution_enqueue(execution=execution)
         admitted(execution)
     log.info("execution queued", extra={"execution_id": execution.execution_id})
     metrics.submitted.labels(execution.runtime).inc()
     if not handed_over:
-        wakeups.notify_queued()
+        engine.notify_queued()
     return execution, True
 
 
@@ -139,7 +138,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
     if Execution.objects(execution_id=execution.execution_id, status=Status.QUEUED).update(
         set__status=Status.FAILED,
         set__error_type=ErrorType.CANCELLED.value,
-        set__error_message=CANCELLED_MESSAGE,
+        set__error_message=engine.CANCELLED_MESSAGE,
         set__finished_at=now,
         set__updated_at=now,
     ):
@@ -148,7 +147,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
     elif Execution.objects(execution_id=execution.execution_id, status=Status.RUNNING).update(
         set__cancel_requested=True, set__updated_at=now
     ):
-        dispatcher.request_stop(execution.execution_id)
+        engine.request_stop(execution.execution_id)
     else:
         execution.reload()
         raise AlreadyFinished(ALREADY_FINISHED.format(execution_id=execution.execution_id, status=execution.status))

@@ -23,7 +23,7 @@ application = ProtocolTypeRouter(
 )
 
 if settings.EXECUTOR_EMBEDDED:
-    from executions import dispatcher  # noqa: E402
+    from executions import engine  # noqa: E402
 
-    dispatcher.start()
-    atexit.register(dispatcher.stop)
+    engine.start()
+    atexit.register(engine.stop)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from executions import queue
+from executions import engine
 from executions.documents import Execution, Status
 from executions.limits import limit_caps
 
@@ -15,7 +15,7 @@ def make_execution(**fields) -> Execution:
     execution = Execution(**{**defaults, **fields})
     execution.save(force_insert=True)
     if execution.status == Status.QUEUED:
-        queue.execution_enqueue(execution=execution)
+        engine.execution_enqueue(execution=execution)
     return execution
 
 

@@ -35,17 +35,17 @@ def referenced(expressions: list[str]) -> set[str]:
 @pytest.fixture(scope="module")
 def exported(django_db_blocker):
     """Sample names the process exports after real traffic and a real execution."""
-    from executions import dispatcher
+    from executions import engine
 
     with django_db_blocker.unblock():
         Client().get("/healthz")
         Client().get("/api/v1/runtimes")
-    dispatcher.start(concurrency=1)
+    engine.start(concurrency=1)
     try:
         execution, _ = services.execution_submit(script="print('x')")
         wait_until(lambda: Execution.objects.get(execution_id=execution.execution_id).is_final, timeout=30)
     finally:
-        dispatcher.stop(grace=5)
+        engine.stop(grace=5)
     return {sample.name for family in REGISTRY.collect() for sample in family.samples}
 
 

@@ -8,7 +8,7 @@ import prometheus_client
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from executions import dispatcher
+from executions import engine
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         shutdown = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: shutdown.set())
-        worker = dispatcher.start(concurrency=concurrency)
+        worker = engine.start(concurrency=concurrency)
         self.stdout.write(f"executor {worker.worker} running {concurrency} at a time", ending="\n")
         self.stdout.flush()
         # A timed wait: a signal delivered to another thread only runs its Python handler once
@@ -41,4 +41,4 @@ class Command(BaseCommand):
         while not shutdown.wait(0.5):
             pass
         self.stdout.write("shutting down: no new claims; waiting for running executions")
-        dispatcher.stop(grace=grace)
+        engine.stop(grace=grace)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from executions import queue
+from executions import engine
 from executions.documents import Execution, Status
 from executions.runners.base import BaseRunner, get_runner
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
                             help=f"Remove sandboxes older than this (default: the wall cap + {SLACK_SECONDS}s).")
 
     def handle(self, *args, older_than: float, **options):
-        counts = queue.executions_recover_expired()
+        counts = engine.executions_recover_expired()
         runner = get_runner()
         try:
             removed = reap(runner, older_than=timedelta(seconds=older_than))

@@ -8,9 +8,10 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
-from executions import completion, dispatcher, quotas, services
-from executions.dispatcher import Dispatcher
+from executions import engine, quotas, services
 from executions.documents import Execution, Status
+from executions.engine import dispatcher as engine_dispatcher
+from executions.engine import waiting
 from executions.tests.quotas.conftest import quotas as make_quotas
 
 pytestmark = pytest.mark.django_db(transaction=True)  # submissions read the ORM from worker threads
@@ -117,7 +118,7 @@ def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_readi
     execution_id = submit().json()["execution_id"]
     final = Execution.objects.get(execution_id=execution_id)
     final.cpu_ms = 2500  # as the dispatcher stored it; the read below would still see it queued
-    completion.notify_finished(execution_id, final=final)
+    waiting.notify_finished(execution_id, final=final)
 
     refused = submit()
 
@@ -126,9 +127,9 @@ def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_readi
 
 def test_executions_this_processs_dispatcher_holds_count_as_in_flight_without_being_read_back(settings, monkeypatch):
     settings.QUOTAS = make_quotas(anonymous=(0, 1, 0))
-    held = Dispatcher(concurrency=1)
+    held = engine.Dispatcher(concurrency=1)
     held._slots.acquire()  # its one slot is busy: submissions wait in its backlog
-    monkeypatch.setattr(dispatcher, "_dispatcher", held)
+    monkeypatch.setattr(engine_dispatcher, "_dispatcher", held)
     first = submit().json()["execution_id"]
     finish(first)  # as the store might say of it: not read while the dispatcher holds it
 

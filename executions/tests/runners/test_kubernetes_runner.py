@@ -11,8 +11,8 @@ import pytest
 
 from conftest import wait_until
 from executions import services
-from executions.dispatcher import Dispatcher
 from executions.documents import Execution, Status
+from executions.engine import Dispatcher
 from executions.runners.base import ErrorType, RunnerError, Stream
 from executions.runners.kubernetes import manifests as kube_manifests
 from executions.runners.kubernetes import status

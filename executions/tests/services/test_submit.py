@@ -1,8 +1,9 @@
 import pytest
 from django.test import override_settings
 
-from executions import services, wakeups
+from executions import services
 from executions.documents import Execution, Status
+from executions.engine import wakeups
 from executions.limits import LIMIT_ABOVE_CAP, LIMIT_UNKNOWN, limit_caps
 from executions.selectors import EXECUTION_ID_RE
 

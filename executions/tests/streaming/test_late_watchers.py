@@ -3,17 +3,17 @@ gets it: from the run's memory when it runs in this process, else once it is sto
 
 import asyncio
 
-from executions import dispatcher, selectors
+from executions import engine, selectors
 from executions.consumers import ExecutionConsumer
-from executions.dispatcher import LiveRun
 from executions.documents import Execution
+from executions.engine import LiveRun
 from executions.tests.factories import make_execution, make_running
 
 
 def test_a_snapshot_carries_output_a_run_of_this_process_has_not_stored_yet(monkeypatch):
     running = make_running(output="", output_seq=0)
     live = LiveRun(running, stdout="early\n", stderr="warning\n", seq=2)
-    monkeypatch.setattr(dispatcher, "live_run", lambda execution_id: live if execution_id == running.execution_id else None)
+    monkeypatch.setattr(engine, "live_run", lambda execution_id: live if execution_id == running.execution_id else None)
 
     snapshot = selectors.execution_live(execution_id=running.execution_id)
 

@@ -9,7 +9,8 @@ and continues from its sequence number without gaps or duplicates.
 import threading
 from dataclasses import dataclass
 
-from executions import events, metrics
+from executions import metrics
+from executions.engine import events
 from executions.runners.base import Stream
 
 

@@ -6,10 +6,10 @@ import asyncio
 import pytest
 
 from conftest import wait_until
-from executions import completion, dispatcher, services
+from executions import engine, services
 from executions.documents import Execution, QueueEntry, Status
-from executions.dispatcher import Dispatcher
-from executions.tests.dispatcher.test_dispatcher import finished
+from executions.engine import waiting
+from executions.tests.engine.test_dispatcher import finished
 from executions.tests.factories import make_execution
 
 SLEEPER = "import time\nprint('started', flush=True)\ntime.sleep(60)"
@@ -30,14 +30,14 @@ def test_a_submission_with_a_free_slot_runs_without_a_queue_entry(dispatcher):
 @pytest.fixture
 def busy():
     """A dispatcher of one slot, busy with a sleeper (cancel it to free the slot)."""
-    running = dispatcher.start(concurrency=1)
+    running = engine.start(concurrency=1)
     try:
         busy, _ = services.execution_submit(script=SLEEPER)
         wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
         yield busy
-        assert running is dispatcher.start()
+        assert running is engine.start()
     finally:
-        dispatcher.stop(grace=5)
+        engine.stop(grace=5)
 
 
 def _cancel(execution_id: str) -> Execution:
@@ -71,7 +71,7 @@ def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_
 
 
 def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue():
-    stopping = Dispatcher(concurrency=1)
+    stopping = engine.Dispatcher(concurrency=1)
     waiting = make_execution()
     QueueEntry.objects.delete()  # as if submitted in this process, to be offered
     stopping._slots.acquire()  # every slot busy
@@ -85,7 +85,7 @@ def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue():
 
 
 def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
-    stopping = Dispatcher(concurrency=1)
+    stopping = engine.Dispatcher(concurrency=1)
     execution = make_execution()
     stopping._slots.acquire()  # as offer() does, before the dispatcher began to stop
     stopping._stopping.set()
@@ -103,7 +103,7 @@ def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher
     reloads = []
     monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
 
-    result = asyncio.run(completion.execution_wait_result(execution))
+    result = asyncio.run(waiting.execution_wait_result(execution))
 
     assert (result.status, result.output, result.exit_code) == (Status.COMPLETED, "waited for\n", 0)
     assert result.finished_at is not None and reloads == []
@@ -117,16 +117,16 @@ def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without
     reloads = []
     monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
 
-    result = asyncio.run(completion.execution_wait_result(execution))
+    result = asyncio.run(waiting.execution_wait_result(execution))
 
     assert reloads == [] and result.to_mongo() == stored.to_mongo()
 
 
 def test_a_large_final_state_is_not_kept_but_read_back(dispatcher):
-    execution, _ = services.execution_submit(script=f"print('x' * {completion.RECENT_FINAL_MAX_CHARS})")
+    execution, _ = services.execution_submit(script=f"print('x' * {waiting.RECENT_FINAL_MAX_CHARS})")
     stored = finished(execution.execution_id)
 
-    result = asyncio.run(completion.execution_wait_result(execution))
+    result = asyncio.run(waiting.execution_wait_result(execution))
 
-    assert execution.execution_id not in completion._recent_finals
+    assert execution.execution_id not in waiting._recent_finals
     assert result is execution and result.to_mongo() == stored.to_mongo()  # reloaded in place

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from executions.events import Publisher
+from executions.engine.events import Publisher
 
 
 def test_publishing_after_the_attached_loop_closed_neither_raises_nor_blocks():

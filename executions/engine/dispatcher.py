@@ -2,7 +2,7 @@
 
 One dispatcher per process: inside the web process in embedded mode, or in
 ``manage.py executor`` workers. Claims are conditional updates, so any number of
-dispatchers can share one queue. A heartbeat renews the leases of running executions,
+dispatchers can share one transitions. A heartbeat renews the leases of running executions,
 persists their new output and notices cancellations; a dispatcher that dies stops
 renewing, and ``executions_recover_expired`` (run by every dispatcher) requeues or fails
 what it held.
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from executions import completion, events, metrics, queue, services, wakeups
+from executions import metrics
 from executions.documents import Execution
-from executions.output import ExecutionOutput
+from executions.engine import events, transitions, waiting, wakeups
+from executions.engine.output import ExecutionOutput
 from executions.runners.base import (
     BaseRunner,
     ErrorType,
@@ -110,7 +111,7 @@ class Dispatcher:
         while self.busy() and time.monotonic() < deadline:
             time.sleep(0.05)
         for run in self._snapshot():
-            self._stop_run(run, ErrorType.SYSTEM_ERROR, queue.SHUTDOWN_MESSAGE)
+            self._stop_run(run, ErrorType.SYSTEM_ERROR, transitions.SHUTDOWN_MESSAGE)
         self._pool.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=5)
@@ -133,7 +134,7 @@ class Dispatcher:
         with self._runs_lock:
             run = self._runs.get(execution_id)
         if run:
-            self._stop_run(run, ErrorType.CANCELLED, services.CANCELLED_MESSAGE)
+            self._stop_run(run, ErrorType.CANCELLED, transitions.CANCELLED_MESSAGE)
         return run is not None
 
     # --- claiming ---------------------------------------------------------------------
@@ -175,7 +176,7 @@ class Dispatcher:
             self._enqueue_offered(execution_id)
         else:
             try:
-                execution = queue.execution_claim_by_id(execution_id, worker=self.worker, runner=self.runner.name)
+                execution = transitions.execution_claim_by_id(execution_id, worker=self.worker, runner=self.runner.name)
             except Exception:
                 # Still queued, without a queue entry: the recovery sweep gives it one back.
                 log.exception("claiming an offered execution failed", extra={"execution_id": execution_id})
@@ -187,7 +188,7 @@ class Dispatcher:
     @staticmethod
     def _enqueue_offered(execution_id: str) -> None:
         try:
-            queue.execution_enqueue_queued(execution_id=execution_id)
+            transitions.execution_enqueue_queued(execution_id=execution_id)
         except Exception:
             log.exception("queueing an offered execution failed", extra={"execution_id": execution_id})
 
@@ -209,7 +210,7 @@ class Dispatcher:
         if self._stopping.is_set():
             return None
         try:
-            return queue.execution_claim(worker=self.worker, runner=self.runner.name)
+            return transitions.execution_claim(worker=self.worker, runner=self.runner.name)
         except Exception:
             log.exception("claiming an execution failed")
             self._stopping.wait(IDLE_POLL_SECONDS)
@@ -232,13 +233,13 @@ class Dispatcher:
             self._run_sandbox(run)
         except Exception as exc:
             log.exception("execution crashed in the dispatcher", extra={"execution_id": execution.execution_id})
-            queue.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+            transitions.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
                                     message=SANDBOX_CRASHED.format(error=exc), worker=self.worker)
         finally:
             with self._runs_lock:
                 self._runs.pop(execution.execution_id, None)
             self._release_slot()
-            completion.notify_finished(execution.execution_id, final=run.final)
+            waiting.notify_finished(execution.execution_id, final=run.final)
             events.finished(execution.execution_id)
 
     def _run_sandbox(self, run: Run) -> None:
@@ -253,7 +254,7 @@ class Dispatcher:
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
-        run.final = queue.execution_finish(
+        run.final = transitions.execution_finish(
             execution_id=execution.execution_id, worker=self.worker, result=result,
             stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
         )
@@ -282,10 +283,10 @@ class Dispatcher:
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
         retry = not error.permanent and execution.attempts < settings.EXECUTION_MAX_ATTEMPTS
-        if retry and queue.execution_release(execution_id=execution.execution_id, worker=self.worker):
+        if retry and transitions.execution_release(execution_id=execution.execution_id, worker=self.worker):
             wakeups.notify_queued()
             return
-        if queue.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
+        if transitions.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
                                    message=error.message, worker=self.worker):
             metrics.finished.labels(execution.runtime, self.runner.name, "failed", ErrorType.SYSTEM_ERROR.value).inc()
 
@@ -317,7 +318,7 @@ class Dispatcher:
             return
         output = run.output.take_unpersisted()
         try:
-            stop = queue.execution_renew_lease(execution_id=run.execution.execution_id, worker=self.worker,
+            stop = transitions.execution_renew_lease(execution_id=run.execution.execution_id, worker=self.worker,
                                                output=output)
         except Exception:
             log.exception("renewing a lease failed", extra={"execution_id": run.execution.execution_id})
@@ -326,11 +327,11 @@ class Dispatcher:
         if output.stdout or output.stderr:
             events.persisted(run.execution.execution_id, seq=output.seq)
         if stop:
-            self._stop_run(run, ErrorType.CANCELLED, services.CANCELLED_MESSAGE)
+            self._stop_run(run, ErrorType.CANCELLED, transitions.CANCELLED_MESSAGE)
 
     def _recover(self) -> None:
         try:
-            counts = queue.executions_recover_expired()
+            counts = transitions.executions_recover_expired()
         except Exception:
             log.exception("recovering expired leases failed")
             return
@@ -358,12 +359,14 @@ def start(*, concurrency: int | None = None) -> Dispatcher:
     if _dispatcher is None:
         _dispatcher = Dispatcher(concurrency=concurrency or settings.EXECUTOR_CONCURRENCY)
         _dispatcher.start()
+        waiting.dispatcher_here(True)
     return _dispatcher
 
 
 def stop(*, grace: float | None = None) -> None:
     global _dispatcher
     if _dispatcher is not None:
+        waiting.dispatcher_here(False)
         _dispatcher.shutdown(grace=settings.EXECUTOR_GRACE_SECONDS if grace is None else grace)
         _dispatcher = None
 

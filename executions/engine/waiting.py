@@ -27,6 +27,7 @@ _waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = de
 # quota check charging CPU time, know without asking the database.
 _recently_finished: OrderedDict[str, int | None] = OrderedDict()
 _recent_finals: OrderedDict[str, Execution] = OrderedDict()
+_dispatcher_here = False
 
 
 def notify_finished(execution_id: str, *, final: Execution | None = None) -> None:
@@ -66,12 +67,16 @@ def _is_final(execution_id: str) -> bool:
     return bool(found) and found["status"] in Status.FINAL
 
 
+def dispatcher_here(running: bool) -> None:
+    """Told by the dispatcher of this process when it starts and stops."""
+    global _dispatcher_here
+    _dispatcher_here = running
+
+
 def _first_poll() -> float:
     """With a dispatcher in this process its notification is what ends the wait; the database
     is only a fallback (for runs of other processes), so it need not be asked often."""
-    from executions import dispatcher
-
-    return POLL_MAX_SECONDS if dispatcher.running_here() else POLL_MIN_SECONDS
+    return POLL_MAX_SECONDS if _dispatcher_here else POLL_MIN_SECONDS
 
 
 def _register(execution_id: str, future: asyncio.Future) -> Execution | bool:

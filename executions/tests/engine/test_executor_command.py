@@ -11,8 +11,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from conftest import wait_until
-from executions import queue, services
+from executions import services
 from executions.documents import Execution, Status
+from executions.engine import transitions
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 
@@ -67,7 +68,7 @@ def test_sigterm_fails_what_outlives_the_grace_period_as_a_system_error():
     assert executor.wait(timeout=30) == 0
     done = get(execution.execution_id)
     assert (done.status, done.error_type, done.error_message) == (
-        Status.FAILED, "system_error", queue.SHUTDOWN_MESSAGE)
+        Status.FAILED, "system_error", transitions.SHUTDOWN_MESSAGE)
 
 
 @override_settings(EXECUTION_MAX_ATTEMPTS=2)
@@ -81,7 +82,7 @@ def test_a_crashed_executors_execution_is_requeued_then_run_by_another(dispatche
     crashed.kill()
     crashed.wait()
     wait_until(lambda: get(execution.execution_id).lease_until < timezone.now(), timeout=10, interval=0.2)
-    counts = queue.executions_recover_expired()
+    counts = transitions.executions_recover_expired()
     rescuer = start_executor()
     try:
         done = wait_until(lambda: get(execution.execution_id).is_final and get(execution.execution_id), timeout=30)

@@ -1,6 +1,7 @@
-"""The dispatcher's writes: enqueue, claim, lease renewal, finish, and recovery of executions
-whose worker died. Every transition is a conditional update, so any number of dispatchers in
-any number of processes can share one queue."""
+"""The state transitions of an execution as the engine makes them: enqueue, claim, lease
+renewal, finish, and recovery of executions whose worker died. Every transition is a
+conditional update, so any number of dispatchers in any number of processes can share one
+queue."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from executions import metrics, wakeups
+from executions import metrics
 from executions.documents import Execution, QueueEntry, Status
-from executions.output import Unpersisted
+from executions.engine import wakeups
+from executions.engine.output import Unpersisted
 from executions.runners.base import ErrorType, RunResult
 
 log = logging.getLogger(__name__)
+
+CANCELLED_MESSAGE = "Cancelled on request."
 
 WORKER_LOST_MESSAGE = "The worker running this execution stopped responding."
 SHUTDOWN_MESSAGE = "The executor shut down before the script finished."

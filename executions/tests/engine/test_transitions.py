@@ -3,9 +3,10 @@ from datetime import timedelta
 from django.test import override_settings
 from django.utils import timezone
 
-from executions import queue, services
+from executions import services
 from executions.documents import Execution, QueueEntry, Status
-from executions.output import Unpersisted
+from executions.engine import transitions
+from executions.engine.output import Unpersisted
 from executions.runners.base import ErrorType, RunResult
 from executions.tests.factories import make_execution, make_running
 
@@ -15,13 +16,13 @@ def test_claims_take_the_oldest_queued_execution_first():
     newer = make_execution(created_at=now)
     older = make_execution(created_at=now - timedelta(seconds=5))
 
-    first = queue.execution_claim(worker="w", runner="local")
-    second = queue.execution_claim(worker="w", runner="local")
+    first = transitions.execution_claim(worker="w", runner="local")
+    second = transitions.execution_claim(worker="w", runner="local")
 
     assert [first.execution_id, second.execution_id] == [older.execution_id, newer.execution_id]
     assert first.status == Status.RUNNING and first.worker == "w" and first.attempts == 1
     assert first.lease_until > now
-    assert queue.execution_claim(worker="w", runner="local") is None
+    assert transitions.execution_claim(worker="w", runner="local") is None
 
 
 def test_each_queued_execution_is_claimed_once_across_concurrent_claimers():
@@ -30,7 +31,7 @@ def test_each_queued_execution_is_claimed_once_across_concurrent_claimers():
     for _ in range(20):
         make_execution()
     with ThreadPoolExecutor(8) as pool:
-        claims = list(pool.map(lambda i: queue.execution_claim(worker=f"w{i}", runner="local"), range(40)))
+        claims = list(pool.map(lambda i: transitions.execution_claim(worker=f"w{i}", runner="local"), range(40)))
 
     claimed = [c.execution_id for c in claims if c is not None]
     assert len(claimed) == 20 == len(set(claimed))
@@ -40,8 +41,8 @@ def test_finishing_with_exit_zero_completes_and_anything_else_fails():
     ok = make_running(worker="w")
     bad = make_running(worker="w")
 
-    queue.execution_finish(execution_id=ok.execution_id, worker="w", result=RunResult(exit_code=0), stdout="hi\n", stderr="")
-    queue.execution_finish(execution_id=bad.execution_id, worker="w",
+    transitions.execution_finish(execution_id=ok.execution_id, worker="w", result=RunResult(exit_code=0), stdout="hi\n", stderr="")
+    transitions.execution_finish(execution_id=bad.execution_id, worker="w",
                               result=RunResult(exit_code=3, error_type=ErrorType.RUNTIME_ERROR), stdout="", stderr="boom")
 
     ok.reload(), bad.reload()
@@ -53,7 +54,7 @@ def test_finishing_with_exit_zero_completes_and_anything_else_fails():
 def test_a_worker_cannot_finish_an_execution_it_no_longer_holds():
     execution = make_running(worker="new-owner")
 
-    assert not queue.execution_finish(execution_id=execution.execution_id, worker="old-owner",
+    assert not transitions.execution_finish(execution_id=execution.execution_id, worker="old-owner",
                                          result=RunResult(exit_code=0), stdout="", stderr="")
     assert Execution.objects.get(execution_id=execution.execution_id).status == Status.RUNNING
 
@@ -61,9 +62,9 @@ def test_a_worker_cannot_finish_an_execution_it_no_longer_holds():
 def test_renewing_a_lease_extends_it_and_appends_output():
     execution = make_running(worker="w", lease_in=1)
 
-    queue.execution_renew_lease(execution_id=execution.execution_id, worker="w",
+    transitions.execution_renew_lease(execution_id=execution.execution_id, worker="w",
                                    output=Unpersisted(stdout="a", stderr="", seq=1))
-    stop = queue.execution_renew_lease(execution_id=execution.execution_id, worker="w",
+    stop = transitions.execution_renew_lease(execution_id=execution.execution_id, worker="w",
                                           output=Unpersisted(stdout="b", stderr="e", seq=3))
 
     execution.reload()
@@ -76,7 +77,7 @@ def test_renewing_tells_the_worker_to_stop_after_a_cancel_request():
     execution = make_running(worker="w")
     services.execution_cancel(execution=execution)
 
-    assert queue.execution_renew_lease(execution_id=execution.execution_id, worker="w")
+    assert transitions.execution_renew_lease(execution_id=execution.execution_id, worker="w")
 
 
 @override_settings(EXECUTION_MAX_ATTEMPTS=2)
@@ -85,13 +86,13 @@ def test_an_expired_lease_is_requeued_once_then_failed():
     second_try = make_running(lease_in=-1, attempts=2)
     healthy = make_running(lease_in=30)
 
-    counts = queue.executions_recover_expired()
+    counts = transitions.executions_recover_expired()
 
     first_try.reload(), second_try.reload(), healthy.reload()
     assert counts == {"requeued": 1, "failed": 1}
     assert (first_try.status, first_try.output, first_try.worker) == (Status.QUEUED, "", None)
     assert (second_try.status, second_try.error_type) == (Status.FAILED, "system_error")
-    assert second_try.error_message == queue.WORKER_LOST_MESSAGE
+    assert second_try.error_message == transitions.WORKER_LOST_MESSAGE
     assert healthy.status == Status.RUNNING
 
 
@@ -100,26 +101,26 @@ def test_a_claim_skips_and_drops_entries_of_cancelled_executions():
     services.execution_cancel(execution=cancelled)
     waiting = make_execution()
 
-    claimed = queue.execution_claim(worker="w", runner="local")
+    claimed = transitions.execution_claim(worker="w", runner="local")
 
     assert claimed.execution_id == waiting.execution_id
     assert QueueEntry.objects.count() == 0
 
 
 def test_an_orphaned_queued_execution_gets_its_queue_entry_back():
-    orphan = make_execution(created_at=timezone.now() - queue.ORPHAN_AGE - timedelta(seconds=1))
+    orphan = make_execution(created_at=timezone.now() - transitions.ORPHAN_AGE - timedelta(seconds=1))
     QueueEntry.objects.delete()
 
-    queue.executions_recover_expired()
+    transitions.executions_recover_expired()
 
-    assert queue.execution_claim(worker="w", runner="local").execution_id == orphan.execution_id
+    assert transitions.execution_claim(worker="w", runner="local").execution_id == orphan.execution_id
 
 
 def test_a_released_execution_is_queued_again_with_its_entry():
     execution = make_execution()
-    queue.execution_claim(worker="w", runner="local")
+    transitions.execution_claim(worker="w", runner="local")
 
-    assert queue.execution_release(execution_id=execution.execution_id, worker="w")
+    assert transitions.execution_release(execution_id=execution.execution_id, worker="w")
 
-    again = queue.execution_claim(worker="w2", runner="local")
+    again = transitions.execution_claim(worker="w2", runner="local")
     assert again.execution_id == execution.execution_id and again.attempts == 2
