@@ -14,6 +14,18 @@ from executions.documents import Execution, QueueEntry
 
 BASE_DIR = Path(__file__).resolve().parent
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_collected():
+    """STATIC_ROOT (in the session's own VAR_DIR) filled once, as `make run` fills it, before any
+    page renders or live server starts: templates name their assets through the strict manifest
+    it writes, and live servers serve what is there. Without the gzip and brotli copies, which
+    are most of collectstatic's time; pages/test_static_files.py checks those on a root of its own."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    with override_settings(SERVESTATIC_USE_GZIP=False, SERVESTATIC_USE_BROTLI=False):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
 
 @pytest.fixture(autouse=True)
 def _empty_executions():

@@ -31,12 +31,15 @@ class BenchServer:
         self.log = log  # where the server's output goes; nowhere by default
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "VAR_DIR": self.var_dir, "LOG_LEVEL": "WARNING", **HIGH_QUOTAS, **env}
+        self.env = {**os.environ, "VAR_DIR": self.var_dir, "STATIC_ROOT": os.path.join(self.var_dir, "static"),
+                    "LOG_LEVEL": "WARNING", **HIGH_QUOTAS, **env}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "BenchServer":
         manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
+        # Its pages name their assets through the manifest this writes (and Readers fetch pages).
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
         with open(self.log or os.devnull, "wb") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port),

@@ -1,29 +1,20 @@
 """The pages: the editor at ``/`` and the permanent page of one execution.
 
 Views only gather what a template and its island need; reads go through the selectors so
-the pages apply exactly the access rule of the API. Also serves ``/static/`` (see
-:func:`static_file`), because the project runs on Daphne without a separate file server.
+the pages apply exactly the access rule of the API. (``/static/`` is ServeStatic's: see
+:mod:`integr8scode.static_files`.)
 """
 
-import functools
-import gzip
-import mimetypes
-from pathlib import Path
-
-from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
 
 from executions import script_selectors, selectors
 from executions.documents import Execution, Status
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut
-from integr8scode.threads import in_thread
 
 ID_PLACEHOLDER = "__id__"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
@@ -49,15 +40,6 @@ REPORT_DISAGREED = "disagreed with the host's measurement ({flags}); the host's 
 VISIBLE_TO_ANYONE_WITH_LINK = "Anyone with this link can see it."
 VISIBLE_TO_OWNER = "Only its owner and the admins can see it."
 SCRIPT_UNAVAILABLE = "That saved script does not exist or is not visible to you, so the editor starts from an example."
-
-# Vite puts a content hash into every file name under this prefix, so a URL there never
-# changes meaning and browsers may keep it for a year without asking again.
-HASHED_STATIC_PREFIX = "islands/assets/"
-IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
-# Other files (the favicon, the admin's assets) keep their names when they change.
-BRIEF_CACHE = "public, max-age=3600"
-COMPRESSIBLE_TYPES = ("text/", "application/json", "image/svg+xml")
-
 
 @require_safe
 def editor(request: HttpRequest) -> HttpResponse:
@@ -192,38 +174,3 @@ def format_limits(limits: dict) -> str:
 
 def format_time(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else NOT_RECORDED
-
-
-@require_safe
-async def static_file(request: HttpRequest, path: str) -> HttpResponse:
-    """A file collected into ``STATIC_ROOT``, with long cache headers for hashed names.
-    Asynchronous because Django runs all synchronous views of an ASGI server on one
-    thread: a page's assets must not queue behind page renders."""
-    try:
-        file = Path(safe_join(settings.STATIC_ROOT, path))
-    except SuspiciousFileOperation:  # the path escapes STATIC_ROOT
-        return HttpResponseNotFound()
-    if not file.is_file():
-        return HttpResponseNotFound()
-    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    response = await _file_response(request, file, content_type)
-    response.headers["Cache-Control"] = IMMUTABLE_CACHE if path.startswith(HASHED_STATIC_PREFIX) else BRIEF_CACHE
-    response.headers["Vary"] = "Accept-Encoding"
-    return response
-
-
-async def _file_response(request: HttpRequest, file: Path, content_type: str) -> HttpResponse:
-    # The editor's bundle shrinks to a third when compressed, which matters on a phone.
-    if content_type.startswith(COMPRESSIBLE_TYPES) and "gzip" in request.headers.get("Accept-Encoding", ""):
-        content = await in_thread(_gzipped)(str(file), file.stat().st_mtime_ns)
-        response = HttpResponse(content, content_type=content_type)
-        response.headers["Content-Encoding"] = "gzip"
-        return response
-    content = await in_thread(file.read_bytes)()
-    return HttpResponse(content, content_type=content_type)
-
-
-@functools.lru_cache(maxsize=64)
-def _gzipped(path: str, mtime_ns: int) -> bytes:
-    """Compressed once per file version (the modification time is part of the cache key)."""
-    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.utils.csp import CSP
+from servestatic.compress import Compressor
 
 from integr8scode.env import (
     ConfigError,
@@ -77,6 +78,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
+    "servestatic",  # its system checks; after daphne, whose runserver stays the one
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -97,6 +99,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, and asynchronous: /static/ is answered on the event loop, without the thread hop of
+    # the synchronous stack below (see sync_middleware_stack).
+    "integr8scode.static_files.StaticFilesMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "integr8scode.logs.request_id_middleware",
     "integr8scode.middleware.api_errors_as_json",
@@ -161,13 +166,18 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- static files and islands (pages) ---------------------------------------------------
-# Vite content-hashes everything it builds into static/islands/, so Django's storage stays
-# plain (templates render without a collectstatic run) and executions.views.static_file
-# serves STATIC_ROOT with immutable cache headers for the hashed names.
+# `manage.py collectstatic` (make run does it; the test session too) fills STATIC_ROOT: each file
+# under a content-hashed name (Vite's own files keep Vite's hashed names), with gzip and brotli
+# copies and the manifest that {% static %} and django-vite read, strictly: a file missing from it
+# is an error, not a page linking to nothing. integr8scode.static_files serves them with ServeStatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "integr8scode.static_files.StaticFilesStorage"},
 }
+SERVESTATIC_MAX_AGE = 3600  # seconds, for names without a hash (hashed ones: a year, immutable)
+# Source maps are fetched by developer tools only; compressing the API docs' (5 MB) was two
+# thirds of collectstatic's time.
+SERVESTATIC_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 DJANGO_VITE = {
     "default": {
         "dev_mode": False,

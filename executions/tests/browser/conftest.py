@@ -1,7 +1,5 @@
 """Chromium (Debian's, driven by Playwright) against a real Daphne server."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 CHROMIUM_MISSING = "Chromium is not installed at /usr/bin/chromium: `sudo apt-get install chromium` (make test does it as root)."
 ARTIFACTS = BASE_DIR / "test-artifacts"
 EXPECT_TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="session")
-def collected_static(daphne_server):
-    """The server shares this session's STATIC_ROOT; fill it as `make run` does."""
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
-                   env=daphne_server.env, cwd=BASE_DIR, check=True)
-    return daphne_server
 
 
 # Package scope, not session: while Playwright's synchronous API is open it keeps an event
@@ -39,8 +29,8 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, collected_static):
-    context = chromium.new_context(base_url=collected_static.url, viewport={"width": 1280, "height": 860})
+def page(chromium, daphne_server):
+    context = chromium.new_context(base_url=daphne_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     errors = []

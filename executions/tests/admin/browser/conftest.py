@@ -1,2 +1,2 @@
 # The shared browser fixtures (Debian's Chromium through Playwright, against the live server).
-from executions.tests.browser.conftest import artifacts, chromium, collected_static, page  # noqa: F401
+from executions.tests.browser.conftest import artifacts, chromium, page  # noqa: F401
