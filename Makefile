@@ -1,7 +1,9 @@
-# Integr8sCode: `make run` serves on http://$(HOST):$(PORT); `make test` runs the whole suite.
-# Both set up what they need first (idempotently): Python 3.13 venv from uv.lock, bubblewrap and
-# libseccomp, the Svelte islands (npm ci + Vite, only when their sources changed), database
-# migrations; `run` also collects static files (and installs gVisor for LOCAL_ISOLATION=gvisor),
+# Integr8sCode: `make run` serves on http://$(HOST):$(PORT); `make test` runs the whole suite,
+# `make test-fast` the tests that need no sandbox, browser, live server or process of their own.
+# Each sets up what it needs first (idempotently): Python 3.13 venv from uv.lock (for `run` the
+# runtime dependencies only, for the others the dev group too), bubblewrap and libseccomp, the
+# Svelte islands (npm ci + Vite, only when their sources changed); `run` also migrates and
+# collects static files (only when they changed; and installs gVisor for LOCAL_ISOLATION=gvisor),
 # `test` also needs Chromium for the browser tests and gVisor for the second isolation level.
 
 HOST ?= 127.0.0.1
@@ -23,27 +25,53 @@ ISLANDS_STAMP := static/islands/.built
 ISLANDS_SOURCES := $(shell find $(ISLANDS)/src -type f 2>/dev/null) $(ISLANDS)/package.json $(ISLANDS)/vite.config.js
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench setup system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
+# The environment is synced in one of two modes, and its stamp says which: for `run` the runtime
+# dependencies only (uv sync --no-dev: no pytest, Playwright or Locust where the server runs), for
+# the rest the dev group too. Syncing one mode removes the other's stamp, so switching syncs once
+# (uv adds or removes the dev group's packages from its cache) and staying syncs nothing.
+SYNCED_RUN := $(VENV)/.synced-run
+SYNCED_DEV := $(VENV)/.synced-dev
+# uv is given the interpreter itself, not a shim (pyenv's) in front of it: the environment's
+# interpreter then matches the one asked for, and uv keeps it instead of making it anew.
+PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+
+# Where the server finds its static files: settings.py's default, or what the environment says.
+SERVED_STATIC_ROOT := $(or $(STATIC_ROOT),$(or $(VAR_DIR),var)/static)
+# collectstatic writes the manifest last, so it marks a finished collection; the packages' own
+# static files (the admin's, the API docs') change with uv.lock.
+STATIC_MANIFEST := $(SERVED_STATIC_ROOT)/staticfiles.json
+STATIC_SOURCES := $(shell find static -type f -not -path 'static/islands/*' 2>/dev/null) uv.lock integr8scode/static_files.py
+# An IPv6 address goes in brackets in a URL.
+URL_HOST := $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
+
+.PHONY: run test test-fast bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
 
 # The gVisor isolation level (LOCAL_ISOLATION=gvisor) needs runsc; the test suite runs both levels.
 RUN_DEPS := $(if $(filter gvisor,$(LOCAL_ISOLATION)),gvisor)
 
 run: setup $(RUN_DEPS) migrate collectstatic
+	@echo "Integr8sCode: open http://$(URL_HOST):$(PORT)/"
 	@$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
 
-test: setup browser-deps gvisor
+test: setup-dev browser-deps gvisor
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+# Markers set in conftest.py from what each test uses (pyproject.toml lists them).
+test-fast: setup-dev
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup-dev
 	$(PY) -m bench
 
 # Locust users against a server of its own, every execution audited; knobs are LOADTEST_*
 # variables (README, "Load test").
 .PHONY: loadtest
-loadtest: setup
+loadtest: setup-dev
 	$(PY) -m bench.loadtest
 
-setup: system-deps $(VENV)/.synced islands
+setup: system-deps $(SYNCED_RUN) islands
+
+setup-dev: system-deps $(SYNCED_DEV) islands
 
 migrate: setup
 	@$(PY) manage.py migrate --noinput -v 0
@@ -56,8 +84,14 @@ $(UV): | check-python
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
 
-$(VENV)/.synced: uv.lock pyproject.toml $(UV)
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+$(SYNCED_RUN): uv.lock pyproject.toml $(UV)
+	@rm -f $(SYNCED_DEV)
+	$(UV) sync --frozen --no-dev --compile-bytecode --python $(PYTHON_EXE)
+	touch $@
+
+$(SYNCED_DEV): uv.lock pyproject.toml $(UV)
+	@rm -f $(SYNCED_RUN)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON_EXE)
 	touch $@
 
 system-deps:
@@ -84,8 +118,12 @@ check-node:
 	@command -v npm >/dev/null || { \
 	  echo "Node.js >= 20.19 with npm is required to build the islands (svelte-islands/)"; exit 1; }
 
-collectstatic: setup
-	@$(PY) manage.py collectstatic --noinput -v 0
+collectstatic: $(STATIC_MANIFEST)
+
+# Hashed names, gzip and brotli copies (ServeStatic's storage): some seconds, so only when a
+# source changed.
+$(STATIC_MANIFEST): $(ISLANDS_STAMP) $(STATIC_SOURCES) | setup
+	$(PY) manage.py collectstatic --noinput -v 0
 
 gvisor:
 	@command -v runsc >/dev/null || { \

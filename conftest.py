@@ -14,6 +14,39 @@ from executions.documents import Execution, QueueEntry
 
 BASE_DIR = Path(__file__).resolve().parent
 
+# --- layers: the markers registered in pyproject.toml --------------------------------------
+
+# A test is marked by what it uses, so that `-m "not slow"` (make test-fast) keeps the ones
+# that need no sandbox, browser, live server or process of their own: a fixture among its own or
+# its fixtures' (item.fixturenames is the closure), or the module of tests that start these
+# themselves; the few others say so with the mark. Every test with one of these is also `slow`.
+MARK_BY_FIXTURE = {"daphne_server": "live_server", "chromium": "browser", "dispatcher": "sandbox"}
+MARK_BY_PATH = {
+    "executions/tests/abuse/": "sandbox",
+    "executions/tests/runners/test_local.py": "sandbox",
+    "executions/tests/runners/test_local_gvisor.py": "sandbox",
+    "executions/tests/runners/test_kubernetes_runner.py": "sandbox",  # its fake kubelet runs the entry
+    "executions/tests/runners/test_kubernetes_cluster.py": "sandbox",  # a real cluster, with KUBECONFIG
+    "executions/tests/engine/test_executor_command.py": "sandbox",  # executor processes
+    "executions/tests/topology/": "live_server",
+    "integr8scode/tests/test_startup.py": "subprocess",  # settings read by a process of its own
+    "accounts/tests/test_settings.py": "subprocess",
+}
+LAYERS = ("sandbox", "browser", "live_server", "subprocess")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        layers = {mark for fixture, mark in MARK_BY_FIXTURE.items() if fixture in item.fixturenames}
+        path = item.path.relative_to(BASE_DIR).as_posix()
+        layers |= {mark for prefix, mark in MARK_BY_PATH.items() if path.startswith(prefix)}
+        layers |= {mark.name for mark in item.iter_markers() if mark.name in LAYERS}
+        for layer in sorted(layers):
+            item.add_marker(layer)
+        if layers:
+            item.add_marker("slow")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _static_files_collected():
     """STATIC_ROOT (in the session's own VAR_DIR) filled once, as `make run` fills it, before any

@@ -47,6 +47,7 @@ def test_readyz_names_a_stopped_component(monkeypatch):
     assert "connection refused" in response.json()["checks"]["mongodb"]
 
 
+@pytest.mark.subprocess
 def test_readyz_reports_a_really_stopped_mongodb(tmp_path):
     """A real process whose MONGODB_URL points at a port nobody listens on."""
     from cryptography.hazmat.primitives import serialization
@@ -113,6 +114,7 @@ def test_json_logs_are_one_object_per_line_with_context():
     assert entry["request_id"] == "r1" and entry["level"] == "INFO"
 
 
+@pytest.mark.live_server
 def test_a_server_with_log_format_json_logs_only_json_lines(tmp_path):
     from conftest import LiveServer
 

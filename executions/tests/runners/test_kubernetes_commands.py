@@ -93,6 +93,7 @@ def test_render_pod_says_when_the_runner_is_not_kubernetes(tmp_path):
     assert out.getvalue().startswith(render_pod.NOT_KUBERNETES)
 
 
+@pytest.mark.subprocess
 def test_render_pod_works_where_no_cluster_is_configured(tmp_path):
     script = tmp_path / "script.py"
     script.write_text("print(1)")
@@ -180,6 +181,7 @@ def runner_settings(tmp_path, **env) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.subprocess
 def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
     config = runner_settings(
         tmp_path, KUBERNETES_NAMESPACE="runs", KUBERNETES_RUNTIME_CLASS="gvisor",
@@ -194,6 +196,7 @@ def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
     KubernetesRunner(**config["OPTIONS"])  # every option is one the runner knows
 
 
+@pytest.mark.subprocess
 def test_a_malformed_runtime_image_list_stops_start_up(tmp_path):
     code = "import integr8scode.settings"
     environment = {**os.environ, "VAR_DIR": str(tmp_path), "EXECUTION_RUNNER": "kubernetes",
