@@ -136,7 +136,7 @@ def moderator(make_user):
 @pytest.fixture
 def make_script(db):
     """``make_script(owner, title=..., source=..., visibility=...)``: a saved script."""
-    from executions.models import Script
+    from scripts.models import Script
 
     def make(owner, **fields):
         defaults = {"title": "Hello", "source": "print('hello')", "runtime": "python3.13"}

@@ -20,13 +20,13 @@ from executions.schemas import (
     ExecuteOut,
     ExecutionIn,
     ExecutionOut,
+    ExecutionPageOut,
     InvalidOut,
     ResultOut,
     RuntimesOut,
 )
-from executions.script_schemas import ExecutionPageOut
-from executions.script_services import SignInRequired
 from integr8scode.threads import in_thread
+from scripts.services import SignInRequired
 
 # Every operation: a JWT, a signed-in session with CSRF, or anonymous (accounts.auth).
 seed_router = Router(tags=["seed"], auth=api_auth)

@@ -154,3 +154,25 @@ ANY_ERRORS = {401: ErrorOut, 414: ErrorOut, 431: ErrorOut}
 WRITE_ERRORS = {**ANY_ERRORS, 403: ErrorOut}
 # Writes that read a JSON body too: malformed, too large, not sent as JSON, invalid.
 BODY_ERRORS = {**WRITE_ERRORS, 400: ErrorOut, 413: ErrorOut, 415: ErrorOut, 422: InvalidOut}
+
+
+class ExecutionSummaryOut(Schema):
+    """One line of a history: the facts, without script text or output."""
+
+    execution_id: str
+    status: str
+    runtime: str
+    script_id: int | None
+    error_type: str | None
+    exit_code: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    cpu_ms: int | None
+
+
+class ExecutionPageOut(Schema):
+    items: list[ExecutionSummaryOut]
+    page: int
+    pages: int
+    count: int

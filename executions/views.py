@@ -1,20 +1,22 @@
-"""The pages: the editor at ``/`` and the permanent page of one execution.
+"""The pages: the editor at ``/``, the permanent page of one execution, and one's history.
 
 Views only gather what a template and its island need; reads go through the selectors so
 the pages apply exactly the access rule of the API. (``/static/`` is ServeStatic's: see
 :mod:`integr8scode.static_files`.)
 """
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from executions import script_selectors, selectors
+from executions import selectors
 from executions.documents import Execution, Status
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut
+from scripts import selectors as script_selectors
 
 ID_PLACEHOLDER = "__id__"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
@@ -174,3 +176,22 @@ def format_limits(limits: dict) -> str:
 
 def format_time(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else NOT_RECORDED
+
+
+@login_required
+@require_safe
+def execution_history(request: HttpRequest) -> HttpResponse:
+    """The "My executions" page: newest first, optionally one status only."""
+    status = request.GET.get("status") or None
+    if status not in (None, *Status.ALL):
+        status = None
+    runs = selectors.execution_list_for(user=request.user, status=status, page=page_number(request))
+    return render(request, "executions/history.html", {"runs": runs, "status": status, "statuses": Status.ALL})
+
+
+def page_number(request: HttpRequest) -> int:
+    """``?page=``, at least 1; anything else is the first page."""
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1

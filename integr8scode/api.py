@@ -7,13 +7,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.auth import TOKEN_REJECTED
-from executions import quotas, script_services, services
+from executions import quotas, services
 from executions.api import router as executions_router
 from executions.api import seed_router
-from executions.api_scripts import router as scripts_router
-from executions.script_selectors import ScriptNotFound
 from executions.selectors import ExecutionNotFound
 from integr8scode import strict_json
+from scripts import services as script_services
+from scripts.api import router as scripts_router
+from scripts.selectors import ScriptNotFound
 
 BODY_TOO_LARGE = "The request body is larger than this server accepts."
 MALFORMED_JSON = "The request body is not valid JSON."

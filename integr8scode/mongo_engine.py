@@ -61,7 +61,6 @@ from mongoeco.engines.sqlite_query import (
 )
 from mongoeco.engines.virtual_indexes import document_in_virtual_index
 
-
 CHANGE_OUTBOX_ENTRIES = 100
 ID_LOOKUP = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
 NAMESPACE = "SELECT db_name, coll_name FROM collections WHERE collection_id = ?"

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "accounts",
     "executions",
+    "scripts",
     # accounts: after "accounts", whose templates override allauth's.
     "allauth",
     "allauth.account",

@@ -13,7 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("", include("executions.script_urls")),
+    path("", include("scripts.urls")),
     # Before the API, whose router also answers at the root.
     path("", include("executions.urls")),
     path("healthz", health.healthz, name="healthz"),

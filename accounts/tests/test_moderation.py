@@ -72,5 +72,5 @@ def test_the_moderators_group_holds_exactly_the_moderation_permissions(moderator
     granted = {f"{p.content_type.app_label}.{p.codename}" for p in moderator.groups.get().permissions.all()}
 
     assert granted == {f"{app}.{codename}" for app, codename in services.MODERATOR_PERMISSIONS}
-    assert moderator.has_perm("accounts.ban_user") and moderator.has_perm("executions.moderate_script")
-    assert not moderator.has_perm("auth.change_user") and not moderator.has_perm("executions.change_script")
+    assert moderator.has_perm("accounts.ban_user") and moderator.has_perm("scripts.moderate_script")
+    assert not moderator.has_perm("auth.change_user") and not moderator.has_perm("scripts.change_script")

@@ -12,6 +12,7 @@ from accounts.tests.live import live_tokens, live_user
 from executions.selectors import EXECUTION_ID_RE
 from executions.tests.streaming.test_websocket import ws_url
 
+
 @pytest.fixture(scope="module")
 def tokens(daphne_server):
     import httpx

@@ -6,11 +6,12 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.tests.helpers import bearer, obtain_tokens
-from executions import script_services, services
+from executions import services
 from executions.documents import Execution
-from executions.models import Script
 from executions.schemas import LONE_SURROGATE
 from integr8scode.api import MALFORMED_JSON, NOT_JSON_MEDIA_TYPE
+from scripts import services as script_services
+from scripts.models import Script
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ island learns whether (and where) it can save the buffer as a script."""
 
 import pytest
 
-from executions.models import Visibility
 from executions.tests.pages.test_editor_page import island_props
 from executions.views import SCRIPT_UNAVAILABLE
+from scripts.models import Visibility
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 import pytest
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.template.loader import render_to_string
 from django.test import RequestFactory
-from django.contrib.auth.models import AnonymousUser
 
 
 @pytest.mark.django_db

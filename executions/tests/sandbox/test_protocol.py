@@ -1,8 +1,8 @@
 import binascii
 
-from executions.runners.base import Stream
 import pytest
 
+from executions.runners.base import Stream
 from executions.sandbox import protocol
 from executions.sandbox.protocol import MAX_LINE_BYTES, START_LINE, Decoder, ExitRecord, parse_exit
 

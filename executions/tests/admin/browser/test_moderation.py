@@ -40,7 +40,7 @@ def test_an_admin_hides_a_script_and_bans_its_owner_with_immediate_effect(page, 
     page.fill("input[name=username]", "chief")
     page.fill("input[name=password]", PASSWORD)
     page.click("input[type=submit]")
-    run_action(page, "/admin/executions/script/", "villain", "hide", "Mines cryptocurrency")
+    run_action(page, "/admin/scripts/script/", "villain", "hide", "Mines cryptocurrency")
     expect(page.locator(".messagelist")).to_contain_text("1 script(s) hidden.")
     run_action(page, "/admin/auth/user/", "villain", "ban", "Abuse of the sandboxes")
     expect(page.locator(".messagelist")).to_contain_text("1 user(s) lost access")

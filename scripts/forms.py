@@ -3,8 +3,8 @@ shapes the input and offers the choices."""
 
 from django import forms
 
-from executions.models import Script, Visibility
 from executions.runners.base import get_runner
+from scripts.models import Script, Visibility
 
 
 def runtime_choices() -> list[tuple[str, str]]:

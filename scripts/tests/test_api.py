@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens, post_json
-from executions import script_services
-from executions.models import Script, Visibility
+from scripts import services as script_services
+from scripts.models import Script, Visibility
 
 pytestmark = pytest.mark.django_db(transaction=True)  # runs read the ORM from worker threads
 

@@ -11,9 +11,9 @@ from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
 from executions.consumers import NOT_FOUND_CLOSE_CODE, ExecutionConsumer
-from executions.models import Visibility
-from executions.script_services import script_hide
 from executions.tests.factories import make_execution
+from scripts.models import Visibility
+from scripts.services import script_hide
 
 pytestmark = pytest.mark.django_db
 

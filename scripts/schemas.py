@@ -1,34 +1,12 @@
-"""Request and response shapes of the scripts API and the execution history."""
+"""Request and response shapes of the scripts API."""
 
 from datetime import datetime
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictStr
 
-from executions.models import Visibility
 from executions.schemas import InputSchema, LimitsIn
-
-
-class ExecutionSummaryOut(Schema):
-    """One line of a history: the facts, without script text or output."""
-
-    execution_id: str
-    status: str
-    runtime: str
-    script_id: int | None
-    error_type: str | None
-    exit_code: int | None
-    created_at: datetime
-    finished_at: datetime | None
-    duration_ms: int | None
-    cpu_ms: int | None
-
-
-class ExecutionPageOut(Schema):
-    items: list[ExecutionSummaryOut]
-    page: int
-    pages: int
-    count: int
+from scripts.models import Visibility
 
 
 class ScriptIn(InputSchema):

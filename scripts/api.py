@@ -7,17 +7,26 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accounts.auth import api_auth, caller
-from executions import engine, quotas, script_selectors, script_services, selectors
-from executions.schemas import ANY_ERRORS, BODY_ERRORS, WRITE_ERRORS, ErrorOut, ExecutionOut, InvalidOut
-from executions.script_schemas import (
+from executions import engine, quotas, selectors
+from executions.schemas import (
+    ANY_ERRORS,
+    BODY_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    ExecutionOut,
     ExecutionPageOut,
+    InvalidOut,
+)
+from integr8scode.threads import in_thread
+from scripts import selectors as script_selectors
+from scripts import services as script_services
+from scripts.schemas import (
     ScriptIn,
     ScriptOut,
     ScriptPageOut,
     ScriptPatch,
     ScriptRunIn,
 )
-from integr8scode.threads import in_thread
 
 PAGE_SIZE = 20
 

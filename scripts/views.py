@@ -1,5 +1,5 @@
-"""The pages of saved scripts and of a user's history. Thin: each one calls the same
-script_services/script_selectors functions as the API (executions/api_scripts.py)."""
+"""The pages of saved scripts. Thin: each one calls the same services and selectors as the
+API (scripts/api.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,9 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from executions import quotas, script_selectors, script_services, selectors, services
-from executions.documents import Status
-from executions.script_forms import ScriptForm
+from executions import quotas, selectors, services
+from executions.views import page_number
+from scripts import selectors as script_selectors
+from scripts import services as script_services
+from scripts.forms import ScriptForm
 
 PAGE_SIZE = 20
 SCRIPT_SAVED = "Saved “{title}”."
@@ -34,13 +36,13 @@ def _page(request: HttpRequest, queryset):
 @require_safe
 def script_list(request: HttpRequest) -> HttpResponse:
     page = _page(request, script_selectors.script_list_owned(user=request.user))
-    return render(request, "executions/scripts/list.html", {"page": page, "mine": True})
+    return render(request, "scripts/list.html", {"page": page, "mine": True})
 
 
 @require_safe
 def script_list_public(request: HttpRequest) -> HttpResponse:
     page = _page(request, script_selectors.script_list_public())
-    return render(request, "executions/scripts/list.html", {"page": page, "mine": False})
+    return render(request, "scripts/list.html", {"page": page, "mine": False})
 
 
 @login_required
@@ -50,7 +52,7 @@ def script_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or "draft" in request.POST:
         data = request.POST if request.method == "POST" else request.GET
         form = ScriptForm(initial={name: data.get(name, "") for name in ("title", "source", "runtime")})
-        return render(request, "executions/scripts/form.html", {"form": form})
+        return render(request, "scripts/form.html", {"form": form})
     form = ScriptForm(data=request.POST)
     return _save(request, form, lambda data: script_services.script_create(owner=request.user, **data))
 
@@ -62,7 +64,7 @@ def script_edit(request: HttpRequest, key: str) -> HttpResponse:
         raise PermissionDenied(script_services.NOT_OWNER)
     form = ScriptForm.for_script(script, data=request.POST if request.method == "POST" else None)
     if request.method != "POST":
-        return render(request, "executions/scripts/form.html", {"form": form, "script": script})
+        return render(request, "scripts/form.html", {"form": form, "script": script})
     return _save(request, form, lambda data: script_services.script_update(script=script, user=request.user, **data),
                  script=script)
 
@@ -76,7 +78,7 @@ def _save(request: HttpRequest, form: ScriptForm, save, script=None) -> HttpResp
         else:
             messages.success(request, SCRIPT_SAVED.format(title=saved.title))
             return redirect("script_detail", key=saved.key)
-    return render(request, "executions/scripts/form.html", {"form": form, "script": script}, status=422)
+    return render(request, "scripts/form.html", {"form": form, "script": script}, status=422)
 
 
 @require_safe
@@ -86,14 +88,14 @@ def script_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 def _render_detail(request: HttpRequest, script, *, error: str = "", status: int = 200) -> HttpResponse:
     runs = selectors.execution_list_for(user=request.user, script_id=script.pk,
-                                        page=_page_number(request))
+                                        page=page_number(request))
     context = {
         "script": script,
         "runs": runs,
         "error": error,
         "can_edit": script_selectors.script_editable_by(script=script, user=request.user),
     }
-    return render(request, "executions/scripts/detail.html", context, status=status)
+    return render(request, "scripts/detail.html", context, status=status)
 
 
 @require_POST
@@ -132,25 +134,7 @@ def script_delete(request: HttpRequest, key: str) -> HttpResponse:
     if not script_selectors.script_editable_by(script=script, user=request.user):
         raise PermissionDenied(script_services.NOT_OWNER)
     if request.method != "POST":
-        return render(request, "executions/scripts/confirm_delete.html", {"script": script})
+        return render(request, "scripts/confirm_delete.html", {"script": script})
     script_services.script_delete(script=script, user=request.user)
     messages.success(request, SCRIPT_DELETED.format(title=script.title))
     return redirect("script_list")
-
-
-@login_required
-@require_safe
-def execution_history(request: HttpRequest) -> HttpResponse:
-    """The "My executions" page: newest first, optionally one status only."""
-    status = request.GET.get("status") or None
-    if status not in (None, *Status.ALL):
-        status = None
-    runs = selectors.execution_list_for(user=request.user, status=status, page=_page_number(request))
-    return render(request, "executions/history.html", {"runs": runs, "status": status, "statuses": Status.ALL})
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        return 1

@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.tests.helpers import bearer, obtain_tokens
 from executions import selectors
 from executions.documents import OWNER_HISTORY_INDEX, Status
-from executions.script_services import SIGN_IN_REQUIRED
 from executions.tests.factories import make_execution
 from executions.tests.store_reads import record_reads
+from scripts.services import SIGN_IN_REQUIRED
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from executions import script_views
+from scripts import views as script_views
 
 urlpatterns = [
     path("scripts/", script_views.script_list, name="script_list"),
@@ -11,5 +11,4 @@ urlpatterns = [
     path("scripts/<str:key>/delete/", script_views.script_delete, name="script_delete"),
     path("scripts/<str:key>/run/", script_views.script_run, name="script_run"),
     path("scripts/<str:key>/fork/", script_views.script_fork, name="script_fork"),
-    path("history/", script_views.execution_history, name="execution_history"),
 ]

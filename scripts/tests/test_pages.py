@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from executions import script_services
 from executions.documents import Execution
-from executions.models import Script, Visibility
+from scripts import services as script_services
+from scripts.models import Script, Visibility
 
 pytestmark = pytest.mark.django_db
 

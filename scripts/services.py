@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from executions import quotas, services
 from executions.documents import Execution
-from executions.models import ModerationState, Script, Visibility
+from scripts.models import ModerationState, Script, Visibility
 
 log = logging.getLogger(__name__)
 

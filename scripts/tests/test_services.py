@@ -3,10 +3,11 @@
 import pytest
 from django.test import override_settings
 
-from executions import script_services, services
+from executions import services
 from executions.documents import Execution
-from executions.models import ModerationState, Visibility
-from executions.script_services import (
+from scripts import services as script_services
+from scripts.models import ModerationState, Visibility
+from scripts.services import (
     HIDE_REASON_REQUIRED,
     NOT_OWNER,
     TITLE_REQUIRED,

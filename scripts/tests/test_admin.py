@@ -4,11 +4,11 @@ import pytest
 from django.contrib.admin import helpers
 from django.test import Client
 
-from executions.models import ModerationState, Visibility
+from scripts.models import ModerationState, Visibility
 
 pytestmark = pytest.mark.django_db
 
-SCRIPTS = "/admin/executions/script/"
+SCRIPTS = "/admin/scripts/script/"
 
 
 def act(client, action: str, scripts, **extra):

@@ -7,7 +7,7 @@ owner that is public, or unlisted and reached by its key. Everybody else gets
 
 from django.db.models import QuerySet
 
-from executions.models import ModerationState, Script, Visibility
+from scripts.models import ModerationState, Script, Visibility
 
 SCRIPT_NOT_FOUND = "No script with key {key!r} is visible to you."
 
