@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from executions import quotas
+from executions.caller import Caller
 
 QUOTA_LABELS = {
     "submissions_per_minute": "Submissions this minute",
@@ -18,7 +19,7 @@ QUOTA_LABELS = {
 @login_required
 @require_safe
 def api_access(request: HttpRequest) -> HttpResponse:
-    usage = quotas.quota_usage(owner_id=request.user.pk, client_ip=quotas.client_ip(request)) or {}
+    usage = quotas.quota_usage(subject=Caller.of_request(request).quota_subject) or {}
     context = {
         "origin": request.build_absolute_uri("/").rstrip("/"),
         "endpoints": {

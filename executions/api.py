@@ -8,7 +8,8 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 
 from accounts.auth import api_auth, caller
-from executions import engine, quotas, selectors, services
+from executions import engine, selectors, services
+from executions.caller import Caller
 from executions.documents import Execution
 from executions.runners.base import get_runner
 from executions.schemas import (
@@ -56,10 +57,7 @@ def _result(execution: Execution) -> dict:
 
 @seed_router.post("/execute", response={200: ExecuteOut, **BODY_ERRORS, 429: ErrorOut}, summary="Run a script")
 async def execute(request: HttpRequest, payload: ExecuteIn):
-    execution, _ = await in_thread(services.execution_submit)(
-        script=payload.script, caps=quotas.caps_for(user=_caller(request)), owner_id=_owner_id(request),
-        client_ip=quotas.client_ip(request),
-    )
+    execution, _ = await in_thread(services.execution_submit)(caller=Caller.of_request(request), script=payload.script)
     return Status(200, {"execution_id": execution.execution_id, "status": execution.status})
 
 
@@ -87,11 +85,7 @@ async def execution_create(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
     execution, created = await in_thread(services.execution_submit)(
-        **payload.submission(),
-        caps=quotas.caps_for(user=_caller(request)),
-        owner_id=_owner_id(request),
-        idempotency_key=idempotency_key,
-        client_ip=quotas.client_ip(request),
+        **payload.submission(), caller=Caller.of_request(request), idempotency_key=idempotency_key,
     )
     if wait and not execution.is_final:
         execution = await engine.execution_wait_result(execution)
@@ -143,7 +137,7 @@ def runtimes(request: HttpRequest):
     return {
         "runtimes": [{"name": n, "description": d, "default": n == default, "isolation": runner.isolation_of(n)}
                      for n, d in available.items()],
-        "limits": quotas.caps_for(user=_caller(request)),
+        "limits": Caller.of_request(request).caps,
         "script_max_bytes": settings.SCRIPT_MAX_BYTES,
         "stdin_max_bytes": settings.STDIN_MAX_BYTES,
     }

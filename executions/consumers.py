@@ -27,6 +27,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from pydantic import ValidationError
 
 from executions import engine, metrics, quotas, selectors, services
+from executions.caller import Caller
 from executions.documents import Execution
 from executions.schemas import ExecutionIn, ExecutionOut
 from integr8scode import strict_json
@@ -171,16 +172,11 @@ class SubmitConsumer(ExecutionConsumer):
             await self._submit({key: value for key, value in content.items() if key != "type"})
 
     async def _submit(self, fields: dict) -> None:
-        user = self.scope.get("user")  # anonymous callers get the anonymous caps and no owner
         idempotency_key = fields.pop("idempotency_key", None)  # the Idempotency-Key header's part
         try:
             payload = ExecutionIn.model_validate(fields)
             execution, _ = await in_thread(services.execution_submit)(
-                **payload.submission(),
-                caps=quotas.caps_for(user=user),
-                owner_id=getattr(user, "pk", None),
-                idempotency_key=idempotency_key,
-                client_ip=(self.scope.get("client") or [None])[0],
+                **payload.submission(), caller=Caller.of_scope(self.scope), idempotency_key=idempotency_key,
             )
         except ValidationError as exc:
             await self._refuse(422, exc.errors(include_url=False, include_context=False, include_input=False))

@@ -96,8 +96,8 @@ def client_ip(request) -> str | None:
 
 def subject_for(*, owner_id: int | None, client_ip: str | None) -> Subject | None:
     """Whom a request's submission counts against: its user, else its address. Without a
-    client address the submission is internal (a test, a management command) and not metered,
-    so every entry point that serves a request must pass one."""
+    client address the submission is internal (a test, a management command) and not metered
+    (see executions.caller: a request's caller always has one)."""
     if not client_ip:
         return None
     if owner_id is not None:
@@ -128,9 +128,9 @@ def quota_for(subject: Subject) -> Quota:
     return Quota(**values)
 
 
-def caps_for(*, user) -> Limits:
+def caps_for(*, signed_in: bool) -> Limits:
     """The limits a caller may ask for at most: anonymous callers get lower ones."""
-    if user is not None and user.is_authenticated:
+    if signed_in:
         return limit_caps()
     return Limits(**settings.ANONYMOUS_EXECUTION_LIMITS)
 
@@ -139,10 +139,10 @@ def caps_for(*, user) -> Limits:
 
 
 @contextmanager
-def quota_admit(*, owner_id: int | None, client_ip: str | None):
-    """Check every quota for one submission, or raise :class:`QuotaExceeded`. Yields a
-    function to call with the execution once it is stored; only then does it count."""
-    subject = subject_for(owner_id=owner_id, client_ip=client_ip)
+def quota_admit(*, subject: Subject | None):
+    """Check every quota of ``subject`` (None: not metered) for one submission, or raise
+    :class:`QuotaExceeded`. Yields a function to call with the execution once it is stored;
+    only then does it count."""
     quota = quota_for(subject) if subject else None
     if quota is None or quota == QUOTA_OFF:
         yield lambda execution: None
@@ -193,9 +193,8 @@ def _count(subject: Subject, in_flight: list[str], execution: Execution) -> None
 # --- usage -----------------------------------------------------------------------------
 
 
-def quota_usage(*, owner_id: int | None, client_ip: str | None) -> dict | None:
+def quota_usage(*, subject: Subject | None) -> dict | None:
     """Each quota next to what the subject has used of it (for the account page)."""
-    subject = subject_for(owner_id=owner_id, client_ip=client_ip)
     if subject is None:
         return None
     with _locked(subject):

@@ -13,8 +13,9 @@ from django.utils.crypto import salted_hmac
 from mongoengine.errors import NotUniqueError
 
 from executions import engine, metrics, quotas
+from executions.caller import Caller
 from executions.documents import OWNER_SCOPE, Execution, Status
-from executions.limits import Limits, limit_caps, limits_resolve
+from executions.limits import limits_resolve
 from executions.runners.base import ErrorType, get_runner
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,15 @@ def _check_idempotency_key(key) -> None:
         raise SubmissionRejected(IDEMPOTENCY_KEY_INVALID)
 
 
-def _idempotency_scope(*, owner_id: int | None, client_ip: str | None) -> str:
+def _idempotency_scope(caller: Caller) -> str:
     """Whose keys a submission's idempotency key is among: its quota subject's (the user, or the
     address block quotas count an anonymous caller by), so no caller ever meets another's
     execution through a key. Addresses are kept only as a keyed hash."""
-    if owner_id is not None:
-        return OWNER_SCOPE.format(owner_id=owner_id)
-    if client_ip:
-        return "ip:" + salted_hmac(SCOPE_SALT, quotas.address_block(client_ip), algorithm="sha256").hexdigest()[:32]
+    if caller.owner_id is not None:
+        return OWNER_SCOPE.format(owner_id=caller.owner_id)
+    if caller.address:
+        block = quotas.address_block(caller.address)
+        return "ip:" + salted_hmac(SCOPE_SALT, block, algorithm="sha256").hexdigest()[:32]
     return UNMETERED_SCOPE
 
 
@@ -80,37 +82,33 @@ def _check_sizes(*, script: str, stdin: str) -> None:
 
 def execution_submit(
     *,
+    caller: Caller,
     script: str,
     stdin: str = "",
     runtime: str | None = None,
     limits: dict | None = None,
-    caps: Limits | None = None,
-    owner_id: int | None = None,
     script_id: int | None = None,
     idempotency_key: str | None = None,
-    client_ip: str | None = None,
 ) -> tuple[Execution, bool]:
-    """Queue a script. Returns the execution and whether it was created (False: an earlier
-    submission of the same caller with the same idempotency key). Submissions made for a
-    request pass its ``client_ip``: quotas then apply to the owner, or to that address for
-    anonymous callers (:class:`quotas.QuotaExceeded`); without one the submission is not
-    metered."""
+    """Queue a script for ``caller``: theirs, within their caps and quotas
+    (:class:`quotas.QuotaExceeded`). Returns the execution and whether it was created (False:
+    an earlier submission of the same caller with the same idempotency key)."""
     _check_idempotency_key(idempotency_key)
     _check_sizes(script=script, stdin=stdin)
-    scope = _idempotency_scope(owner_id=owner_id, client_ip=client_ip) if idempotency_key else None
+    scope = _idempotency_scope(caller) if idempotency_key else None
     if scope and (existing := Execution.objects(idempotency_scope=scope, idempotency_key=idempotency_key).first()):
         return existing, False
     try:
-        resolved = limits_resolve(requested=limits, caps=caps or limit_caps())
+        resolved = limits_resolve(requested=limits, caps=caller.caps)
     except ValueError as exc:
         raise SubmissionRejected(str(exc)) from None
-    with quotas.quota_admit(owner_id=owner_id, client_ip=client_ip) as admitted:
+    with quotas.quota_admit(subject=caller.quota_subject) as admitted:
         execution = Execution(
             script=script,
             stdin=stdin,
             runtime=runtime_resolve(runtime=runtime),
             limits=asdict(resolved),
-            owner_id=owner_id,
+            owner_id=caller.owner_id,
             script_id=script_id,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,

@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from accounts.auth import api_auth, caller
-from executions import engine, quotas, selectors
+from executions import engine, selectors
+from executions.caller import Caller
 from executions.schemas import (
     ANY_ERRORS,
     BODY_ERRORS,
@@ -97,9 +98,8 @@ async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None
     payload = payload or ScriptRunIn()
     script = await in_thread(_script)(request, key)
     execution, created = await in_thread(script_services.script_run)(
-        script=script, user=caller(request), stdin=payload.stdin,
+        script=script, caller=Caller.of_request(request), stdin=payload.stdin,
         limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
-        client_ip=quotas.client_ip(request),
     )
     if wait and not execution.is_final:
         execution = await engine.execution_wait_result(execution)

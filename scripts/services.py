@@ -8,7 +8,8 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from executions import quotas, services
+from executions import services
+from executions.caller import Caller
 from executions.documents import Execution
 from scripts.models import ModerationState, Script, Visibility
 
@@ -82,17 +83,15 @@ def script_fork(*, script: Script, user) -> Script:
 
 
 def script_run(
-    *, script: Script, user, stdin: str = "", limits: dict | None = None, client_ip: str | None = None,
+    *, script: Script, caller: Caller, stdin: str = "", limits: dict | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Execution, bool]:
     """Run the saved source as the caller: the execution is theirs (anonymous for anonymous
     callers), within their caps and quotas, and linked to the script."""
-    _require_active(script, user)
-    caller = user if user is not None and user.is_authenticated else None
+    _require_active(script, caller.user)
     return services.execution_submit(
-        script=script.source, stdin=stdin, runtime=script.runtime, limits=limits,
-        caps=quotas.caps_for(user=caller), owner_id=getattr(caller, "pk", None), script_id=script.pk,
-        idempotency_key=idempotency_key, client_ip=client_ip,
+        caller=caller, script=script.source, stdin=stdin, runtime=script.runtime, limits=limits,
+        script_id=script.pk, idempotency_key=idempotency_key,
     )
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from executions import quotas, selectors, services
+from executions.caller import Caller
 from executions.views import page_number
 from scripts import selectors as script_selectors
 from scripts import services as script_services
@@ -102,9 +103,8 @@ def _render_detail(request: HttpRequest, script, *, error: str = "", status: int
 def script_run(request: HttpRequest, key: str) -> HttpResponse:
     script = _script_or_404(request, key)
     try:
-        execution, _ = script_services.script_run(script=script, user=request.user,
-                                                  stdin=request.POST.get("stdin", ""),
-                                                  client_ip=quotas.client_ip(request))
+        execution, _ = script_services.script_run(script=script, caller=Caller.of_request(request),
+                                                  stdin=request.POST.get("stdin", ""))
     except quotas.QuotaExceeded as exc:
         response = _render_detail(request, script, error=exc.message, status=429)
         for name, value in exc.headers.items():

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from conftest import wait_until
 from executions import services
+from executions.caller import Caller
 from executions.documents import Execution
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "integr8scode"
@@ -42,7 +43,7 @@ def exported(django_db_blocker):
         Client().get("/api/v1/runtimes")
     engine.start(concurrency=1)
     try:
-        execution, _ = services.execution_submit(script="print('x')")
+        execution, _ = services.execution_submit(caller=Caller.internal(), script="print('x')")
         wait_until(lambda: Execution.objects.get(execution_id=execution.execution_id).is_final, timeout=30)
     finally:
         engine.stop(grace=5)

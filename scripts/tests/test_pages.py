@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from executions.caller import Caller
 from executions.documents import Execution
 from scripts import services as script_services
 from scripts.models import Script, Visibility
@@ -116,7 +117,7 @@ def test_forking_opens_the_copy(other_client, other, owner, make_script):
 
 def test_a_script_page_lists_its_runs(owner_client, owner, make_script):
     script = make_script(owner)
-    execution, _ = script_services.script_run(script=script, user=owner)
+    execution, _ = script_services.script_run(script=script, caller=Caller.internal(owner))
 
     assert execution.execution_id in owner_client.get(f"/scripts/{script.key}/").content.decode()
 

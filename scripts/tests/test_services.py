@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from executions import services
+from executions.caller import Caller
 from executions.documents import Execution
 from scripts import services as script_services
 from scripts.models import ModerationState, Visibility
@@ -84,7 +85,7 @@ def test_a_fork_is_a_private_copy_that_remembers_its_origin(owner, other, make_s
 def test_running_a_script_makes_an_execution_of_the_runner_linked_to_the_script(owner, other, make_script):
     script = make_script(owner, visibility=Visibility.PUBLIC, source="print('run')")
 
-    execution, created = script_services.script_run(script=script, user=other, stdin="in")
+    execution, created = script_services.script_run(script=script, caller=Caller.internal(other), stdin="in")
 
     stored = Execution.objects.get(execution_id=execution.execution_id)
     assert created and (stored.owner_id, stored.script_id) == (other.pk, script.pk)
@@ -92,11 +93,10 @@ def test_running_a_script_makes_an_execution_of_the_runner_linked_to_the_script(
 
 
 def test_an_anonymous_run_is_anonymous_and_gets_the_anonymous_caps(owner, make_script, settings):
-    from django.contrib.auth.models import AnonymousUser
-
     script = make_script(owner, visibility=Visibility.PUBLIC)
+    anonymous = Caller(owner_id=None, address="203.0.113.9")  # as a page or the API builds it
 
-    execution, _ = script_services.script_run(script=script, user=AnonymousUser())
+    execution, _ = script_services.script_run(script=script, caller=anonymous)
 
     assert execution.owner_id is None
     assert execution.limits["memory_mb"] == settings.ANONYMOUS_EXECUTION_LIMITS["memory_mb"]
@@ -108,10 +108,10 @@ def test_a_hidden_script_cannot_be_run_or_forked_except_by_staff(owner, other, a
 
     for user in (owner, other):
         with pytest.raises(ScriptForbidden, match="malware"):
-            script_services.script_run(script=script, user=user)
+            script_services.script_run(script=script, caller=Caller.internal(user))
     with pytest.raises(ScriptForbidden):
         script_services.script_fork(script=script, user=other)
-    assert script_services.script_run(script=script, user=admin_user)[1]
+    assert script_services.script_run(script=script, caller=Caller.internal(admin_user))[1]
 
 
 def test_hiding_needs_a_reason_and_restoring_clears_it(owner, admin_user, make_script):
@@ -131,7 +131,7 @@ def test_hiding_needs_a_reason_and_restoring_clears_it(owner, admin_user, make_s
 
 def test_deleting_a_script_keeps_its_executions(owner, make_script):
     script = make_script(owner)
-    execution, _ = script_services.script_run(script=script, user=owner)
+    execution, _ = script_services.script_run(script=script, caller=Caller.internal(owner))
     script_id = script.pk
 
     script_services.script_delete(script=script, user=owner)

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import wait_until
 from executions import services
+from executions.caller import Caller
 from executions.documents import Execution, Status
 
 
@@ -16,7 +17,7 @@ def finished(execution_id: str, timeout: float = 30) -> Execution:
 
 
 def run(script: str, timeout: float = 30, **fields) -> Execution:
-    execution, _ = services.execution_submit(script=script, **fields)
+    execution, _ = services.execution_submit(caller=Caller.internal(), script=script, **fields)
     return finished(execution.execution_id, timeout)
 
 
@@ -65,7 +66,7 @@ def test_an_infinite_loop_fails_as_a_timeout_at_its_wall_limit():
 
 
 def test_cancelling_a_running_execution_stops_it():
-    execution, _ = services.execution_submit(script="import time\nprint('started', flush=True)\ntime.sleep(60)")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time\nprint('started', flush=True)\ntime.sleep(60)")
     wait_until(lambda: "started" in (Execution.objects.get(execution_id=execution.execution_id).output or ""),
                timeout=20, message="the script to start")
 
@@ -77,7 +78,7 @@ def test_cancelling_a_running_execution_stops_it():
 
 
 def test_output_is_persisted_while_the_script_runs():
-    execution, _ = services.execution_submit(
+    execution, _ = services.execution_submit(caller=Caller.internal(),
         script="import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second')"
     )
 
@@ -90,7 +91,7 @@ def test_output_is_persisted_while_the_script_runs():
 
 def test_executions_run_concurrently_up_to_the_concurrency():
     script = "import time\ntime.sleep(1)\nprint('done')"
-    ids = [services.execution_submit(script=script)[0].execution_id for _ in range(4)]
+    ids = [services.execution_submit(caller=Caller.internal(), script=script)[0].execution_id for _ in range(4)]
 
     results = [finished(i) for i in ids]
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conftest import wait_until
 from executions import services
+from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.engine import transitions
 
@@ -36,7 +37,7 @@ def get(execution_id: str) -> Execution:
 def test_an_executor_process_runs_queued_executions():
     executor = start_executor("--concurrency", "1")
     try:
-        execution, _ = services.execution_submit(script="print(6 * 7)")
+        execution, _ = services.execution_submit(caller=Caller.internal(), script="print(6 * 7)")
         done = wait_until(lambda: get(execution.execution_id).is_final and get(execution.execution_id), timeout=30)
     finally:
         executor.terminate()
@@ -48,7 +49,7 @@ def test_an_executor_process_runs_queued_executions():
 
 def test_sigterm_lets_running_executions_finish_within_the_grace_period():
     executor = start_executor("--grace", "20")
-    execution, _ = services.execution_submit(script="import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
     wait_until(lambda: get(execution.execution_id).status == Status.RUNNING, timeout=20)
 
     executor.send_signal(signal.SIGTERM)
@@ -60,7 +61,7 @@ def test_sigterm_lets_running_executions_finish_within_the_grace_period():
 
 def test_sigterm_fails_what_outlives_the_grace_period_as_a_system_error():
     executor = start_executor("--grace", "0.5")
-    execution, _ = services.execution_submit(script="import time\ntime.sleep(8)")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time\ntime.sleep(8)")
     wait_until(lambda: get(execution.execution_id).status == Status.RUNNING, timeout=20)
 
     executor.send_signal(signal.SIGTERM)
@@ -75,7 +76,7 @@ def test_sigterm_fails_what_outlives_the_grace_period_as_a_system_error():
 def test_a_crashed_executors_execution_is_requeued_then_run_by_another(dispatcher):
     dispatcher.shutdown(grace=0)  # keep this process out of the race until the crash is over
     crashed = start_executor(lease="2")
-    execution, _ = services.execution_submit(
+    execution, _ = services.execution_submit(caller=Caller.internal(),
         script="import time\nprint('go', flush=True)\ntime.sleep(5)\nprint('done')")
     wait_until(lambda: get(execution.execution_id).status == Status.RUNNING, timeout=20)
 

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import wait_until
 from executions import engine, services
+from executions.caller import Caller
 from executions.documents import Execution, QueueEntry, Status
 from executions.engine import waiting
 from executions.tests.engine.test_dispatcher import finished
@@ -20,7 +21,7 @@ def _started(execution_id: str) -> bool:
 
 
 def test_a_submission_with_a_free_slot_runs_without_a_queue_entry(dispatcher):
-    execution, _ = services.execution_submit(script="print('handed over')")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="print('handed over')")
 
     assert QueueEntry.objects.count() == 0
     done = finished(execution.execution_id)
@@ -32,7 +33,7 @@ def busy():
     """A dispatcher of one slot, busy with a sleeper (cancel it to free the slot)."""
     running = engine.start(concurrency=1)
     try:
-        busy, _ = services.execution_submit(script=SLEEPER)
+        busy, _ = services.execution_submit(caller=Caller.internal(), script=SLEEPER)
         wait_until(lambda: _started(busy.execution_id), timeout=20, message="the first run to start")
         yield busy
         assert running is engine.start()
@@ -45,8 +46,8 @@ def _cancel(execution_id: str) -> Execution:
 
 
 def test_with_every_slot_busy_submissions_wait_in_the_backlog_then_in_the_queue_and_run_in_order(busy):
-    backlogged, _ = services.execution_submit(script="print('second')")
-    queued, _ = services.execution_submit(script="print('third')")
+    backlogged, _ = services.execution_submit(caller=Caller.internal(), script="print('second')")
+    queued, _ = services.execution_submit(caller=Caller.internal(), script="print('third')")
 
     # The backlog holds as many as there are slots; the rest goes to the queue collection.
     assert [entry.execution_id for entry in QueueEntry.objects] == [queued.execution_id]
@@ -58,13 +59,13 @@ def test_with_every_slot_busy_submissions_wait_in_the_backlog_then_in_the_queue_
 
 
 def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_slot(busy):
-    backlogged, _ = services.execution_submit(script="print('never')")
+    backlogged, _ = services.execution_submit(caller=Caller.internal(), script="print('never')")
 
     cancelled = _cancel(backlogged.execution_id)
     _cancel(busy.execution_id)
 
     assert (cancelled.status, cancelled.error_type) == (Status.FAILED, "cancelled")
-    after, _ = services.execution_submit(script="print('after')")
+    after, _ = services.execution_submit(caller=Caller.internal(), script="print('after')")
     assert finished(after.execution_id).output == "after\n"
     never = Execution.objects.get(execution_id=backlogged.execution_id)
     assert (never.started_at, never.output, never.attempts) == (None, "", 0)
@@ -99,7 +100,7 @@ def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
 
 def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher, monkeypatch):
     # The half second is the script's: the waiter must be waiting before the run ends.
-    execution, _ = services.execution_submit(script="import time; time.sleep(0.5); print('waited for')")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time; time.sleep(0.5); print('waited for')")
     reloads = []
     monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
 
@@ -112,7 +113,7 @@ def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher
 
 def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without_reading_it_back(dispatcher,
                                                                                                   monkeypatch):
-    execution, _ = services.execution_submit(script="print('finished first')")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="print('finished first')")
     stored = finished(execution.execution_id)
     reloads = []
     monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
@@ -123,7 +124,7 @@ def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without
 
 
 def test_a_large_final_state_is_not_kept_but_read_back(dispatcher):
-    execution, _ = services.execution_submit(script=f"print('x' * {waiting.RECENT_FINAL_MAX_CHARS})")
+    execution, _ = services.execution_submit(caller=Caller.internal(), script=f"print('x' * {waiting.RECENT_FINAL_MAX_CHARS})")
     stored = finished(execution.execution_id)
 
     result = asyncio.run(waiting.execution_wait_result(execution))

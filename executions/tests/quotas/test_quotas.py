@@ -9,6 +9,7 @@ from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens
 from executions import engine, quotas, services
+from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.engine import dispatcher as engine_dispatcher
 from executions.engine import waiting
@@ -78,10 +79,10 @@ def test_an_admin_can_raise_or_lower_one_users_quota(settings, owner, other):
     other.profile.submissions_per_minute = 0  # no limit
     other.profile.save()
 
-    owners = [services.execution_submit(script="pass", owner_id=owner.pk, client_ip="1.2.3.4") for _ in range(3)]
-    others = [services.execution_submit(script="pass", owner_id=other.pk, client_ip="1.2.3.4") for _ in range(5)]
+    owners = [services.execution_submit(script="pass", caller=Caller(owner_id=owner.pk, address="1.2.3.4")) for _ in range(3)]
+    others = [services.execution_submit(script="pass", caller=Caller(owner_id=other.pk, address="1.2.3.4")) for _ in range(5)]
     with pytest.raises(quotas.QuotaExceeded):
-        services.execution_submit(script="pass", owner_id=owner.pk, client_ip="1.2.3.4")
+        services.execution_submit(script="pass", caller=Caller(owner_id=owner.pk, address="1.2.3.4"))
 
     assert len(owners) == 3 and len(others) == 5
 
@@ -171,7 +172,7 @@ def test_a_refused_or_repeated_submission_uses_no_allowance(settings):
 def test_submissions_without_a_client_address_are_not_metered(settings):
     settings.QUOTAS = make_quotas(anonymous=(1, 1, 1))
 
-    created = [services.execution_submit(script="pass")[1] for _ in range(3)]
+    created = [services.execution_submit(caller=Caller.internal(), script="pass")[1] for _ in range(3)]
 
     assert created == [True, True, True]
 

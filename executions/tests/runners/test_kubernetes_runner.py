@@ -11,6 +11,7 @@ import pytest
 
 from conftest import wait_until
 from executions import services
+from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.engine import Dispatcher
 from executions.runners.base import ErrorType, RunnerError, Stream
@@ -291,7 +292,7 @@ def test_the_dispatcher_runs_an_execution_in_a_pod_from_queue_to_stored_result(r
     dispatcher.start()
     try:
         script = "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)"
-        execution, _ = services.execution_submit(script=script)
+        execution, _ = services.execution_submit(caller=Caller.internal(), script=script)
         done = wait_until(lambda: _final(execution.execution_id), timeout=30, message="the execution to finish")
     finally:
         dispatcher.shutdown(grace=5)

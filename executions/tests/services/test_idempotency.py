@@ -6,12 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from executions import services
+from executions.caller import Caller
 from executions.documents import LEGACY_IDEMPOTENCY_INDEX, Execution
 from executions.tests.store_reads import record_reads
 
 
-def submit(script: str, **caller):
-    return services.execution_submit(script=script, idempotency_key="same-key", **caller)
+def submit(script: str, *, client_ip: str | None = None, owner_id: int | None = None):
+    caller = Caller(owner_id=owner_id, address=client_ip)
+    return services.execution_submit(caller=caller, script=script, idempotency_key="same-key")
 
 
 def test_two_anonymous_callers_with_the_same_key_get_two_executions():
@@ -101,8 +103,9 @@ def test_an_old_store_loses_the_shared_anonymous_key_space_and_keeps_owned_keys(
     Execution.ensure_indexes()
 
     assert LEGACY_IDEMPOTENCY_INDEX not in legacy_store.index_information()
-    retried, created = services.execution_submit(script="print('new')", idempotency_key="old-key", owner_id=7)
+    retried, created = services.execution_submit(caller=Caller(owner_id=7, address=None), script="print('new')",
+                                                 idempotency_key="old-key")
     assert not created and retried.execution_id == "a" * 32
-    strangers = [services.execution_submit(script="pass", idempotency_key="old-key", client_ip=ip)[0]
+    strangers = [services.execution_submit(script="pass", idempotency_key="old-key", caller=Caller(owner_id=None, address=ip))[0]
                  for ip in ("203.0.113.7", "198.51.100.9")]
     assert len({e.execution_id for e in strangers} | {"b" * 32}) == 3
