@@ -26,9 +26,10 @@ import time
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from pydantic import ValidationError
 
-from executions import engine, metrics, quotas, selectors, services
+from executions import engine, metrics, selectors, services
 from executions.caller import Caller
 from executions.documents import Execution
+from executions.errors import AppError
 from executions.schemas import ExecutionIn, ExecutionOut
 from integr8scode import strict_json
 from integr8scode.threads import in_thread
@@ -180,10 +181,8 @@ class SubmitConsumer(ExecutionConsumer):
             )
         except ValidationError as exc:
             await self._refuse(422, exc.errors(include_url=False, include_context=False, include_input=False))
-        except services.SubmissionRejected as exc:
-            await self._refuse(exc.status, exc.message)
-        except quotas.QuotaExceeded as exc:
-            await self._refuse(429, exc.message, retry_after=exc.retry_after)
+        except AppError as exc:
+            await self._refuse(exc.status, exc.message, **exc.extra)
         else:
             self.execution_id = execution.execution_id
             await self._join()

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.cache import cache
 
-from executions import engine, metrics
+from executions import engine, errors, metrics
 from executions.documents import Execution
 from executions.limits import Limits, limit_caps
 
@@ -64,25 +64,20 @@ class Subject:
     owner_id: int | None = None
 
 
-class QuotaExceeded(Exception):
-    """A submission refused by a quota: HTTP 429 with ``headers``."""
+class QuotaExceeded(errors.TooManyRequests):
+    """A submission refused by a quota: 429, with when to try again in its headers (and, for the
+    WebSocket, in its body)."""
 
     def __init__(self, message: str, *, resource: str, limit: int, retry_after: int):
-        super().__init__(message)
-        self.message = message
-        self.resource = resource
-        self.limit = limit
-        self.retry_after = max(1, retry_after)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {
+        self.resource, self.limit, self.retry_after = resource, limit, max(1, retry_after)
+        headers = {
             "Retry-After": str(self.retry_after),
-            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(self.retry_after),
-            "X-RateLimit-Resource": self.resource,
+            "X-RateLimit-Resource": resource,
         }
+        super().__init__(message, headers=headers, extra={"retry_after": self.retry_after})
 
 
 # --- who, and how much -----------------------------------------------------------------

@@ -4,14 +4,14 @@ import math
 import re
 from dataclasses import dataclass
 
-from executions import engine
+from executions import engine, errors
 from executions.documents import OWNER_HISTORY_INDEX, Execution, Status
 
 EXECUTION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 EXECUTION_NOT_FOUND = "No execution with id {execution_id!r} is visible to you."
 
 
-class ExecutionNotFound(LookupError):
+class ExecutionNotFound(errors.NotFound):
     def __init__(self, execution_id: str):
         super().__init__(EXECUTION_NOT_FOUND.format(execution_id=execution_id[:64]))
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from mongoengine.errors import NotUniqueError
 
-from executions import engine, metrics, quotas
+from executions import engine, errors, metrics, quotas
 from executions.caller import Caller
 from executions.documents import OWNER_SCOPE, Execution, Status
 from executions.limits import limits_resolve
@@ -31,16 +31,11 @@ UNMETERED_SCOPE = "unmetered"
 SCOPE_SALT = "executions.idempotency"
 
 
-class SubmissionRejected(ValueError):
-    """The submission cannot be accepted; ``status`` is the HTTP status it maps to."""
-
-    def __init__(self, message: str, *, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class SubmissionRejected(errors.Invalid):
+    """The submission cannot be accepted (422, or 413 for what is too large)."""
 
 
-class AlreadyFinished(Exception):
+class AlreadyFinished(errors.Conflict):
     pass
 
 

@@ -6,7 +6,7 @@ the pages apply exactly the access rule of the API. (``/static/`` is ServeStatic
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -62,10 +62,7 @@ def editor(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
-    try:
-        execution = selectors.execution_get_for(execution_id=execution_id, user=request.user)
-    except selectors.ExecutionNotFound:
-        raise Http404("No such execution") from None
+    execution = selectors.execution_get_for(execution_id=execution_id, user=request.user)  # or the 404 page
     context = {
         "execution": execution,
         "status_label": STATUS_LABELS[execution.status],

@@ -7,14 +7,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from accounts.auth import TOKEN_REJECTED
-from executions import quotas, services
 from executions.api import router as executions_router
 from executions.api import seed_router
-from executions.selectors import ExecutionNotFound
+from executions.errors import AppError
 from integr8scode import strict_json
-from scripts import services as script_services
 from scripts.api import router as scripts_router
-from scripts.selectors import ScriptNotFound
 
 BODY_TOO_LARGE = "The request body is larger than this server accepts."
 MALFORMED_JSON = "The request body is not valid JSON."
@@ -64,19 +61,10 @@ def _error(request: HttpRequest, status: int, detail):
     return api.create_response(request, {"detail": detail}, status=status)
 
 
-@api.exception_handler(services.SubmissionRejected)
-def submission_rejected(request, exc: services.SubmissionRejected):
-    return _error(request, exc.status, exc.message)
-
-
-@api.exception_handler(ExecutionNotFound)
-def not_found(request, exc: ExecutionNotFound):
-    return _error(request, 404, str(exc))
-
-
-@api.exception_handler(quotas.QuotaExceeded)
-def quota_exceeded(request, exc: quotas.QuotaExceeded):
-    response = _error(request, 429, exc.message)
+@api.exception_handler(AppError)
+def refused(request, exc: AppError):
+    """Every refusal of the project's own code (executions.errors)."""
+    response = _error(request, exc.status, exc.message)
     for name, value in exc.headers.items():
         response[name] = value
     return response
@@ -86,26 +74,6 @@ def quota_exceeded(request, exc: quotas.QuotaExceeded):
 def authentication_failed(request, exc: AuthenticationError):
     # Only a presented token that fails gets here: callers without one are anonymous.
     return _error(request, 401, TOKEN_REJECTED)
-
-
-@api.exception_handler(ScriptNotFound)
-def script_not_found(request, exc: ScriptNotFound):
-    return _error(request, 404, str(exc))
-
-
-@api.exception_handler(script_services.SignInRequired)
-def sign_in_required(request, exc: script_services.SignInRequired):
-    return _error(request, 401, exc.message)
-
-
-@api.exception_handler(script_services.ScriptForbidden)
-def script_forbidden(request, exc: script_services.ScriptForbidden):
-    return _error(request, 403, exc.message)
-
-
-@api.exception_handler(services.AlreadyFinished)
-def already_finished(request, exc: services.AlreadyFinished):
-    return _error(request, 409, str(exc))
 
 
 @api.exception_handler(RequestDataTooBig)

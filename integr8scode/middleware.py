@@ -1,7 +1,10 @@
 """Middleware of the project's own, beside the request id's (in :mod:`integr8scode.logs`)."""
 
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.deprecation import MiddlewareMixin
 
+from executions.errors import AppError, NotFound
 from executions.schemas import LONE_SURROGATE
 from integr8scode import strict_json
 from integr8scode.api import MALFORMED_JSON
@@ -68,3 +71,24 @@ def _allauth_refusal(request) -> str | None:
     except ValueError:
         return MALFORMED_JSON
     return LONE_SURROGATE if strict_json.holds_lone_surrogate(document) else None
+
+
+ERROR_TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Nothing here", 409: "Too late", 429: "Not now"}
+
+
+class AppErrorPages(MiddlewareMixin):
+    """The pages' one mapping of the project's refusals (executions.errors): a page of the
+    site with the status and the message (the site's 404 page for what is not found). The API
+    maps them itself (integr8scode/api.py)."""
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, AppError) or request.path.startswith(API_PREFIXES):
+            return None
+        if isinstance(exception, NotFound):
+            return render(request, "404.html", status=404)
+        title = ERROR_TITLES.get(exception.status, "Not accepted")
+        response = render(request, "error.html", {"title": title, "message": exception.message},
+                          status=exception.status)
+        for name, value in exception.headers.items():
+            response[name] = value
+        return response

@@ -7,12 +7,13 @@ owner that is public, or unlisted and reached by its key. Everybody else gets
 
 from django.db.models import QuerySet
 
+from executions import errors
 from scripts.models import ModerationState, Script, Visibility
 
 SCRIPT_NOT_FOUND = "No script with key {key!r} is visible to you."
 
 
-class ScriptNotFound(LookupError):
+class ScriptNotFound(errors.NotFound):
     def __init__(self, key: str):
         super().__init__(SCRIPT_NOT_FOUND.format(key=str(key)[:64]))
 

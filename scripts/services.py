@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from executions import services
+from executions import errors, services
 from executions.caller import Caller
 from executions.documents import Execution
 from scripts.models import ModerationState, Script, Visibility
@@ -30,18 +30,13 @@ class ScriptRejected(services.SubmissionRejected):
     """Invalid script data (a 4xx, like a rejected submission)."""
 
 
-class SignInRequired(PermissionError):
+class SignInRequired(errors.SignInRequired):
     def __init__(self, message: str = SIGN_IN_REQUIRED):
         super().__init__(message)
-        self.message = message
 
 
-class ScriptForbidden(PermissionError):
+class ScriptForbidden(errors.Forbidden):
     """The caller may see the script but not do this with it."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def script_create(

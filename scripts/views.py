@@ -5,12 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from executions import quotas, selectors, services
+from executions import selectors
 from executions.caller import Caller
+from executions.errors import AppError
 from executions.views import page_number
 from scripts import selectors as script_selectors
 from scripts import services as script_services
@@ -22,11 +23,9 @@ SCRIPT_DELETED = "Deleted “{title}”."
 SCRIPT_FORKED = "Forked into your scripts as “{title}”."
 
 
-def _script_or_404(request: HttpRequest, key: str):
-    try:
-        return script_selectors.script_get_for(key=key, user=request.user)
-    except script_selectors.ScriptNotFound:
-        raise Http404("No such script") from None
+def _script(request: HttpRequest, key: str):
+    """The script, if the caller may see it; else ScriptNotFound: the site's 404 page."""
+    return script_selectors.script_get_for(key=key, user=request.user)
 
 
 def _page(request: HttpRequest, queryset):
@@ -60,7 +59,7 @@ def script_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def script_edit(request: HttpRequest, key: str) -> HttpResponse:
-    script = _script_or_404(request, key)
+    script = _script(request, key)
     if not script_selectors.script_editable_by(script=script, user=request.user):
         raise PermissionDenied(script_services.NOT_OWNER)
     form = ScriptForm.for_script(script, data=request.POST if request.method == "POST" else None)
@@ -84,7 +83,7 @@ def _save(request: HttpRequest, form: ScriptForm, save, script=None) -> HttpResp
 
 @require_safe
 def script_detail(request: HttpRequest, key: str) -> HttpResponse:
-    return _render_detail(request, _script_or_404(request, key))
+    return _render_detail(request, _script(request, key))
 
 
 def _render_detail(request: HttpRequest, script, *, error: str = "", status: int = 200) -> HttpResponse:
@@ -101,36 +100,29 @@ def _render_detail(request: HttpRequest, script, *, error: str = "", status: int
 
 @require_POST
 def script_run(request: HttpRequest, key: str) -> HttpResponse:
-    script = _script_or_404(request, key)
+    script = _script(request, key)
     try:
         execution, _ = script_services.script_run(script=script, caller=Caller.of_request(request),
                                                   stdin=request.POST.get("stdin", ""))
-    except quotas.QuotaExceeded as exc:
-        response = _render_detail(request, script, error=exc.message, status=429)
+    except AppError as exc:  # shown on the script's page, where the Run button is
+        response = _render_detail(request, script, error=exc.message, status=exc.status)
         for name, value in exc.headers.items():
             response[name] = value
         return response
-    except script_services.ScriptForbidden as exc:
-        return _render_detail(request, script, error=exc.message, status=403)
-    except services.SubmissionRejected as exc:
-        return _render_detail(request, script, error=exc.message, status=exc.status)
     return redirect("executions:detail", execution_id=execution.execution_id)
 
 
 @login_required
 @require_POST
 def script_fork(request: HttpRequest, key: str) -> HttpResponse:
-    try:
-        fork = script_services.script_fork(script=_script_or_404(request, key), user=request.user)
-    except script_services.ScriptForbidden as exc:
-        raise PermissionDenied(exc.message) from None
+    fork = script_services.script_fork(script=_script(request, key), user=request.user)
     messages.success(request, SCRIPT_FORKED.format(title=fork.title))
     return redirect("script_detail", key=fork.key)
 
 
 @login_required
 def script_delete(request: HttpRequest, key: str) -> HttpResponse:
-    script = _script_or_404(request, key)
+    script = _script(request, key)
     if not script_selectors.script_editable_by(script=script, user=request.user):
         raise PermissionDenied(script_services.NOT_OWNER)
     if request.method != "POST":

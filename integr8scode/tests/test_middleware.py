@@ -25,3 +25,21 @@ def test_a_request_hops_between_threads_only_a_few_times(monkeypatch):
 
     assert response.status_code == 200
     assert len(hops) <= MOST_HOPS, hops
+
+
+def test_a_refusal_a_page_does_not_handle_itself_is_an_error_page_with_its_status_message_and_headers(rf):
+    from executions.errors import NotFound
+    from executions.quotas import QuotaExceeded
+    from integr8scode.middleware import AppErrorPages
+
+    pages = AppErrorPages(lambda request: None)
+    refused = QuotaExceeded("Too many submissions.", resource="submissions", limit=3, retry_after=20)
+
+    page = pages.process_exception(rf.get("/scripts/x/"), refused)
+    missing = pages.process_exception(rf.get("/scripts/x/"), NotFound("No such script"))
+
+    assert (page.status_code, page["Retry-After"]) == (429, "20")
+    assert "Too many submissions." in page.content.decode()
+    assert missing.status_code == 404 and "Nothing here" in missing.content.decode()
+    assert pages.process_exception(rf.get("/api/v1/scripts/x"), refused) is None  # the API's own
+    assert pages.process_exception(rf.get("/scripts/x/"), ValueError("ours to crash on")) is None
