@@ -5,7 +5,7 @@ class ExecutionsConfig(AppConfig):
     name = "executions"
 
     def ready(self) -> None:
-        from executions import checks  # noqa: F401  (registers system checks)
-        from integr8scode import mongo
-
-        mongo.connect()
+        # Registering the system checks is all: the store is connected on first use
+        # (documents.StoredDocument), the dispatcher started by the processes that serve or
+        # execute (integr8scode.serve, manage.py executor).
+        from executions import checks  # noqa: F401

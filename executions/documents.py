@@ -15,6 +15,7 @@ from mongoengine import (
 from pymongo.errors import OperationFailure
 
 from executions.runners.base import ErrorType
+from integr8scode import mongo
 
 
 class Status:
@@ -41,7 +42,19 @@ def new_execution_id() -> str:
     return secrets.token_hex(16)
 
 
-class Execution(Document):
+class StoredDocument(Document):
+    """A document of this project: its store is connected the first time one is used (an
+    embedded store started then, if need be), not when Django starts (mongo.py)."""
+
+    meta = {"abstract": True}
+
+    @classmethod
+    def _get_db(cls):
+        mongo.connect()
+        return super()._get_db()
+
+
+class Execution(StoredDocument):
     execution_id = StringField(primary_key=True, default=new_execution_id)
     script = StringField(required=True)
     stdin = StringField(default="")
@@ -133,7 +146,7 @@ def _retire_legacy_idempotency(collection) -> None:
         pass
 
 
-class QueueEntry(Document):
+class QueueEntry(StoredDocument):
     """One queued execution, in a collection that holds only the queue.
 
     Claims take the oldest entry here instead of scanning ``executions`` (which grows with

@@ -1,6 +1,6 @@
-"""HTTP and WebSocket entry point, served by Daphne."""
+"""HTTP and WebSocket entry point, served by Daphne. Importing it starts nothing: the embedded
+store and the dispatcher are started by the process that serves (integr8scode.serve)."""
 
-import atexit
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")
@@ -10,7 +10,6 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from accounts.websocket_auth import TokenOrSession  # noqa: E402
 from executions.routing import websocket_urlpatterns  # noqa: E402
@@ -21,9 +20,3 @@ application = ProtocolTypeRouter(
         "websocket": TokenOrSession(URLRouter(websocket_urlpatterns)),
     }
 )
-
-if settings.EXECUTOR_EMBEDDED:
-    from executions import engine  # noqa: E402
-
-    engine.start()
-    atexit.register(engine.stop)

@@ -109,8 +109,12 @@ def database_name(url: str) -> str:
 
 
 def connect() -> None:
-    """Register mongoengine's default connection once per process (idempotent)."""
+    """Register mongoengine's default connection once per process (idempotent, and cheap once
+    done: every document operation calls it, see documents.StoredDocument). Processes that serve
+    or execute call it as they start, so that the embedded store is up before the first request."""
     global _embedded, _connected_url
+    if _connected_url is not None:
+        return
     with _lock:
         if _connected_url is not None:
             return

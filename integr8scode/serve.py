@@ -1,19 +1,27 @@
 """``python -m integr8scode.serve [daphne options] integr8scode.asgi:application``
 
-Daphne, with its access log sent through Python logging (``integr8scode.access``) instead
+The process that serves: it makes the embedded installation's keys if they are not there yet
+(integr8scode.keys), connects the store (starting the embedded one), starts this process's
+dispatcher unless ``EXECUTOR_EMBEDDED`` is off, then runs Daphne, with its access log sent through Python logging (``integr8scode.access``) instead
 of printed in Apache format, so ``LOG_FORMAT=json`` gives one JSON object per line for
 everything the server logs; and with the requests it refuses itself (too long, too large,
 malformed) answered in JSON (:mod:`integr8scode.server_errors`).
 """
 
+import atexit
 import logging
+import os
+from pathlib import Path
 
 import daphne.cli
 import daphne.server
+import django
 
-from integr8scode import server_errors
+from integr8scode import keys, server_errors
+from integr8scode.env import env_path, env_secret
 
 log = logging.getLogger("integr8scode.access")
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 class AccessLogger:
@@ -34,5 +42,23 @@ class AccessLogger:
 daphne.cli.AccessLogGenerator = AccessLogger
 daphne.server.HTTPFactory = server_errors.HTTPFactory
 
+def prepare() -> None:
+    """What serving needs before the first request: keys, the store, the dispatcher."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")
+    if not env_secret("MONGODB_URL"):  # embedded: the keys are the installation's own
+        keys.ensure(env_path("VAR_DIR", BASE_DIR / "var"))
+    django.setup()
+    from django.conf import settings
+
+    from executions import engine
+    from integr8scode import mongo
+
+    mongo.connect()
+    if settings.EXECUTOR_EMBEDDED:
+        engine.start()
+        atexit.register(engine.stop)
+
+
 if __name__ == "__main__":
+    prepare()
     daphne.cli.CommandLineInterface.entrypoint()

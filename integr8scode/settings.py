@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 from django.utils.csp import CSP
 from servestatic.compress import Compressor
 
+from integr8scode import keys
 from integr8scode.env import (
     ConfigError,
     env_bool,
@@ -35,13 +36,8 @@ def _secret_key() -> str:
         return key
     if not EMBEDDED:
         raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) must be set when MONGODB_URL is set (production)")
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    # The serving processes make it (integr8scode.keys); until one has, a key for this process.
+    return keys.read(VAR_DIR, keys.SECRET_KEY_FILE) or secrets.token_urlsafe(50)
 
 
 # Writers take SQLite's lock when their transaction begins, not when they first write, and wait
@@ -52,14 +48,14 @@ _SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 def _database(url: str) -> dict:
     if not url:
-        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3",
+        return {"ENGINE": "integr8scode.sqlite", "NAME": VAR_DIR / "db.sqlite3",
                 "OPTIONS": _SQLITE_OPTIONS}
     parts = urlsplit(url)
     engines = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite3"}
     if parts.scheme not in engines:
         raise ConfigError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgresql:// or sqlite:///)")
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django_prometheus.db.backends.sqlite3", "NAME": parts.path, "OPTIONS": _SQLITE_OPTIONS}
+        return {"ENGINE": "integr8scode.sqlite", "NAME": parts.path, "OPTIONS": _SQLITE_OPTIONS}
     return {
         "ENGINE": "django_prometheus.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
@@ -77,8 +73,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "daphne",
-    "servestatic",  # its system checks; after daphne, whose runserver stays the one
+    # Not "daphne": it only swaps in its runserver, and importing Twisted costs every management
+    # command 0.3 s. The site is served by integr8scode.serve (Daphne).
+    "servestatic",  # its system checks
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -322,34 +319,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Integr8sCode <noreply@localh
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 
-def _generated_once(path: Path, make) -> str:
-    """Read ``path``, creating it (mode 0600) with ``make()`` first if absent; safe when several
-    processes start at once: the first link wins and everyone reads the same file."""
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(make())
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text()
-
-
-def _rsa_private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 def _jwt_private_key() -> str:
     # Env files often carry a PEM on one line with literal "\n".
     key = env_secret("HEADLESS_JWT_PRIVATE_KEY").replace("\\n", "\n")
@@ -359,7 +328,7 @@ def _jwt_private_key() -> str:
         raise ConfigError(
             "HEADLESS_JWT_PRIVATE_KEY (or HEADLESS_JWT_PRIVATE_KEY_FILE) must be set when MONGODB_URL is set (production)"
         )
-    return _generated_once(VAR_DIR / "jwt_private_key.pem", _rsa_private_key_pem)
+    return keys.read(VAR_DIR, keys.JWT_KEY_FILE) or keys.rsa_private_key_pem()  # see _secret_key
 
 
 # API tokens: allauth headless "app" client with JWTs (obtain at /_allauth/app/v1/auth/login,

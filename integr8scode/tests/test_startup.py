@@ -29,14 +29,29 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path):
     assert "SECRET_KEY (or SECRET_KEY_FILE) must be set" in done.stderr
 
 
-def test_embedded_mode_generates_a_secret_key_once(tmp_path):
-    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+def test_embedded_mode_makes_its_keys_once_where_it_serves_and_every_process_reads_them(tmp_path):
+    from integr8scode import keys
+
+    code = "from django.conf import settings; print(settings.SECRET_KEY); print(settings.HEADLESS_JWT_PRIVATE_KEY)"
+    keys.ensure(tmp_path)  # as integr8scode.serve does before Django starts
+    made = {path.name: path.read_text() for path in tmp_path.iterdir()}
+    keys.ensure(tmp_path)  # and again: nothing changes
     first = django_python(code, env={"VAR_DIR": str(tmp_path)})
     second = django_python(code, env={"VAR_DIR": str(tmp_path)})
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout and len(first.stdout.strip()) >= 50
-    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.stdout == second.stdout and len(first.stdout.split()[0]) >= 50
+    assert {path.name: path.read_text() for path in tmp_path.iterdir()} == made
+    assert all(path.stat().st_mode & 0o077 == 0 for path in tmp_path.iterdir())
+
+
+def test_manage_py_check_on_an_empty_var_dir_creates_nothing(tmp_path):
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=BASE_DIR, capture_output=True, text=True,
+                          env={**{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MONGODB_URL")},
+                               "VAR_DIR": str(tmp_path / "var")}, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "var").exists()
 
 
 def test_debug_is_off_unless_asked(tmp_path):
@@ -61,14 +76,15 @@ def test_embedded_mongodb_data_survives_a_restart(tmp_path):
 def test_a_second_process_uses_the_owners_embedded_server_instead_of_opening_the_file(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c", "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; "
-         "django.setup(); from integr8scode import mongo; print(mongo._connected_url, flush=True); sys.stdin.read()"],
+         "django.setup(); from integr8scode import mongo; mongo.connect(); print(mongo._connected_url, flush=True); "
+         "sys.stdin.read()"],
         env={**os.environ, "VAR_DIR": str(tmp_path)}, cwd=BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         text=True,
     )
     try:
         owner_url = owner.stdout.readline().strip()
         guest = django_python(
-            "from integr8scode import mongo; print(mongo._connected_url, mongo._embedded.process is None)",
+            "from integr8scode import mongo; mongo.connect(); print(mongo._connected_url, mongo._embedded.process is None)",
             env={"VAR_DIR": str(tmp_path)},
         )
     finally:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from executions import engine
+from integr8scode import mongo
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         shutdown = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: shutdown.set())
+        mongo.connect()  # the store first: the embedded one is found (or started) before any claim
         worker = engine.start(concurrency=concurrency)
         self.stdout.write(f"executor {worker.worker} running {concurrency} at a time", ending="\n")
         self.stdout.flush()

@@ -82,10 +82,19 @@ class LocalRunner(BaseRunner):
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
-        if self.as_root:
-            self._reap_job_dirs(older_than_seconds=0)  # what a killed server left: scripts of past runs
+        self._host_prepared = False
+
+    def _prepare_host(self) -> None:
+        """Once, before the first sandbox (not when the runner is made: a system check makes
+        one): what a killed server left is removed, and the job directories' parent is made a
+        shared mount before any runtime is staged."""
+        with self._lock:
+            if self._host_prepared or not self.as_root:
+                return
+            self._reap_job_dirs(older_than_seconds=0)  # scripts of past runs
             self._jobs_dir().mkdir(mode=0o711, parents=True, exist_ok=True)
-            share_mounts_under(self._jobs_dir())  # before any runtime is staged
+            share_mounts_under(self._jobs_dir())
+            self._host_prepared = True
 
     def _build_isolation(self) -> Bubblewrap | GVisor:
         level = self.options["isolation"]
@@ -138,6 +147,7 @@ class LocalRunner(BaseRunner):
 
     def _new_launcher(self, runtime: Runtime, disk_mb: int) -> Launcher:
         """A sandbox for ``runtime`` with ``disk_mb`` of scratch space, its entry up and waiting."""
+        self._prepare_host()
         uid = self.slots.claim() if self.as_root else None
         if self.as_root and uid is None:
             raise RunnerError(NO_FREE_UID)

@@ -55,8 +55,6 @@ class Runtime:
         # uid can reach. A prefix under a private directory (pyenv in /root) is first bound
         # onto a reachable mount point, in a mount namespace private to that one bwrap.
         self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
-        if self.staging is not None:
-            _make_reachable_dir(self.staging)
         # What the sandbox runs: the interpreter as it appears there, not where the host keeps it.
         self.sandbox_prefix = RUNTIME_MOUNT if self.needs_bind else self.prefix
         self.sandbox_interpreter = self.sandbox_prefix + self.interpreter.removeprefix(self.prefix)
@@ -93,6 +91,7 @@ class Runtime:
         key = (self.prefix, str(self.staging))
         with _staged_lock:
             if key not in _staged:
+                _make_reachable_dir(self.staging)
                 _staged[key] = _stage(self.prefix, self.staging)
             return _staged[key]
 

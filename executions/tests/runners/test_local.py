@@ -650,13 +650,15 @@ def test_a_job_directory_is_open_to_its_sandboxs_uid_alone(runner):
         assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 
-def test_a_new_runner_removes_job_directories_that_a_killed_server_left(runner):
+def test_a_new_runner_removes_job_directories_that_a_killed_server_left_before_its_first_sandbox(runner):
     uid = runner.slots.claim()
     left = runner._new_job_dir(uid, 4)
     left.write("script", b"print('a past run')")
     runner.slots.release(uid)
 
-    fresh = LocalRunner(warm=0)
+    fresh = LocalRunner(warm=0)  # made, as a system check makes one: it touches nothing yet
+    assert left.path.exists()
+    assert run(fresh, "print('first')").stdout == "first\n"
     fresh.launchers.close()
 
     assert not left.path.exists() and not is_mount_point(left.path)
