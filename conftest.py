@@ -70,10 +70,11 @@ def _empty_executions():
 # --- accounts: quotas off unless a test sets them; users and scripts -------------------
 
 # Most tests submit far more than a visitor may; the quota tests set QUOTAS themselves.
-QUOTAS_OFF = {kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "cpu_seconds_per_day": 0}
-              for kind in ("anonymous", "user")}
-QUOTAS_OFF_ENV = {f"QUOTA_{prefix}_{name.upper()}": "0" for prefix in ("ANON", "USER")
-                  for name in QUOTAS_OFF["user"]}
+QUOTAS_OFF = {
+    kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "cpu_seconds_per_day": 0}
+    for kind in ("anonymous", "user")
+}
+QUOTAS_OFF_ENV = {f"QUOTA_{prefix}_{name.upper()}": "0" for prefix in ("ANON", "USER") for name in QUOTAS_OFF["user"]}
 # Live servers give anonymous runs the full wall cap (10 s), not the visitors' 5 s: a browser
 # test that cancels a long run must still find it running on a loaded machine.
 LIVE_SERVER_ENV = {**QUOTAS_OFF_ENV, "QUOTA_ANON_LIMIT_WALL_SECONDS": "10"}
@@ -99,8 +100,9 @@ def make_user(db):
 
     def make(username: str, *, staff: bool = False, superuser: bool = False, **fields):
         email = fields.pop("email", f"{username}@example.com")
-        user = get_user_model().objects.create_user(username, email, PASSWORD, is_staff=staff or superuser,
-                                                    is_superuser=superuser, **fields)
+        user = get_user_model().objects.create_user(
+            username, email, PASSWORD, is_staff=staff or superuser, is_superuser=superuser, **fields
+        )
         EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         return user
 
@@ -179,8 +181,13 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         # Its own MongoDB database: the server's embedded dispatcher must not claim executions
         # that tests in this process queue for their own dispatchers.
-        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-                    "MONGODB_DB": f"integr8scode_live_{self.port}", **LIVE_SERVER_ENV, **(env or {})}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "MONGODB_DB": f"integr8scode_live_{self.port}",
+            **LIVE_SERVER_ENV,
+            **(env or {}),
+        }
         self.log = tmp / "daphne.log"
         self.process: subprocess.Popen | None = None
 
@@ -189,9 +196,20 @@ class LiveServer:
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port),
-                 "integr8scode.asgi:application"],
-                env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "integr8scode.serve",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "integr8scode.asgi:application",
+                ],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         wait_until(self._ready, timeout=30, message=f"daphne on port {self.port} (log: {self.log})")
         return self

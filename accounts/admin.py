@@ -39,9 +39,14 @@ class BanPermissionMixin:
 
     def _enforce(self, request, users, apply) -> None:
         results = [apply(user) for user in self._actionable(request, users)]
-        self.message_user(request, ENFORCED.format(
-            users=len(results), sessions=sum(r.sessions_ended for r in results),
-            executions=sum(r.executions_cancelled for r in results)))
+        self.message_user(
+            request,
+            ENFORCED.format(
+                users=len(results),
+                sessions=sum(r.sessions_ended for r in results),
+                executions=sum(r.executions_cancelled for r in results),
+            ),
+        )
 
     @admin.action(description="Deactivate: sign out everywhere and cancel queued runs", permissions=["ban"])
     def deactivate(self, request, queryset):
@@ -74,8 +79,13 @@ admin.site.unregister(User)
 @admin.register(User)
 class ModeratedUserAdmin(BanPermissionMixin, UserAdmin):
     list_display = ("username", "email", "is_active", "is_staff", "banned", "date_joined")
-    list_filter = ("is_active", ("profile__banned_at", admin.EmptyFieldListFilter), "is_staff", "is_superuser",
-                   "groups")
+    list_filter = (
+        "is_active",
+        ("profile__banned_at", admin.EmptyFieldListFilter),
+        "is_staff",
+        "is_superuser",
+        "groups",
+    )
     inlines = [ProfileInline]
     actions = ["deactivate", "ban", "reactivate"]
 

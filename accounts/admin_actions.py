@@ -9,8 +9,9 @@ REASON_REQUIRED = "Give a reason; it is recorded and shown to the person affecte
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             error_messages={"required": REASON_REQUIRED})
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), error_messages={"required": REASON_REQUIRED}
+    )
 
 
 def action_with_reason(modeladmin, request, queryset, *, title: str, apply):

@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
 
         from accounts import receivers
 
-        post_save.connect(receivers.profile_on_user_created, sender=settings.AUTH_USER_MODEL,
-                          dispatch_uid="accounts.profile")
+        post_save.connect(
+            receivers.profile_on_user_created, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.profile"
+        )
         post_migrate.connect(receivers.moderators_after_migrate, dispatch_uid="accounts.moderators")

@@ -7,8 +7,9 @@ OVERRIDE_HELP = "Empty: the site's default for signed-in users. 0: no limit for 
 class Profile(models.Model):
     """What the site keeps about a user beyond ``auth.User``: ban state and quota overrides."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                related_name="profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
     banned_at = models.DateTimeField(null=True, blank=True)
     ban_reason = models.TextField(blank=True)
 

@@ -65,9 +65,12 @@ def startup(runs: int = 40) -> dict:
         results[level] = one_level(LocalRunner(isolation=level), level, runs, bare, python)
     ratio = statistics.median(results["bubblewrap"]["warm"]) / statistics.median(bare)
     cold_ratio = statistics.median(results["bubblewrap"]["cold"]) / statistics.median(bare)
-    return {"bare_python": summary_ms(bare),
-            "sandboxed_hello_ratio": round(ratio, 2), "sandboxed_hello_cold_ratio": round(cold_ratio, 2),
-            "isolation": {level: level_figures(figures, bare) for level, figures in results.items()}}
+    return {
+        "bare_python": summary_ms(bare),
+        "sandboxed_hello_ratio": round(ratio, 2),
+        "sandboxed_hello_cold_ratio": round(cold_ratio, 2),
+        "isolation": {level: level_figures(figures, bare) for level, figures in results.items()},
+    }
 
 
 def available_levels() -> list[str]:
@@ -81,8 +84,9 @@ def one_level(runner, level: str, runs: int, bare: list[float], python: str) -> 
     from executions.limits import limit_caps
     from executions.runners.base import RunSpec
 
-    spec = RunSpec(execution_id="bench", script=HELLO, stdin="", runtime=next(iter(runner.runtimes())),
-                   limits=limit_caps())
+    spec = RunSpec(
+        execution_id="bench", script=HELLO, stdin="", runtime=next(iter(runner.runtimes())), limits=limit_caps()
+    )
     sink = type("Sink", (), {"write": lambda self, stream, text: None})()
     warm, cold, run_cpu = [], [], []
 
@@ -101,16 +105,24 @@ def one_level(runner, level: str, runs: int, bare: list[float], python: str) -> 
     with children_cpu() as lifetime:
         for _ in range(runs):
             cold.append(timed(hello))
-    return {"warm": warm, "cold": cold, "run_cpu_ms": run_cpu[1:runs + 1], "lifetime_cpu_ms": lifetime.per_run_ms(runs)[0]}
+    return {
+        "warm": warm,
+        "cold": cold,
+        "run_cpu_ms": run_cpu[1 : runs + 1],
+        "lifetime_cpu_ms": lifetime.per_run_ms(runs)[0],
+    }
 
 
 def level_figures(figures: dict, bare: list[float]) -> dict:
     base = statistics.median(bare)
-    return {"hello_warm": summary_ms(figures["warm"]), "hello_cold": summary_ms(figures["cold"]),
-            "warm_ratio": round(statistics.median(figures["warm"]) / base, 2),
-            "cold_ratio": round(statistics.median(figures["cold"]) / base, 2),
-            "run_cpu_ms_p50": statistics.median(figures["run_cpu_ms"]),
-            "cold_lifetime_cpu_ms": figures["lifetime_cpu_ms"]}
+    return {
+        "hello_warm": summary_ms(figures["warm"]),
+        "hello_cold": summary_ms(figures["cold"]),
+        "warm_ratio": round(statistics.median(figures["warm"]) / base, 2),
+        "cold_ratio": round(statistics.median(figures["cold"]) / base, 2),
+        "run_cpu_ms_p50": statistics.median(figures["run_cpu_ms"]),
+        "cold_lifetime_cpu_ms": figures["lifetime_cpu_ms"],
+    }
 
 
 def submit_and_wait(client: httpx.Client) -> dict:
@@ -133,27 +145,44 @@ def throughput(server: BenchServer) -> dict:
     """The rates, and the CPU time per run behind them (a sandboxed run's is split into the
     server's own, its sandboxes' and the store's)."""
     python = bare_python()
-    with httpx.Client(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=THROUGHPUT_CLIENTS)) as client:
-        with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, server_cpu(server.process.pid) as api_cpu:
-            api_seconds = timed(lambda: list(pool.map(lambda _: submit_and_wait(client), range(THROUGHPUT_RUNS))))
+    with (
+        httpx.Client(
+            base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=THROUGHPUT_CLIENTS)
+        ) as client,
+        ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool,
+        server_cpu(server.process.pid) as api_cpu,
+    ):
+        api_seconds = timed(lambda: list(pool.map(lambda _: submit_and_wait(client), range(THROUGHPUT_RUNS))))
     hello = [python, "-I", "-c", HELLO]
     with ThreadPoolExecutor(THROUGHPUT_CLIENTS) as pool, children_cpu() as bare_cpu:
-        bare_seconds = timed(lambda: list(pool.map(lambda _: subprocess.run(hello, capture_output=True, check=True),
-                                                   range(THROUGHPUT_RUNS))))
+        bare_seconds = timed(
+            lambda: list(
+                pool.map(lambda _: subprocess.run(hello, capture_output=True, check=True), range(THROUGHPUT_RUNS))
+            )
+        )
     api_rate, bare_rate = THROUGHPUT_RUNS / api_seconds, THROUGHPUT_RUNS / bare_seconds
-    cpu = dict(zip(("web", "sandboxes", "store"), api_cpu.per_run_ms(THROUGHPUT_RUNS)))
+    cpu = dict(zip(("web", "sandboxes", "store"), api_cpu.per_run_ms(THROUGHPUT_RUNS), strict=True))
     cpu.update(total=round(sum(cpu.values()), 1), bare=bare_cpu.per_run_ms(THROUGHPUT_RUNS)[0])
-    return {"api_executions_per_second": round(api_rate, 1), "bare_runs_per_second": round(bare_rate, 1),
-            "throughput_ratio": round(api_rate / bare_rate, 2), "runs": THROUGHPUT_RUNS,
-            "clients": THROUGHPUT_CLIENTS, "cpu_ms_per_run": cpu}
+    return {
+        "api_executions_per_second": round(api_rate, 1),
+        "bare_runs_per_second": round(bare_rate, 1),
+        "throughput_ratio": round(api_rate / bare_rate, 2),
+        "runs": THROUGHPUT_RUNS,
+        "clients": THROUGHPUT_CLIENTS,
+        "cpu_ms_per_run": cpu,
+    }
 
 
 def verdicts(results: dict) -> dict:
     flat = {k: v for section in results.values() if isinstance(section, dict) for k, v in section.items()}
     return {
-        name: {"value": flat[name], "target": f"{op} {bound}",
-               "met": flat[name] <= bound if op == "<=" else flat[name] >= bound}
-        for name, (op, bound) in TARGETS.items() if name in flat
+        name: {
+            "value": flat[name],
+            "target": f"{op} {bound}",
+            "met": flat[name] <= bound if op == "<=" else flat[name] >= bound,
+        }
+        for name, (op, bound) in TARGETS.items()
+        if name in flat
     }
 
 
@@ -167,14 +196,24 @@ def markdown(results: dict) -> str:
             if isinstance(value, dict) and "p50_ms" in value:
                 lines.append(f"| {name} | {value['n']} | {value['p50_ms']} | {value['p95_ms']} | {value['min_ms']} |")
     cpu = results["throughput"]["cpu_ms_per_run"]
-    lines += ["", "| CPU ms per run (throughput) | " + " | ".join(cpu) + " |", "|---" * (len(cpu) + 1) + "|",
-              "| 200 at 8 clients | " + " | ".join(str(value) for value in cpu.values()) + " |"]
-    lines += ["", "| isolation level | hello warm p50 ms | × bare | hello cold p50 ms | × bare | run CPU ms (p50) "
-              "| cold run's whole CPU ms |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| CPU ms per run (throughput) | " + " | ".join(cpu) + " |",
+        "|---" * (len(cpu) + 1) + "|",
+        "| 200 at 8 clients | " + " | ".join(str(value) for value in cpu.values()) + " |",
+    ]
+    lines += [
+        "",
+        "| isolation level | hello warm p50 ms | × bare | hello cold p50 ms | × bare | run CPU ms (p50) "
+        "| cold run's whole CPU ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for level, figures in results["startup"]["isolation"].items():
-        lines.append(f"| {level} | {figures['hello_warm']['p50_ms']} | {figures['warm_ratio']} | "
-                     f"{figures['hello_cold']['p50_ms']} | {figures['cold_ratio']} | {figures['run_cpu_ms_p50']} | "
-                     f"{figures['cold_lifetime_cpu_ms']} |")
+        lines.append(
+            f"| {level} | {figures['hello_warm']['p50_ms']} | {figures['warm_ratio']} | "
+            f"{figures['hello_cold']['p50_ms']} | {figures['cold_ratio']} | {figures['run_cpu_ms_p50']} | "
+            f"{figures['cold_lifetime_cpu_ms']} |"
+        )
     bare = results["startup"]["bare_python"]
     lines.append(f"| bare `python -I -c pass` | {bare['p50_ms']} | 1.0 | | | | |")
     return "\n".join(lines) + "\n"
@@ -187,8 +226,13 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integr8scode.settings")
     # The bench process runs sandboxes itself but must not touch a running server's data.
     os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="integr8scode-bench-")
-    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                           "when": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    results = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    }
     with BenchServer() as server:
         results["latency"] = latency(server)
         results["throughput"] = throughput(server)

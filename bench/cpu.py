@@ -22,7 +22,7 @@ class Meter:
         self.after = self.sample()
 
     def per_run_ms(self, runs: int) -> list[float]:
-        return [round(1000 * (after - before) / runs, 1) for before, after in zip(self.before, self.after)]
+        return [round(1000 * (after - before) / runs, 1) for before, after in zip(self.before, self.after, strict=True)]
 
 
 def server_cpu(pid: int) -> Meter:

@@ -31,8 +31,14 @@ class BenchServer:
         self.log = log  # where the server's output goes; nowhere by default
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "VAR_DIR": self.var_dir, "STATIC_ROOT": os.path.join(self.var_dir, "static"),
-                    "LOG_LEVEL": "WARNING", **HIGH_QUOTAS, **env}
+        self.env = {
+            **os.environ,
+            "VAR_DIR": self.var_dir,
+            "STATIC_ROOT": os.path.join(self.var_dir, "static"),
+            "LOG_LEVEL": "WARNING",
+            **HIGH_QUOTAS,
+            **env,
+        }
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "BenchServer":
@@ -42,9 +48,20 @@ class BenchServer:
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=self.env, check=True, cwd=BASE_DIR)
         with open(self.log or os.devnull, "wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "integr8scode.serve", "-b", "127.0.0.1", "-p", str(self.port),
-                 "integr8scode.asgi:application"],
-                env=self.env, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "integr8scode.serve",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "integr8scode.asgi:application",
+                ],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -4,7 +4,7 @@
 under the usual admin URLs and permissions; reads go through the selectors and writes
 through the services, like everywhere else."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -53,7 +53,7 @@ def _owner_filter(who: str) -> dict:
 
 
 def _midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class ExecutionAdmin(admin.ModelAdmin):
@@ -85,16 +85,23 @@ class ExecutionAdmin(admin.ModelAdmin):
         if filters.get("owner_id") == -1:
             self.message_user(request, NO_SUCH_USER.format(who=form.cleaned_data["user"]), messages.WARNING)
         found = selectors.executions_search(**filters, page=_page_number(request))
-        context = {"form": form, "page": found, "rows": _with_owners(found.items),
-                   "query": _query_without_page(request)}
+        context = {
+            "form": form,
+            "page": found,
+            "rows": _with_owners(found.items),
+            "query": _query_without_page(request),
+        }
         return self._render(request, "list", context, title="Executions")
 
     def detail_view(self, request, execution_id: str):
         self._require(self.has_view_permission(request))
         execution = self._get(execution_id)
-        context = {"execution": execution, "owner": _owners([execution.owner_id]).get(execution.owner_id),
-                   "can_cancel": not execution.is_final and self.has_cancel_permission(request),
-                   "can_delete": self.has_delete_permission(request)}
+        context = {
+            "execution": execution,
+            "owner": _owners([execution.owner_id]).get(execution.owner_id),
+            "can_cancel": not execution.is_final and self.has_cancel_permission(request),
+            "can_delete": self.has_delete_permission(request),
+        }
         return self._render(request, "detail", context, title=f"Execution {execution_id}")
 
     def cancel_view(self, request, execution_id: str):

@@ -61,8 +61,9 @@ async def execute(request: HttpRequest, payload: ExecuteIn):
     return Status(200, {"execution_id": execution.execution_id, "status": execution.status})
 
 
-@seed_router.get("/result/{execution_id}", response={200: ResultOut, **ANY_ERRORS, 404: ErrorOut},
-                 summary="A script's result")
+@seed_router.get(
+    "/result/{execution_id}", response={200: ResultOut, **ANY_ERRORS, 404: ErrorOut}, summary="A script's result"
+)
 async def result(request: HttpRequest, execution_id: str):
     execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
     return Status(200, _result(execution))
@@ -85,7 +86,9 @@ async def execution_create(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
     execution, created = await in_thread(services.execution_submit)(
-        **payload.submission(), caller=Caller.of_request(request), idempotency_key=idempotency_key,
+        **payload.submission(),
+        caller=Caller.of_request(request),
+        idempotency_key=idempotency_key,
     )
     if wait and not execution.is_final:
         execution = await engine.execution_wait_result(execution)
@@ -110,8 +113,9 @@ async def execution_list(request: HttpRequest, status: str | None = None, page: 
     return {"items": found.items, "page": found.number, "pages": found.pages, "count": found.count}
 
 
-@router.get("/executions/{execution_id}", response={200: ExecutionOut, **ANY_ERRORS, 404: ErrorOut},
-            summary="One execution")
+@router.get(
+    "/executions/{execution_id}", response={200: ExecutionOut, **ANY_ERRORS, 404: ErrorOut}, summary="One execution"
+)
 async def execution_detail(request: HttpRequest, execution_id: str):
     return await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
 
@@ -127,16 +131,22 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
     return await in_thread(services.execution_cancel)(execution=execution)
 
 
-@router.get("/runtimes", response={200: RuntimesOut, **ANY_ERRORS}, summary="Runtimes and limit caps",
-            description="The runtimes this server runs, and the most the caller may ask for: anonymous "
-            "callers have lower caps than signed-in users.")
+@router.get(
+    "/runtimes",
+    response={200: RuntimesOut, **ANY_ERRORS},
+    summary="Runtimes and limit caps",
+    description="The runtimes this server runs, and the most the caller may ask for: anonymous "
+    "callers have lower caps than signed-in users.",
+)
 def runtimes(request: HttpRequest):
     runner = get_runner()
     available = runner.runtimes()
     default = settings.DEFAULT_RUNTIME or next(iter(available))
     return {
-        "runtimes": [{"name": n, "description": d, "default": n == default, "isolation": runner.isolation_of(n)}
-                     for n, d in available.items()],
+        "runtimes": [
+            {"name": n, "description": d, "default": n == default, "isolation": runner.isolation_of(n)}
+            for n, d in available.items()
+        ],
         "limits": Caller.of_request(request).caps,
         "script_max_bytes": settings.SCRIPT_MAX_BYTES,
         "stdin_max_bytes": settings.STDIN_MAX_BYTES,

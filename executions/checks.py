@@ -11,6 +11,9 @@ def runner_is_usable(app_configs=None, **kwargs):
     try:
         runner = get_runner()
     except ImproperlyConfigured as exc:
-        return [checks.Error(str(exc), hint="Set EXECUTION_RUNNER to local, kubernetes or a dotted path.",
-                             id="executions.E001")]
+        return [
+            checks.Error(
+                str(exc), hint="Set EXECUTION_RUNNER to local, kubernetes or a dotted path.", id="executions.E001"
+            )
+        ]
     return [checks.Error(problem, id="executions.E002") for problem in runner.check()]

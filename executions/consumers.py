@@ -53,8 +53,9 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.execution_id = self.scope["url_route"]["kwargs"]["execution_id"]
         try:
-            read = await in_thread(selectors.execution_get_for)(execution_id=self.execution_id,
-                                                                user=self.scope.get("user"))
+            read = await in_thread(selectors.execution_get_for)(
+                execution_id=self.execution_id, user=self.scope.get("user")
+            )
         except selectors.ExecutionNotFound:
             await self.close(code=NOT_FOUND_CLOSE_CODE)
             return
@@ -105,8 +106,9 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         if event["seq"] > self.sent_seq + 1 and not await self._resync(until=event["seq"] - 1):
             return
         if event["seq"] == self.sent_seq + 1:
-            await self.send_json({"type": "output", "seq": event["seq"], "stream": event["stream"],
-                                  "text": event["text"]})
+            await self.send_json(
+                {"type": "output", "seq": event["seq"], "stream": event["stream"], "text": event["text"]}
+            )
             self.sent_seq = event["seq"]
 
     async def execution_persisted(self, event: dict) -> None:
@@ -129,13 +131,17 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_snapshot(self, execution: Execution) -> None:
         self.sent_seq = execution.output_seq
-        await self.send_json({"type": "snapshot", "seq": execution.output_seq, "execution": execution_payload(execution)})
+        await self.send_json(
+            {"type": "snapshot", "seq": execution.output_seq, "execution": execution_payload(execution)}
+        )
         if execution.is_final:
             await self._finish(execution)
 
     async def _finish(self, execution: Execution) -> None:
         self.done = True
-        await self.send_json({"type": "finished", "seq": execution.output_seq, "execution": execution_payload(execution)})
+        await self.send_json(
+            {"type": "finished", "seq": execution.output_seq, "execution": execution_payload(execution)}
+        )
         await self.close()
 
     async def _refuse(self, status: int, detail, **facts) -> None:
@@ -177,7 +183,9 @@ class SubmitConsumer(ExecutionConsumer):
         try:
             payload = ExecutionIn.model_validate(fields)
             execution, _ = await in_thread(services.execution_submit)(
-                **payload.submission(), caller=Caller.of_scope(self.scope), idempotency_key=idempotency_key,
+                **payload.submission(),
+                caller=Caller.of_scope(self.scope),
+                idempotency_key=idempotency_key,
             )
         except ValidationError as exc:
             await self._refuse(422, exc.errors(include_url=False, include_context=False, include_input=False))

@@ -14,8 +14,14 @@ from __future__ import annotations
 class AppError(Exception):
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None,
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status or type(self).status

@@ -6,23 +6,35 @@ from prometheus_client import Counter, Gauge, Histogram
 PREFIX = "integr8scode"
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 START_BUCKETS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12)
-MEMORY_BUCKETS = tuple(2**n * 1024 * 1024 for n in range(0, 12))  # 1 MiB .. 2 GiB
+MEMORY_BUCKETS = tuple(2**n * 1024 * 1024 for n in range(12))  # 1 MiB .. 2 GiB
 
 submitted = Counter(f"{PREFIX}_executions_submitted", "Executions accepted into the queue.", ["runtime"])
 finished = Counter(
-    f"{PREFIX}_executions_finished", "Executions that reached a final status.",
+    f"{PREFIX}_executions_finished",
+    "Executions that reached a final status.",
     ["runtime", "runner", "status", "error_type"],
 )
-queue_wait = Histogram(f"{PREFIX}_queue_wait_seconds", "Time from submission to claim.", ["runtime"],
-                       buckets=DURATION_BUCKETS)
-run_duration = Histogram(f"{PREFIX}_run_duration_seconds", "Wall-clock time of a run in its sandbox.",
-                         ["runtime", "runner"], buckets=DURATION_BUCKETS)
-cpu_seconds = Histogram(f"{PREFIX}_run_cpu_seconds", "CPU time used by a run.", ["runtime", "runner"],
-                        buckets=DURATION_BUCKETS)
-peak_memory = Histogram(f"{PREFIX}_run_peak_memory_bytes", "Peak memory of a run.", ["runtime", "runner"],
-                        buckets=MEMORY_BUCKETS)
-sandbox_start = Histogram(f"{PREFIX}_sandbox_start_seconds", "Time from asking the runner to start a sandbox "
-                          "until the sandbox reports it is ready.", ["runner"], buckets=START_BUCKETS)
+queue_wait = Histogram(
+    f"{PREFIX}_queue_wait_seconds", "Time from submission to claim.", ["runtime"], buckets=DURATION_BUCKETS
+)
+run_duration = Histogram(
+    f"{PREFIX}_run_duration_seconds",
+    "Wall-clock time of a run in its sandbox.",
+    ["runtime", "runner"],
+    buckets=DURATION_BUCKETS,
+)
+cpu_seconds = Histogram(
+    f"{PREFIX}_run_cpu_seconds", "CPU time used by a run.", ["runtime", "runner"], buckets=DURATION_BUCKETS
+)
+peak_memory = Histogram(
+    f"{PREFIX}_run_peak_memory_bytes", "Peak memory of a run.", ["runtime", "runner"], buckets=MEMORY_BUCKETS
+)
+sandbox_start = Histogram(
+    f"{PREFIX}_sandbox_start_seconds",
+    "Time from asking the runner to start a sandbox until the sandbox reports it is ready.",
+    ["runner"],
+    buckets=START_BUCKETS,
+)
 report_disagreements = Counter(
     f"{PREFIX}_sandbox_report_disagreements",
     "Runs whose sandbox reported a figure the host measured otherwise (the host's was kept).",
@@ -30,11 +42,13 @@ report_disagreements = Counter(
 )
 output_bytes = Counter(f"{PREFIX}_output_bytes", "Bytes of output written by scripts.", ["stream"])
 websocket_connections = Gauge(f"{PREFIX}_websocket_connections", "Open WebSocket watchers.")
-rate_limit_refusals = Counter(f"{PREFIX}_rate_limit_refusals", "Requests refused by a quota or rate limit.",
-                              ["scope", "limit"])
+rate_limit_refusals = Counter(
+    f"{PREFIX}_rate_limit_refusals", "Requests refused by a quota or rate limit.", ["scope", "limit"]
+)
 dispatcher_workers = Gauge(f"{PREFIX}_dispatcher_workers", "Dispatcher execution slots in this process.", ["state"])
-dispatcher_heartbeat = Gauge(f"{PREFIX}_dispatcher_heartbeat_timestamp_seconds",
-                             "When this process's dispatcher last completed a heartbeat.")
+dispatcher_heartbeat = Gauge(
+    f"{PREFIX}_dispatcher_heartbeat_timestamp_seconds", "When this process's dispatcher last completed a heartbeat."
+)
 lease_expiries = Counter(f"{PREFIX}_lease_expiries", "Running executions whose worker stopped renewing.", ["outcome"])
 
 

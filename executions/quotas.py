@@ -19,7 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -158,8 +158,12 @@ def _check_rate(subject: Subject, quota: Quota) -> None:
     limit = quota.submissions_per_minute
     if limit and (cache.get(_rate_key(subject)) or 0) >= limit:
         retry_after = 60 - int(time.time()) % 60
-        raise QuotaExceeded(RATE_EXCEEDED.format(limit=limit, retry_after=retry_after),
-                            resource="submissions", limit=limit, retry_after=retry_after)
+        raise QuotaExceeded(
+            RATE_EXCEEDED.format(limit=limit, retry_after=retry_after),
+            resource="submissions",
+            limit=limit,
+            retry_after=retry_after,
+        )
 
 
 def _check_concurrency(quota: Quota, in_flight: list[str]) -> None:
@@ -168,16 +172,21 @@ def _check_concurrency(quota: Quota, in_flight: list[str]) -> None:
         # The soonest any of them can end is the shortest wall limit among them.
         limits = Execution.objects(execution_id__in=in_flight).only("limits")
         retry_after = math.ceil(min((e.limits["wall_seconds"] for e in limits), default=1))
-        raise QuotaExceeded(CONCURRENCY_EXCEEDED.format(limit=limit), resource="concurrency", limit=limit,
-                            retry_after=retry_after)
+        raise QuotaExceeded(
+            CONCURRENCY_EXCEEDED.format(limit=limit), resource="concurrency", limit=limit, retry_after=retry_after
+        )
 
 
 def _check_cpu(subject: Subject, quota: Quota) -> None:
     limit = quota.cpu_seconds_per_day
     if limit and cpu_ms_today(subject) >= limit * 1000:
         retry_after = _seconds_to_midnight()
-        raise QuotaExceeded(CPU_EXCEEDED.format(limit=limit, retry_after=retry_after), resource="cpu",
-                            limit=limit, retry_after=retry_after)
+        raise QuotaExceeded(
+            CPU_EXCEEDED.format(limit=limit, retry_after=retry_after),
+            resource="cpu",
+            limit=limit,
+            retry_after=retry_after,
+        )
 
 
 def _count(subject: Subject, in_flight: list[str], execution: Execution) -> None:
@@ -220,8 +229,10 @@ def _settle(subject: Subject, quota: Quota | None = None) -> list[str]:
     unknown = [i for i in ids if i not in finished_here and i not in pending_here]
     spent = sum(finished_here.values())
     still = set(pending_here)
-    if unknown and (quota is None or _must_read(subject, quota, in_flight=len(ids) - len(finished_here),
-                                                 unknown=len(unknown), charged=spent)):
+    if unknown and (
+        quota is None
+        or _must_read(subject, quota, in_flight=len(ids) - len(finished_here), unknown=len(unknown), charged=spent)
+    ):
         known = list(Execution.objects(execution_id__in=unknown).only("execution_id", "status", "cpu_ms"))
         cache.set(_settled_key(subject), time.time(), timeout=DAY_SECONDS)
         spent += sum(e.cpu_ms or 0 for e in known if e.is_final)
@@ -264,11 +275,11 @@ def _settled_key(subject: Subject) -> str:
 
 
 def _cpu_key(subject: Subject) -> str:
-    return f"quota:cpu:{subject.key}:{datetime.now(timezone.utc).date().isoformat()}"
+    return f"quota:cpu:{subject.key}:{datetime.now(UTC).date().isoformat()}"
 
 
 def _seconds_to_midnight() -> int:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return math.ceil((midnight - now).total_seconds())
 

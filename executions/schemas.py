@@ -52,7 +52,9 @@ class ExecutionIn(InputSchema):
 
     script: StrictStr = Field(..., description="Python source to run.")
     stdin: StrictStr = Field("", description="Text given to the script on standard input.")
-    runtime: StrictStr | None = Field(None, description="A runtime from GET /api/v1/runtimes; the default when omitted.")
+    runtime: StrictStr | None = Field(
+        None, description="A runtime from GET /api/v1/runtimes; the default when omitted."
+    )
     limits: LimitsIn | None = Field(None, description="Lower limits for this run; none may exceed the server's caps.")
 
     def submission(self) -> dict:
@@ -116,8 +118,10 @@ class RuntimeOut(Schema):
     name: str
     description: str
     default: bool
-    isolation: str = Field(description="What keeps its runs apart from the host: bubblewrap, gvisor, "
-                           "kubernetes, or kubernetes:<runtime class> (gVisor's, typically).")
+    isolation: str = Field(
+        description="What keeps its runs apart from the host: bubblewrap, gvisor, "
+        "kubernetes, or kubernetes:<runtime class> (gVisor's, typically)."
+    )
 
 
 class RuntimesOut(Schema):

@@ -85,8 +85,14 @@ def execution_list_for(
 
 
 def executions_search(
-    *, status: str | None = None, owner_id: int | None = None, anonymous_only: bool = False,
-    created_from=None, created_to=None, page: int = 1, per_page: int = 50,
+    *,
+    status: str | None = None,
+    owner_id: int | None = None,
+    anonymous_only: bool = False,
+    created_from=None,
+    created_to=None,
+    page: int = 1,
+    per_page: int = 50,
 ) -> Page:
     """Every execution matching the filters, newest first (the admin's list)."""
     filters = {}
@@ -123,5 +129,5 @@ def _page(queryset, *, page: int, per_page: int) -> Page:
     pages = max(1, math.ceil(count / per_page))
     number = min(max(1, page), pages)
     start = (number - 1) * per_page
-    items = list(queryset.order_by("-created_at").exclude("output", "errors", "stdin")[start:start + per_page])
+    items = list(queryset.order_by("-created_at").exclude("output", "errors", "stdin")[start : start + per_page])
     return Page(items=items, number=number, pages=pages, count=count)

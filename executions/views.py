@@ -43,6 +43,7 @@ VISIBLE_TO_ANYONE_WITH_LINK = "Anyone with this link can see it."
 VISIBLE_TO_OWNER = "Only its owner and the admins can see it."
 SCRIPT_UNAVAILABLE = "That saved script does not exist or is not visible to you, so the editor starts from an example."
 
+
 @require_safe
 def editor(request: HttpRequest) -> HttpResponse:
     context = _island_context(request)
@@ -121,7 +122,9 @@ def failure_reason(execution: Execution) -> str:
         return ""
     if execution.error_type == ErrorType.RUNTIME_ERROR:
         return f"{ERROR_TYPE_LABELS[ErrorType.RUNTIME_ERROR]} ({_how_it_ended(execution)})"
-    return execution.error_message or ERROR_TYPE_LABELS.get(execution.error_type, ERROR_TYPE_LABELS[ErrorType.SYSTEM_ERROR])
+    return execution.error_message or ERROR_TYPE_LABELS.get(
+        execution.error_type, ERROR_TYPE_LABELS[ErrorType.SYSTEM_ERROR]
+    )
 
 
 def _how_it_ended(execution: Execution) -> str:
@@ -167,7 +170,8 @@ def format_kb(kilobytes: int | None) -> str:
 def format_limits(limits: dict) -> str:
     return (
         f"{limits['wall_seconds']:g} s wall · {limits['cpu_seconds']} s CPU · {limits['memory_mb']} MiB memory · "
-        f"{limits['processes']} processes · {limits['disk_mb']} MiB disk · {format_kb(limits['output_bytes'] // 1024)} output"
+        f"{limits['processes']} processes · {limits['disk_mb']} MiB disk · "
+        f"{format_kb(limits['output_bytes'] // 1024)} output"
     )
 
 

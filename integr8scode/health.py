@@ -87,5 +87,7 @@ def healthz(request):
 def readyz(request):
     results = run_checks()
     failing = [name for name, outcome in results.items() if outcome != "ok"]
-    return JsonResponse({"status": "unavailable" if failing else "ok", "failing": failing, "checks": results},
-                        status=503 if failing else 200)
+    return JsonResponse(
+        {"status": "unavailable" if failing else "ok", "failing": failing, "checks": results},
+        status=503 if failing else 200,
+    )

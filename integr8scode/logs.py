@@ -49,8 +49,11 @@ class TextFormatter(logging.Formatter):
 
 
 def logging_config(*, log_format: str, level: str) -> dict:
-    formatter = {"()": JsonFormatter} if log_format == "json" else {
-        "()": TextFormatter, "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    formatter = (
+        {"()": JsonFormatter}
+        if log_format == "json"
+        else {"()": TextFormatter, "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -81,12 +84,14 @@ def request_id_middleware(get_response):
         return response
 
     if iscoroutinefunction(get_response):
+
         async def middleware(request):
             token = begin(request)
             return end(await get_response(request), token)
 
         markcoroutinefunction(middleware)
     else:
+
         def middleware(request):
             token = begin(request)
             return end(get_response(request), token)

@@ -87,8 +87,9 @@ class AppErrorPages(MiddlewareMixin):
         if isinstance(exception, NotFound):
             return render(request, "404.html", status=404)
         title = ERROR_TITLES.get(exception.status, "Not accepted")
-        response = render(request, "error.html", {"title": title, "message": exception.message},
-                          status=exception.status)
+        response = render(
+            request, "error.html", {"title": title, "message": exception.message}, status=exception.status
+        )
         for name, value in exception.headers.items():
             response[name] = value
         return response

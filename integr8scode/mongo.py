@@ -65,7 +65,9 @@ class EmbeddedMongo:
     def _start(self) -> str | None:
         process = subprocess.Popen(
             [sys.executable, "-m", "integr8scode.mongo_server", str(self.directory)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=settings.BASE_DIR,
             start_new_session=True,  # a Ctrl-C is for the web server, which still needs its store to stop
         )
         ready = select.select([process.stdout], [], [], START_TIMEOUT)[0]
@@ -124,7 +126,11 @@ def connect() -> None:
             url = _embedded.url()
         name = settings.MONGODB_DB or database_name(url)
         mongoengine.connect(
-            db=name, host=url, alias="default", tz_aware=True, uuidRepresentation="standard",
+            db=name,
+            host=url,
+            alias="default",
+            tz_aware=True,
+            uuidRepresentation="standard",
             serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
         )
         _connected_url = url

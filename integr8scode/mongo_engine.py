@@ -83,13 +83,19 @@ class EmbeddedEngine(SQLiteEngine):
     def dispatch_committed_changes(self, consumer_id, consumer) -> None:
         return None
 
-    def _validate_document_against_unique_indexes(self, db_name, coll_name, document, *, exclude_storage_key=None,
-                                                  skip_id_check=False, scan_payload_id=False):
+    def _validate_document_against_unique_indexes(
+        self, db_name, coll_name, document, *, exclude_storage_key=None, skip_id_check=False, scan_payload_id=False
+    ):
         if isinstance(document.get("_id"), str):
             scan_payload_id = False
         return super()._validate_document_against_unique_indexes(
-            db_name, coll_name, document, exclude_storage_key=exclude_storage_key, skip_id_check=skip_id_check,
-            scan_payload_id=scan_payload_id)
+            db_name,
+            coll_name,
+            document,
+            exclude_storage_key=exclude_storage_key,
+            skip_id_check=skip_id_check,
+            scan_payload_id=scan_payload_id,
+        )
 
     def _select_first_document_for_plan(self, db_name, coll_name, plan, *, hint=None, context=None):
         ids = _candidate_ids(plan)
@@ -99,16 +105,28 @@ class EmbeddedEngine(SQLiteEngine):
 
     def _open_scan_documents_sync(self, reader):
         semantics = reader.semantics
-        plain = (semantics.text_query is None and semantics.sort is None and semantics.skip == 0
-                 and semantics.collation is None and semantics.hint is None)
+        plain = (
+            semantics.text_query is None
+            and semantics.sort is None
+            and semantics.skip == 0
+            and semantics.collation is None
+            and semantics.hint is None
+        )
         ids = _candidate_ids(semantics.query_plan) if plain else None
         if ids is None:
             return super()._open_scan_documents_sync(reader)
-        found = self._matching_by_id(reader.db_name, reader.coll_name, semantics.query_plan, ids,
-                                     context=reader.context)
+        found = self._matching_by_id(
+            reader.db_name, reader.coll_name, semantics.query_plan, ids, context=reader.context
+        )
         limit = abs(semantics.limit or 0) or len(ids)
-        return iter([apply_projection(document, semantics.projection, selector_filter=semantics.filter_spec,
-                                      dialect=semantics.dialect) for _, document in itertools.islice(found, limit)])
+        return iter(
+            [
+                apply_projection(
+                    document, semantics.projection, selector_filter=semantics.filter_spec, dialect=semantics.dialect
+                )
+                for _, document in itertools.islice(found, limit)
+            ]
+        )
 
     def _matching_by_id(self, db_name, coll_name, plan, ids, *, context=None):
         """(storage key, document) of each candidate id whose document matches the whole plan.
@@ -141,8 +159,9 @@ class EmbeddedEngine(SQLiteEngine):
     def _compile_read_execution_plan(self, db_name, coll_name, semantics, *, select_clause="document", hint=None):
         token = _hint.set(hint)
         try:
-            return super()._compile_read_execution_plan(db_name, coll_name, semantics, select_clause=select_clause,
-                                                        hint=hint)
+            return super()._compile_read_execution_plan(
+                db_name, coll_name, semantics, select_clause=select_clause, hint=hint
+            )
         finally:
             _hint.reset(token)
 
@@ -160,33 +179,42 @@ class EmbeddedEngine(SQLiteEngine):
         # mongoeco's own check (is the sort key ever an array or a number in a wrapper among the
         # matching documents?), asked of the index's candidates instead of every document.
         return sort_requires_python(
-            db_name=db_name, coll_name=coll_name, plan=plan, sort=sort,
+            db_name=db_name,
+            coll_name=coll_name,
+            plan=plan,
+            sort=sort,
             plan_has_array_traversing_paths=self._plan_has_array_traversing_paths,
             translate_query_plan=lambda p: self._narrowed_by_index(db_name, coll_name, p, *translate_query_plan(p)),
             field_traverses_array_in_collection=self._field_traverses_array_in_collection,
             field_contains_tagged_bytes_in_collection=self._field_contains_tagged_bytes_in_collection,
             field_contains_tagged_undefined_in_collection=self._field_contains_tagged_undefined_in_collection,
             fetchone=lambda sql, params: self._require_connection().execute(sql, params).fetchone(),
-            type_expression_sql=type_expression_sql, json_path_for_field=json_path_for_field,
+            type_expression_sql=type_expression_sql,
+            json_path_for_field=json_path_for_field,
         )
 
     def _build_scalar_sort_select_sql(self, db_name, coll_name, plan, *, select_clause, sort, skip, limit, hint):
         if sort and len(sort) == 1 and self._find_scalar_sort_index(db_name, coll_name, sort[0][0]) is None:
             return None
-        return super()._build_scalar_sort_select_sql(db_name, coll_name, plan, select_clause=select_clause, sort=sort,
-                                                     skip=skip, limit=limit, hint=hint)
+        return super()._build_scalar_sort_select_sql(
+            db_name, coll_name, plan, select_clause=select_clause, sort=sort, skip=skip, limit=limit, hint=hint
+        )
 
     def _unique_index_conflict_via_scalar_entries(self, conn, collection_id, index, document, *, exclude_storage_key):
         key = _string_key(index, document)
         if key is None or collection_id is None or not index.get("physical_name"):
             return super()._unique_index_conflict_via_scalar_entries(
-                conn, collection_id, index, document, exclude_storage_key=exclude_storage_key)
+                conn, collection_id, index, document, exclude_storage_key=exclude_storage_key
+            )
         sql = UNIQUE_CANDIDATES.format(key=_index_key_sql(key))  # in the index's own expressions: read through it
         rows = conn.execute(sql, (*conn.execute(NAMESPACE, (collection_id,)).fetchone(), *key.values())).fetchall()
         return any(
             document_in_virtual_index(existing, index) and self._unique_index_conflict(document, existing, index)
-            for existing in (self._deserialize_document(payload) for storage_key, payload in rows
-                             if storage_key != exclude_storage_key)
+            for existing in (
+                self._deserialize_document(payload)
+                for storage_key, payload in rows
+                if storage_key != exclude_storage_key
+            )
         )
 
     def _narrowed_by_index(self, db_name, coll_name, plan, sql, params):
@@ -210,8 +238,11 @@ class EmbeddedEngine(SQLiteEngine):
         if not fixed:
             return {}
         hint, prefix = _hint.get(), {}
-        indexes = self._load_indexes(db_name, coll_name) if hint is None else [
-            self._resolve_hint_index(db_name, coll_name, hint)]
+        indexes = (
+            self._load_indexes(db_name, coll_name)
+            if hint is None
+            else [self._resolve_hint_index(db_name, coll_name, hint)]
+        )
         for index in indexes:
             if not index.get("physical_name") or index.get("hidden"):
                 continue
@@ -224,7 +255,7 @@ class EmbeddedEngine(SQLiteEngine):
 
 def _plain(field: str, value) -> bool:
     """A top-level field and a value stored as a bare JSON string or integer."""
-    return "." not in field and (type(value) is str or (type(value) is int and -2**63 <= value < 2**63))
+    return "." not in field and (type(value) is str or (type(value) is int and -(2**63) <= value < 2**63))
 
 
 def _string_key(index, document) -> dict | None:

@@ -2,10 +2,11 @@
 
 The process that serves: it makes the embedded installation's keys if they are not there yet
 (integr8scode.keys), connects the store (starting the embedded one), starts this process's
-dispatcher unless ``EXECUTOR_EMBEDDED`` is off, then runs Daphne, with its access log sent through Python logging (``integr8scode.access``) instead
-of printed in Apache format, so ``LOG_FORMAT=json`` gives one JSON object per line for
-everything the server logs; and with the requests it refuses itself (too long, too large,
-malformed) answered in JSON (:mod:`integr8scode.server_errors`).
+dispatcher unless ``EXECUTOR_EMBEDDED`` is off, then runs Daphne: with its access log sent
+through Python logging (``integr8scode.access``) instead of printed in Apache format, so
+``LOG_FORMAT=json`` gives one JSON object per line for everything the server logs; and with the
+requests it refuses itself (too long, too large, malformed) answered in JSON
+(:mod:`integr8scode.server_errors`).
 """
 
 import atexit
@@ -33,14 +34,20 @@ class AccessLogger:
     def __call__(self, protocol: str, action: str, details: dict) -> None:
         client = details.get("client") or "-"
         if protocol == "http" and action == "complete":
-            log.info("%s %s %s", details["method"], details["path"], details["status"],
-                     extra={"client": client, "status": details["status"], "size": details["size"]})
+            log.info(
+                "%s %s %s",
+                details["method"],
+                details["path"],
+                details["status"],
+                extra={"client": client, "status": details["status"], "size": details["size"]},
+            )
         elif protocol == "websocket" and action in ("connected", "disconnected", "rejected"):
             log.info("websocket %s %s", action, details["path"], extra={"client": client})
 
 
 daphne.cli.AccessLogGenerator = AccessLogger
 daphne.server.HTTPFactory = server_errors.HTTPFactory
+
 
 def prepare() -> None:
     """What serving needs before the first request: keys, the store, the dispatcher."""

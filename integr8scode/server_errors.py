@@ -48,8 +48,11 @@ class Channel(http.HTTPChannel):
         if self._receivedHeaderSize == 0:
             self._refuse(414, b"URI Too Long", URI_TOO_LONG.format(limit=self.totalHeadersSize))
         else:
-            self._refuse(431, b"Request Header Fields Too Large",
-                         HEADERS_TOO_LARGE.format(limit=self.totalHeadersSize, count=self.maxHeaders))
+            self._refuse(
+                431,
+                b"Request Header Fields Too Large",
+                HEADERS_TOO_LARGE.format(limit=self.totalHeadersSize, count=self.maxHeaders),
+            )
 
     def _refuse(self, status: int, reason: bytes, detail: str) -> None:
         body = json.dumps({"detail": detail}).encode()

@@ -48,8 +48,7 @@ _SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 def _database(url: str) -> dict:
     if not url:
-        return {"ENGINE": "integr8scode.sqlite", "NAME": VAR_DIR / "db.sqlite3",
-                "OPTIONS": _SQLITE_OPTIONS}
+        return {"ENGINE": "integr8scode.sqlite", "NAME": VAR_DIR / "db.sqlite3", "OPTIONS": _SQLITE_OPTIONS}
     parts = urlsplit(url)
     engines = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite3"}
     if parts.scheme not in engines:
@@ -326,7 +325,8 @@ def _jwt_private_key() -> str:
         return key
     if not EMBEDDED:
         raise ConfigError(
-            "HEADLESS_JWT_PRIVATE_KEY (or HEADLESS_JWT_PRIVATE_KEY_FILE) must be set when MONGODB_URL is set (production)"
+            "HEADLESS_JWT_PRIVATE_KEY (or HEADLESS_JWT_PRIVATE_KEY_FILE) must be set "
+            "when MONGODB_URL is set (production)"
         )
     return keys.read(VAR_DIR, keys.JWT_KEY_FILE) or keys.rsa_private_key_pem()  # see _secret_key
 

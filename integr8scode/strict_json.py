@@ -42,8 +42,9 @@ def holds_lone_surrogate(document) -> bool:
 
 def is_json_media_type(content_type: str) -> bool:
     """``application/json``, or a JSON-based type such as ``application/problem+json``."""
-    return content_type == "application/json" or (content_type.startswith("application/")
-                                                   and content_type.endswith("+json"))
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 def _refuse(name: str):

@@ -18,8 +18,17 @@ class ScriptAdmin(admin.ModelAdmin):
     search_fields = ("title", "key", "owner__username", "owner__email", "source")
     list_select_related = ("owner",)
     date_hierarchy = "updated_at"
-    readonly_fields = ("key", "owner", "forked_from", "moderation_state", "moderation_reason", "moderated_at",
-                       "moderated_by", "created_at", "updated_at")
+    readonly_fields = (
+        "key",
+        "owner",
+        "forked_from",
+        "moderation_state",
+        "moderation_reason",
+        "moderated_at",
+        "moderated_by",
+        "created_at",
+        "updated_at",
+    )
     actions = ["hide", "restore"]
 
     def has_add_permission(self, request) -> bool:

@@ -42,8 +42,12 @@ def _script(request: HttpRequest, key: str):
 
 def _page(queryset, page: int) -> dict:
     found = Paginator(queryset, PAGE_SIZE).get_page(page)
-    return {"items": list(found), "page": found.number, "pages": found.paginator.num_pages,
-            "count": found.paginator.count}
+    return {
+        "items": list(found),
+        "page": found.number,
+        "pages": found.paginator.num_pages,
+        "count": found.paginator.count,
+    }
 
 
 @router.get("/scripts", response={200: ScriptPageOut, **PAGE_ERRORS}, summary="Your scripts")
@@ -71,8 +75,9 @@ def script_detail(request: HttpRequest, key: str):
 
 @router.patch("/scripts/{key}", response={200: ScriptOut, **BODY_ERRORS, 404: ErrorOut}, summary="Change a script")
 def script_update(request: HttpRequest, key: str, payload: ScriptPatch):
-    return script_services.script_update(script=_script(request, key), user=caller(request),
-                                         **payload.model_dump(exclude_none=True))
+    return script_services.script_update(
+        script=_script(request, key), user=caller(request), **payload.model_dump(exclude_none=True)
+    )
 
 
 @router.delete("/scripts/{key}", response={204: None, **WRITE_ERRORS, 404: ErrorOut}, summary="Delete a script")
@@ -81,8 +86,11 @@ def script_delete(request: HttpRequest, key: str):
     return Status(204, None)
 
 
-@router.post("/scripts/{key}/fork", response={201: ScriptOut, **WRITE_ERRORS, 404: ErrorOut, 413: ErrorOut,
-                                               422: InvalidOut}, summary="Copy a script to your own")
+@router.post(
+    "/scripts/{key}/fork",
+    response={201: ScriptOut, **WRITE_ERRORS, 404: ErrorOut, 413: ErrorOut, 422: InvalidOut},
+    summary="Copy a script to your own",
+)
 def script_fork(request: HttpRequest, key: str):
     return Status(201, script_services.script_fork(script=_script(request, key), user=caller(request)))
 
@@ -98,7 +106,9 @@ async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None
     payload = payload or ScriptRunIn()
     script = await in_thread(_script)(request, key)
     execution, created = await in_thread(script_services.script_run)(
-        script=script, caller=Caller.of_request(request), stdin=payload.stdin,
+        script=script,
+        caller=Caller.of_request(request),
+        stdin=payload.stdin,
         limits=payload.limits.model_dump(exclude_none=True) if payload.limits else None,
     )
     if wait and not execution.is_final:
@@ -106,8 +116,11 @@ async def script_run(request: HttpRequest, key: str, payload: ScriptRunIn | None
     return Status(201 if created else 200, execution)
 
 
-@router.get("/scripts/{key}/executions", response={200: ExecutionPageOut, **PAGE_ERRORS, 404: ErrorOut},
-            summary="Runs of a script you can see")
+@router.get(
+    "/scripts/{key}/executions",
+    response={200: ExecutionPageOut, **PAGE_ERRORS, 404: ErrorOut},
+    summary="Runs of a script you can see",
+)
 def script_executions(request: HttpRequest, key: str, page: int = Query(1, ge=1)):
     script = _script(request, key)
     found = selectors.execution_list_for(user=caller(request), script_id=script.pk, page=page)

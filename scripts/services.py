@@ -40,7 +40,12 @@ class ScriptForbidden(errors.Forbidden):
 
 
 def script_create(
-    *, owner, title: str, source: str, runtime: str | None = None, visibility: str = Visibility.PRIVATE,
+    *,
+    owner,
+    title: str,
+    source: str,
+    runtime: str | None = None,
+    visibility: str = Visibility.PRIVATE,
     forked_from: Script | None = None,
 ) -> Script:
     _require_user(owner)
@@ -52,7 +57,12 @@ def script_create(
 
 
 def script_update(
-    *, script: Script, user, title: str | None = None, source: str | None = None, runtime: str | None = None,
+    *,
+    script: Script,
+    user,
+    title: str | None = None,
+    source: str | None = None,
+    runtime: str | None = None,
     visibility: str | None = None,
 ) -> Script:
     """Change what is given; leave the rest. Only the owner may."""
@@ -73,20 +83,30 @@ def script_fork(*, script: Script, user) -> Script:
     """A private copy for ``user`` of a script they can see."""
     _require_user(user)
     _require_active(script, user)
-    return script_create(owner=user, title=_fork_title(script.title), source=script.source, runtime=script.runtime,
-                         forked_from=script)
+    return script_create(
+        owner=user, title=_fork_title(script.title), source=script.source, runtime=script.runtime, forked_from=script
+    )
 
 
 def script_run(
-    *, script: Script, caller: Caller, stdin: str = "", limits: dict | None = None,
+    *,
+    script: Script,
+    caller: Caller,
+    stdin: str = "",
+    limits: dict | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Execution, bool]:
     """Run the saved source as the caller: the execution is theirs (anonymous for anonymous
     callers), within their caps and quotas, and linked to the script."""
     _require_active(script, caller.user)
     return services.execution_submit(
-        caller=caller, script=script.source, stdin=stdin, runtime=script.runtime, limits=limits,
-        script_id=script.pk, idempotency_key=idempotency_key,
+        caller=caller,
+        script=script.source,
+        stdin=stdin,
+        runtime=script.runtime,
+        limits=limits,
+        script_id=script.pk,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -116,8 +136,12 @@ def _moderate(script: Script, moderator, *, state: str, reason: str) -> Script:
 
 def _apply(script: Script, **values) -> None:
     """Validate and set each value that is not None."""
-    checks = {"title": _clean_title, "source": _clean_source, "runtime": _clean_runtime,
-              "visibility": _clean_visibility}
+    checks = {
+        "title": _clean_title,
+        "source": _clean_source,
+        "runtime": _clean_runtime,
+        "visibility": _clean_visibility,
+    }
     for name, value in values.items():
         if value is not None:
             _refuse_nul(name, value)
@@ -180,4 +204,3 @@ def _require_active(script: Script, user) -> None:
     # Staff may still run a hidden script, to see what it does before deciding.
     if script.is_hidden and not (user is not None and user.is_authenticated and user.is_staff):
         raise ScriptForbidden(SCRIPT_HIDDEN.format(reason=script.moderation_reason))
-

@@ -65,8 +65,12 @@ def script_edit(request: HttpRequest, key: str) -> HttpResponse:
     form = ScriptForm.for_script(script, data=request.POST if request.method == "POST" else None)
     if request.method != "POST":
         return render(request, "scripts/form.html", {"form": form, "script": script})
-    return _save(request, form, lambda data: script_services.script_update(script=script, user=request.user, **data),
-                 script=script)
+    return _save(
+        request,
+        form,
+        lambda data: script_services.script_update(script=script, user=request.user, **data),
+        script=script,
+    )
 
 
 def _save(request: HttpRequest, form: ScriptForm, save, script=None) -> HttpResponse:
@@ -87,8 +91,7 @@ def script_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _render_detail(request: HttpRequest, script, *, error: str = "", status: int = 200) -> HttpResponse:
-    runs = selectors.execution_list_for(user=request.user, script_id=script.pk,
-                                        page=page_number(request))
+    runs = selectors.execution_list_for(user=request.user, script_id=script.pk, page=page_number(request))
     context = {
         "script": script,
         "runs": runs,
@@ -102,8 +105,9 @@ def _render_detail(request: HttpRequest, script, *, error: str = "", status: int
 def script_run(request: HttpRequest, key: str) -> HttpResponse:
     script = _script(request, key)
     try:
-        execution, _ = script_services.script_run(script=script, caller=Caller.of_request(request),
-                                                  stdin=request.POST.get("stdin", ""))
+        execution, _ = script_services.script_run(
+            script=script, caller=Caller.of_request(request), stdin=request.POST.get("stdin", "")
+        )
     except AppError as exc:  # shown on the script's page, where the Run button is
         response = _render_detail(request, script, error=exc.message, status=exc.status)
         for name, value in exc.headers.items():

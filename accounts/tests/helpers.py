@@ -10,8 +10,9 @@ SESSION_URL = "/_allauth/app/v1/auth/session"
 
 
 def post_json(client, path: str, body=None, **headers):
-    return client.post(path, data=json.dumps(body if body is not None else {}), content_type="application/json",
-                       headers=headers)
+    return client.post(
+        path, data=json.dumps(body if body is not None else {}), content_type="application/json", headers=headers
+    )
 
 
 def obtain_tokens(client, user) -> dict:

@@ -23,10 +23,18 @@ print(user.pk)
 def live_user(server, username: str, *, superuser: bool = False) -> int:
     """Create (once) a user with a verified email and :data:`PASSWORD` in the live server's
     database; returns its id."""
-    code = CREATE_USER.format(username=username, email=f"{username}@example.com", password=PASSWORD,
-                              superuser=superuser)
-    done = subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "shell", "-c", code], env=server.env,
-                          cwd=BASE_DIR, capture_output=True, text=True, timeout=60, check=True)
+    code = CREATE_USER.format(
+        username=username, email=f"{username}@example.com", password=PASSWORD, superuser=superuser
+    )
+    done = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "shell", "-c", code],
+        env=server.env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return int(done.stdout.strip().splitlines()[-1])
 
 
@@ -39,6 +47,7 @@ def live_tokens(http, username: str) -> dict:
 def emailed_link(server, *, to: str, path: str, timeout: float = 15) -> str:
     """The link to ``path`` in the last email to ``to`` that the console backend printed to
     the server's output (quoted-printable, as the console backend prints it)."""
+
     def find():
         log = server.log.read_bytes()
         start = log.rfind(f"To: {to}".encode())

@@ -22,8 +22,10 @@ def client():
 
 
 def sign_up(client, username="newcomer"):
-    return client.post("/accounts/signup/", {"email": f"{username}@example.com", "username": username,
-                                             "password1": PASSWORD, "password2": PASSWORD})
+    return client.post(
+        "/accounts/signup/",
+        {"email": f"{username}@example.com", "username": username, "password1": PASSWORD, "password2": PASSWORD},
+    )
 
 
 def link_in(message) -> str:

@@ -114,12 +114,15 @@ def test_the_openapi_schema_documents_the_bearer_scheme(client):
 
 
 @pytest.mark.parametrize("path", [LOGIN_URL, REFRESH_URL])
-@pytest.mark.parametrize(("body", "message"), [
-    ('{"username": "\\ud800", "password": "x"}', LONE_SURROGATE),
-    ('{"refresh_token": "\\udfff"}', LONE_SURROGATE),
-    ('{"username": "owner", "password": NaN}', MALFORMED_JSON),
-    ("[", MALFORMED_JSON),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"username": "\\ud800", "password": "x"}', LONE_SURROGATE),
+        ('{"refresh_token": "\\udfff"}', LONE_SURROGATE),
+        ('{"username": "owner", "password": NaN}', MALFORMED_JSON),
+        ("[", MALFORMED_JSON),
+    ],
+)
 def test_the_token_endpoints_refuse_what_json_should_not_hold_with_a_400_in_their_shape(client, path, body, message):
     response = client.post(path, data=body, content_type="application/json")
 

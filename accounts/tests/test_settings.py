@@ -5,19 +5,33 @@ import sys
 
 from conftest import BASE_DIR
 
-PRELUDE = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'integr8scode.settings'); "
-           "django.setup()\n")
+PRELUDE = (
+    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'integr8scode.settings'); django.setup()\n"
+)
 PRINT_KEY = "from django.conf import settings; print(settings.HEADLESS_JWT_PRIVATE_KEY)"
-STRIPPED = ("SECRET_KEY", "VAR_DIR", "MONGODB_URL", "MONGODB_DB", "HEADLESS_JWT_PRIVATE_KEY",
-            "HEADLESS_JWT_PRIVATE_KEY_FILE", "EMAIL_HOST")
+STRIPPED = (
+    "SECRET_KEY",
+    "VAR_DIR",
+    "MONGODB_URL",
+    "MONGODB_DB",
+    "HEADLESS_JWT_PRIVATE_KEY",
+    "HEADLESS_JWT_PRIVATE_KEY_FILE",
+    "EMAIL_HOST",
+)
 
 
 def django_python(code: str, *, env: dict) -> subprocess.CompletedProcess:
     import os
 
     clean = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    return subprocess.run([sys.executable, "-c", PRELUDE + code], env={**clean, **env}, cwd=BASE_DIR,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE + code],
+        env={**clean, **env},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_embedded_mode_generates_the_jwt_signing_key_once_and_keeps_it_private(tmp_path):
@@ -42,8 +56,9 @@ def test_the_jwt_signing_key_can_come_from_a_file_as_a_kubernetes_secret(tmp_pat
     key_file = tmp_path / "jwt.pem"
     key_file.write_text(made.stdout)
 
-    done = django_python(PRINT_KEY, env={"VAR_DIR": str(tmp_path / "b"),
-                                         "HEADLESS_JWT_PRIVATE_KEY_FILE": str(key_file)})
+    done = django_python(
+        PRINT_KEY, env={"VAR_DIR": str(tmp_path / "b"), "HEADLESS_JWT_PRIVATE_KEY_FILE": str(key_file)}
+    )
 
     assert done.stdout.strip() == made.stdout.strip()
     assert not (tmp_path / "b" / "jwt_private_key.pem").exists()

@@ -20,8 +20,10 @@ def tokens(daphne_server):
     for name in ("watcher", "stranger"):
         live_user(daphne_server, name)
     with httpx.Client(base_url=daphne_server.url, timeout=30) as client:
-        return {name: {"Authorization": f"Bearer {live_tokens(client, name)['access_token']}"}
-                for name in ("watcher", "stranger")}
+        return {
+            name: {"Authorization": f"Bearer {live_tokens(client, name)['access_token']}"}
+            for name in ("watcher", "stranger")
+        }
 
 
 async def watch(url: str, headers: dict) -> list[dict]:
@@ -40,7 +42,8 @@ def test_a_token_holder_watches_their_own_execution_without_an_origin(http, daph
 
 def test_another_users_token_is_refused_as_if_the_execution_did_not_exist(http, daphne_server, tokens):
     execution_id = http.post("/api/v1/executions", json={"script": "pass"}, headers=tokens["watcher"]).json()[
-        "execution_id"]
+        "execution_id"
+    ]
 
     with pytest.raises(InvalidStatus) as refused:
         asyncio.run(watch(ws_url(daphne_server, execution_id), tokens["stranger"]))

@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -69,8 +69,7 @@ def wait_ready(url: str) -> None:
 
 def django_step(module: str, *args: str, env: dict) -> str:
     """Run one of the Django-side steps against the server's databases; its standard output."""
-    done = subprocess.run([sys.executable, "-m", module, *args], env=env, cwd=BASE_DIR,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", module, *args], env=env, cwd=BASE_DIR, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"loadtest: {module} failed:\n{done.stderr[-3000:]}")
     return done.stdout
@@ -78,9 +77,26 @@ def django_step(module: str, *args: str, env: dict) -> str:
 
 def locust(config: LoadTest, url: str, work: Path, env: dict) -> dict:
     """Run the users; Locust's report (see bench.loadtest.recorder)."""
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-               "-u", str(config.users), "-r", str(config.spawn_rate), "-t", config.run_time,
-               "--host", url, "--stop-timeout", str(STOP_TIMEOUT_SECONDS), *config.user_classes]
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "-u",
+        str(config.users),
+        "-r",
+        str(config.spawn_rate),
+        "-t",
+        config.run_time,
+        "--host",
+        url,
+        "--stop-timeout",
+        str(STOP_TIMEOUT_SECONDS),
+        *config.user_classes,
+    ]
     with open(work / "locust.log", "wb") as log:
         subprocess.run(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
     report = work / "report.json"
@@ -94,37 +110,60 @@ def server_figures(server: BenchServer | None, cpu, work: Path) -> dict:
     ran, and its log records of level WARNING and above; nothing for a server not started here."""
     if server is None:
         return {}
-    seconds = (round(after - before, 1) for before, after in zip(cpu.before, cpu.after))
+    seconds = (round(after - before, 1) for before, after in zip(cpu.before, cpu.after, strict=True))
     levels = (LOG_LEVEL.search(line) for line in (work / "server.log").read_text(errors="replace").splitlines())
-    return {"cpu_seconds": dict(zip(("web", "sandboxes", "store"), seconds)),
-            "log_records": dict(Counter(found.group(1) or found.group(2) for found in levels if found))}
+    return {
+        "cpu_seconds": dict(zip(("web", "sandboxes", "store"), seconds, strict=True)),
+        "log_records": dict(Counter(found.group(1) or found.group(2) for found in levels if found)),
+    }
 
 
 def run_facts(config: LoadTest, server: BenchServer | None) -> dict:
-    return {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "users": config.users, "spawn_rate": config.spawn_rate,
-            "run_time": config.run_time, "target": config.url or "its own server", "accounts": config.accounts,
-            "user_classes": config.user_classes or "all",
-            "cpus": os.cpu_count(), "python": platform.python_version(),
-            "quotas": quota_env() if server else "the server's own"}
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "users": config.users,
+        "spawn_rate": config.spawn_rate,
+        "run_time": config.run_time,
+        "target": config.url or "its own server",
+        "accounts": config.accounts,
+        "user_classes": config.user_classes or "all",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "quotas": quota_env() if server else "the server's own",
+    }
 
 
 def run(config: LoadTest, work: Path) -> dict:
     password = secrets.token_urlsafe(18)
-    users_env = {**os.environ, "LOADTEST_LEDGER": str(work / "ledger.jsonl"), "LOADTEST_REPORT": str(work / "report.json"),
-                 "LOADTEST_ACCOUNTS": str(config.accounts), "LOADTEST_PASSWORD": password}
+    users_env = {
+        **os.environ,
+        "LOADTEST_LEDGER": str(work / "ledger.jsonl"),
+        "LOADTEST_REPORT": str(work / "report.json"),
+        "LOADTEST_ACCOUNTS": str(config.accounts),
+        "LOADTEST_PASSWORD": password,
+    }
     with target(config, work) as (url, server_env, server):
         say(f"server {url}" + (f" (its log: {work / 'server.log'})" if server else ""))
         wait_ready(url)
         django_step("bench.loadtest.accounts", str(config.accounts), env={**server_env, "LOADTEST_PASSWORD": password})
-        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        since = datetime.now(UTC) - timedelta(seconds=1)
         say(f"{config.users} users for {config.run_time} (Locust's log: {work / 'locust.log'})")
         with server_cpu(server.process.pid) if server else nullcontext() as cpu:
             report = locust(config, url, work, users_env)
         say(f"waiting up to {config.settle_seconds:g} s for every execution to finish")
-        audit = django_step("bench.loadtest.audit", str(work / "ledger.jsonl"), since.isoformat(),
-                            str(config.settle_seconds), env=server_env)
-    return results(run=run_facts(config, server), report=report, executions=json.loads(audit),
-                   server=server_figures(server, cpu, work))
+        audit = django_step(
+            "bench.loadtest.audit",
+            str(work / "ledger.jsonl"),
+            since.isoformat(),
+            str(config.settle_seconds),
+            env=server_env,
+        )
+    return results(
+        run=run_facts(config, server),
+        report=report,
+        executions=json.loads(audit),
+        server=server_figures(server, cpu, work),
+    )
 
 
 def main() -> int:

@@ -18,7 +18,8 @@ def accounts_ensure(*, count: int, password: str) -> None:
     for index in range(1, count + 1):
         email = EMAIL.format(index=index)
         user, _ = get_user_model().objects.update_or_create(
-            username=USERNAME.format(index=index), defaults={"email": email, "password": hashed, "is_active": True})
+            username=USERNAME.format(index=index), defaults={"email": email, "password": hashed, "is_active": True}
+        )
         EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
 
 

@@ -36,9 +36,13 @@ def store_read(ids: set[str], since: datetime) -> dict[str, dict]:
     found = {doc.execution_id: doc for doc in Execution.objects(created_at__gte=since).only(*FIELDS)}
     missing = list(ids - found.keys())
     for start in range(0, len(missing), 500):  # created before SINCE by a skewed clock, or lost
-        found.update((doc.execution_id, doc) for doc in Execution.objects(pk__in=missing[start:start + 500]).only(*FIELDS))
-    return {key: {"status": doc.status, "error_type": doc.error_type, "output": doc.output or ""}
-            for key, doc in found.items()}
+        found.update(
+            (doc.execution_id, doc) for doc in Execution.objects(pk__in=missing[start : start + 500]).only(*FIELDS)
+        )
+    return {
+        key: {"status": doc.status, "error_type": doc.error_type, "output": doc.output or ""}
+        for key, doc in found.items()
+    }
 
 
 def settle(ledger: dict[str, str], since: datetime, deadline: float) -> dict[str, dict]:
@@ -57,15 +61,22 @@ def verdict(ledger: dict[str, str], stored: dict[str, dict]) -> dict:
 
     lost = sorted(set(ledger) - stored.keys())
     stuck = sorted(key for key, row in stored.items() if row["status"] not in Status.FINAL)
-    wrong = {key: problem for key, kind in ledger.items() if key in stored and key not in stuck
-             and (problem := outcome_problem(SCRIPTS[kind], **stored[key]))}
+    wrong = {
+        key: problem
+        for key, kind in ledger.items()
+        if key in stored and key not in stuck and (problem := outcome_problem(SCRIPTS[kind], **stored[key]))
+    }
     return {
-        "acknowledged": len(ledger), "stored": len(stored),
+        "acknowledged": len(ledger),
+        "stored": len(stored),
         "unacknowledged": len(stored.keys() - ledger.keys()),
-        "lost": len(lost), "stuck": len(stuck), "wrong": len(wrong),
+        "lost": len(lost),
+        "stuck": len(stuck),
+        "wrong": len(wrong),
         "by_status": dict(Counter(row["status"] for row in stored.values())),
         "by_error_type": dict(Counter(row["error_type"] for row in stored.values() if row["error_type"])),
-        "lost_ids": lost[:LISTED], "stuck_ids": stuck[:LISTED],
+        "lost_ids": lost[:LISTED],
+        "stuck_ids": stuck[:LISTED],
         "wrong_examples": dict(list(wrong.items())[:LISTED]),
     }
 

@@ -34,7 +34,7 @@ class EditorUser(FastHttpUser):
             try:
                 ws.send(json.dumps({"type": "submit", **script.submission(), "idempotency_key": uuid.uuid4().hex}))
                 self.follow(ws, kind, started)
-            except Exception as exc:  # noqa: BLE001  (a timeout, a dropped connection, a bad message)
+            except Exception as exc:
                 report(self, f"{SUBMIT} submit to finished", started, exc)
             finally:
                 ws.close()

@@ -27,9 +27,13 @@ def status_class(name: str, status: int | None, exception) -> str:
 
 def entry_figures(entry) -> dict:
     """One Locust ``StatsEntry`` (an endpoint, or the total) as the report gives it."""
-    figures = {"requests": entry.num_requests, "failures": entry.num_failures,
-               "rps": round(entry.total_rps, 2), "avg_ms": round(entry.avg_response_time, 1),
-               "max_ms": round(entry.max_response_time or 0, 1)}
+    figures = {
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": round(entry.total_rps, 2),
+        "avg_ms": round(entry.avg_response_time, 1),
+        "max_ms": round(entry.max_response_time or 0, 1),
+    }
     figures.update((name, entry.get_response_time_percentile(p)) for name, p in PERCENTILES.items())
     return figures
 
@@ -50,14 +54,27 @@ class Recorder:
     def write(self, stats) -> None:
         """Locust's final ``RequestStats`` and the status classes, to the report file."""
         errors = sorted(stats.errors.values(), key=lambda error: -error.occurrences)[:ERRORS_LISTED]
-        self.report.write_text(json.dumps({
-            "total": entry_figures(stats.total),
-            "duration_seconds": round((stats.total.last_request_timestamp or 0) - stats.total.start_time, 1),
-            "endpoints": {f"{entry.method} {entry.name}": entry_figures(entry) for entry in stats.entries.values()},
-            "status_classes": {name: dict(counts) for name, counts in sorted(self.classes.items())},
-            "errors": [{"endpoint": f"{error.method} {error.name}", "error": str(error.error),
-                        "occurrences": error.occurrences} for error in errors],
-        }, indent=2))
+        self.report.write_text(
+            json.dumps(
+                {
+                    "total": entry_figures(stats.total),
+                    "duration_seconds": round((stats.total.last_request_timestamp or 0) - stats.total.start_time, 1),
+                    "endpoints": {
+                        f"{entry.method} {entry.name}": entry_figures(entry) for entry in stats.entries.values()
+                    },
+                    "status_classes": {name: dict(counts) for name, counts in sorted(self.classes.items())},
+                    "errors": [
+                        {
+                            "endpoint": f"{error.method} {error.name}",
+                            "error": str(error.error),
+                            "occurrences": error.occurrences,
+                        }
+                        for error in errors
+                    ],
+                },
+                indent=2,
+            )
+        )
 
 
 def recorder_from_env() -> Recorder:

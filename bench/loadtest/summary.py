@@ -4,8 +4,12 @@ A run passes when no execution was lost, stuck or wrong and no answer was a 5xx.
 
 from bench.loadtest.recorder import QUOTA_SUFFIX
 
-ANSWER_CLASSES = {"5xx": "server_errors_5xx", "4xx": "client_errors_4xx", "429": "quota_refusals_429",
-                  "failed": "no_answer_or_ws_failure"}
+ANSWER_CLASSES = {
+    "5xx": "server_errors_5xx",
+    "4xx": "client_errors_4xx",
+    "429": "quota_refusals_429",
+    "failed": "no_answer_or_ws_failure",
+}
 
 
 def answers(report: dict) -> dict:
@@ -20,8 +24,11 @@ def answers(report: dict) -> dict:
 
 def endpoints(report: dict) -> dict:
     """Figures per endpoint; quota refusals (``... [429]``) folded into their endpoint's row."""
-    rows = {name: {**figures, "quota_429": 0} for name, figures in report["endpoints"].items()
-            if not name.endswith(QUOTA_SUFFIX)}
+    rows = {
+        name: {**figures, "quota_429": 0}
+        for name, figures in report["endpoints"].items()
+        if not name.endswith(QUOTA_SUFFIX)
+    }
     for name, figures in report["endpoints"].items():
         if name.endswith(QUOTA_SUFFIX):
             base = name.removesuffix(QUOTA_SUFFIX)
@@ -31,8 +38,12 @@ def endpoints(report: dict) -> dict:
 
 
 def verdict(executions: dict, answered: dict) -> dict:
-    problems = {"lost": executions["lost"], "stuck": executions["stuck"], "wrong": executions["wrong"],
-                "server_errors_5xx": answered["server_errors_5xx"]}
+    problems = {
+        "lost": executions["lost"],
+        "stuck": executions["stuck"],
+        "wrong": executions["wrong"],
+        "server_errors_5xx": answered["server_errors_5xx"],
+    }
     return {"passed": not any(problems.values()), **problems}
 
 
@@ -52,17 +63,24 @@ def results(*, run: dict, report: dict, executions: dict, server: dict) -> dict:
 
 
 def _endpoint_lines(rows: dict, total: dict) -> list[str]:
-    lines = ["| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | 429 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | 429 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in [*rows.items(), ("Total", {**total, "quota_429": ""})]:
-        lines.append(f"| {name} | {row['requests']} | {row['rps']} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} "
-                     f"| {row.get('p99_ms', '')} | {row.get('max_ms', '')} | {row['failures']} | {row['quota_429']} |")
+        lines.append(
+            f"| {name} | {row['requests']} | {row['rps']} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} "
+            f"| {row.get('p99_ms', '')} | {row.get('max_ms', '')} | {row['failures']} | {row['quota_429']} |"
+        )
     return lines
 
 
 def _problem_lines(executions: dict) -> list[str]:
-    lines = [f"- {what}: {', '.join(executions[key])}" for what, key in
-             (("lost", "lost_ids"), ("stuck", "stuck_ids")) if executions[key]]
+    lines = [
+        f"- {what}: {', '.join(executions[key])}"
+        for what, key in (("lost", "lost_ids"), ("stuck", "stuck_ids"))
+        if executions[key]
+    ]
     return lines + [f"- wrong: {key}: {problem}" for key, problem in executions["wrong_examples"].items()]
 
 
@@ -92,12 +110,16 @@ def markdown(results: dict) -> str:
         f"stuck **{executions['stuck']}**, wrong result **{executions['wrong']}**; by status {executions['by_status']}",
     ]
     if results["server"]:
-        lines.append(f"- server CPU seconds while the users ran: {results['server']['cpu_seconds']}; "
-                     f"records in its log: {results['server']['log_records'] or 'none'} (WARNING and above)")
+        lines.append(
+            f"- server CPU seconds while the users ran: {results['server']['cpu_seconds']}; "
+            f"records in its log: {results['server']['log_records'] or 'none'} (WARNING and above)"
+        )
     lines += _problem_lines(executions)
     lines += ["", *_endpoint_lines(results["endpoints"], results["total"])]
     if results["errors"]:
         lines += ["", "| errors (most frequent) | occurrences |", "|---|---|"]
-        lines += [f"| {error['endpoint']}: {error['error'][:160].replace('|', '/')} | {error['occurrences']} |"
-                  for error in results["errors"]]
+        lines += [
+            f"| {error['endpoint']}: {error['error'][:160].replace('|', '/')} | {error['occurrences']} |"
+            for error in results["errors"]
+        ]
     return "\n".join(lines) + "\n"

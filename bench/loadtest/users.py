@@ -60,8 +60,9 @@ class ApiUser(FastHttpUser):
         """POST one of the test scripts; the execution as the answer gives it ({} if refused)."""
         kind, script = scripts.pick(stdin=stdin)
         headers = {**self.headers, "Idempotency-Key": uuid.uuid4().hex} if self.idempotent else self.headers
-        with self.client.post(path, json=script.submission(), headers=headers, name=name,
-                              catch_response=True) as response:
+        with self.client.post(
+            path, json=script.submission(), headers=headers, name=name, catch_response=True
+        ) as response:
             if refused_by_quota(response, name) or response.status_code >= 400:
                 return {}
             body = body_of(response)
@@ -191,10 +192,14 @@ class SignedInReader(FastHttpUser):
     def _sign_in(self) -> bool:
         page = self.client.get("/accounts/login/", name="/accounts/login/")
         token = CSRF_FIELD.search(page.text or "")
-        form = {"csrfmiddlewaretoken": token.group(1) if token else "", "login": self.account,
-                "password": os.environ["LOADTEST_PASSWORD"]}
-        with self.client.post("/accounts/login/", data=form, name="/accounts/login/",
-                              allow_redirects=False, catch_response=True) as response:
+        form = {
+            "csrfmiddlewaretoken": token.group(1) if token else "",
+            "login": self.account,
+            "password": os.environ["LOADTEST_PASSWORD"],
+        }
+        with self.client.post(
+            "/accounts/login/", data=form, name="/accounts/login/", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 302:  # the form again: not signed in
                 response.failure(f"sign-in answered {response.status_code}, not a redirect")
             return response.status_code == 302

@@ -18,16 +18,23 @@ class EndedEarly(Exception):
 def report(user, name: str, started: float, exception: Exception | None = None) -> None:
     """One WebSocket figure of ``user``: from ``started`` (``time.perf_counter()``) to now."""
     user.environment.events.request.fire(
-        request_type="WS", name=name, response_time=(time.perf_counter() - started) * 1000,
-        response_length=0, response=None, context={}, exception=exception)
+        request_type="WS",
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=0,
+        response=None,
+        context={},
+        exception=exception,
+    )
 
 
 def connect(user, path: str, name: str, started: float) -> websocket.WebSocket | None:
     """A connection from a page of the site (a browser's Origin); its handshake is reported."""
     try:
-        ws = websocket.create_connection(user.host.replace("http", "ws", 1) + path, timeout=TIMEOUT_SECONDS,
-                                         origin=user.host)
-    except Exception as exc:  # noqa: BLE001  (any failure to connect is the figure's failure)
+        ws = websocket.create_connection(
+            user.host.replace("http", "ws", 1) + path, timeout=TIMEOUT_SECONDS, origin=user.host
+        )
+    except Exception as exc:
         report(user, f"{name} connect", started, exc)
         return None
     report(user, f"{name} connect", started)
@@ -56,7 +63,7 @@ def watch(user, execution_id: str) -> None:
         if not any(message["type"] == "finished" for message in messages(ws)):
             raise EndedEarly("the connection closed before the execution finished")
         report(user, f"{WATCH} connect to finished", started)
-    except Exception as exc:  # noqa: BLE001  (a timeout, a dropped connection, a bad message)
+    except Exception as exc:
         report(user, f"{WATCH} connect to finished", started, exc)
     finally:
         ws.close()

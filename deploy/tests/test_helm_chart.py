@@ -32,23 +32,38 @@ CRDS = {"monitoring.coreos.com/v1"}  # not in the Kubernetes schemas; checked by
 LINT_INFO = 1  # helm's support.InfoSev: "icon is recommended" and the like
 NO_RENDERER = "no Helm renderer: install the helm-python-sdk package (dev group) or put helm on the PATH"
 
-MINIMAL = {"secrets": {"values": {"SECRET_KEY": "s" * 50, "HEADLESS_JWT_PRIVATE_KEY": "a PEM",
-                                  "MONGODB_URL": "mongodb://mongodb:27017/integr8scode"}}}
+MINIMAL = {
+    "secrets": {
+        "values": {
+            "SECRET_KEY": "s" * 50,
+            "HEADLESS_JWT_PRIVATE_KEY": "a PEM",
+            "MONGODB_URL": "mongodb://mongodb:27017/integr8scode",
+        }
+    }
+}
 EVERYTHING = {
     "image": {"repository": "registry.example/integr8scode/app", "tag": "1.2.3"},
     "imagePullSecrets": [{"name": "regcred"}],
-    "runtimes": [{"name": "python3.13", "image": "registry.example/py:3.13"},
-                 {"name": "python3.12", "image": "registry.example/py:3.12"}],
+    "runtimes": [
+        {"name": "python3.13", "image": "registry.example/py:3.13"},
+        {"name": "python3.12", "image": "registry.example/py:3.12"},
+    ],
     "secrets": {"existingSecret": "integr8scode", "asFiles": False},
     "config": {"extraEnv": {"EXECUTION_LEASE_SECONDS": "20"}},
-    "sandbox": {"runtimeClass": {"name": "gvisor", "create": True}, "nodeSelector": {"pool": "sandbox"},
-                "imagePullSecrets": ["sandbox-regcred"]},
+    "sandbox": {
+        "runtimeClass": {"name": "gvisor", "create": True},
+        "nodeSelector": {"pool": "sandbox"},
+        "imagePullSecrets": ["sandbox-regcred"],
+    },
     "ingress": {"className": "nginx", "tls": [{"secretName": "tls", "hosts": ["integr8scode.example.com"]}]},
     "reaper": {"olderThanSeconds": 900},
     "metrics": {"enabled": True},
 }
-VALUE_SETS = {"minimal": MINIMAL, "everything": EVERYTHING,
-              "kind": yaml.safe_load((CHART / "ci" / "kind-values.yaml").read_text())}
+VALUE_SETS = {
+    "minimal": MINIMAL,
+    "everything": EVERYTHING,
+    "kind": yaml.safe_load((CHART / "ci" / "kind-values.yaml").read_text()),
+}
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -73,8 +88,16 @@ def _render_with_binary(values: dict) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
         json.dump(values, file)  # JSON is YAML
         file.flush()
-        command = [shutil.which("helm"), "template", "demo", str(CHART), "--namespace", RELEASE_NAMESPACE,
-                   "--values", file.name]
+        command = [
+            shutil.which("helm"),
+            "template",
+            "demo",
+            str(CHART),
+            "--namespace",
+            RELEASE_NAMESPACE,
+            "--values",
+            file.name,
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RenderError(done.stderr)
@@ -147,8 +170,11 @@ def test_helm_lint_in_strict_mode_finds_nothing_worse_than_advice():
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
             json.dump(MINIMAL, file)
             file.flush()
-            done = subprocess.run([shutil.which("helm"), "lint", "--strict", str(CHART), "--values", file.name],
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [shutil.which("helm"), "lint", "--strict", str(CHART), "--values", file.name],
+                capture_output=True,
+                text=True,
+            )
         assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -191,8 +217,9 @@ def test_the_executors_role_reaches_only_pods_their_logs_and_config_maps_in_the_
     assert all(rule["apiGroups"] == [""] for rule in role["rules"])
     assert not any(d["kind"] in ("ClusterRole", "ClusterRoleBinding") for d in documents)
     binding = find(documents, "RoleBinding")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "demo-integr8scode-executor",
-                                    "namespace": RELEASE_NAMESPACE}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "demo-integr8scode-executor", "namespace": RELEASE_NAMESPACE}
+    ]
 
 
 def test_a_runtime_class_is_created_and_used_when_asked_for():
@@ -230,9 +257,13 @@ def test_every_pod_runs_non_root_read_only_without_privilege_escalation_or_capab
 
 def test_only_the_executors_reaper_and_migrations_get_an_api_token():
     tokens = {name: spec["automountServiceAccountToken"] for name, spec in pod_specs(render(MINIMAL)).items()}
-    assert tokens == {"demo-integr8scode-web": False, "demo-integr8scode-executor": True,
-                      "demo-integr8scode-reaper": True, "demo-integr8scode-migrate": True,
-                      "demo-integr8scode-prepull": False}
+    assert tokens == {
+        "demo-integr8scode-web": False,
+        "demo-integr8scode-executor": True,
+        "demo-integr8scode-reaper": True,
+        "demo-integr8scode-migrate": True,
+        "demo-integr8scode-prepull": False,
+    }
 
 
 def test_the_web_pods_serve_daphne_with_readiness_and_liveness_probes():

@@ -228,13 +228,18 @@ class Dispatcher:
         execution = run.execution
         events.status(execution.execution_id, status=execution.status)
         metrics.queue_wait.labels(execution.runtime).observe(
-            (execution.started_at - execution.created_at).total_seconds())
+            (execution.started_at - execution.created_at).total_seconds()
+        )
         try:
             self._run_sandbox(run)
         except Exception as exc:
             log.exception("execution crashed in the dispatcher", extra={"execution_id": execution.execution_id})
-            transitions.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
-                                    message=SANDBOX_CRASHED.format(error=exc), worker=self.worker)
+            transitions.execution_fail(
+                execution_id=execution.execution_id,
+                error_type=ErrorType.SYSTEM_ERROR,
+                message=SANDBOX_CRASHED.format(error=exc),
+                worker=self.worker,
+            )
         finally:
             with self._runs_lock:
                 self._runs.pop(execution.execution_id, None)
@@ -255,8 +260,12 @@ class Dispatcher:
         if run.stop_message:
             result.message = run.stop_message
         run.final = transitions.execution_finish(
-            execution_id=execution.execution_id, worker=self.worker, result=result,
-            stdout=run.output.text(Stream.STDOUT), stderr=run.output.text(Stream.STDERR), output_seq=run.output.seq,
+            execution_id=execution.execution_id,
+            worker=self.worker,
+            result=result,
+            stdout=run.output.text(Stream.STDOUT),
+            stderr=run.output.text(Stream.STDERR),
+            output_seq=run.output.seq,
         )
         if run.final is not None:
             self._record(execution, result)
@@ -277,8 +286,10 @@ class Dispatcher:
         for flag in result.flags:
             metrics.report_disagreements.labels(self.runner.name, flag).inc()
         if result.flags:
-            log.warning("the sandbox's report disagreed with the host", extra={
-                "execution_id": execution.execution_id, "flags": result.flags})
+            log.warning(
+                "the sandbox's report disagreed with the host",
+                extra={"execution_id": execution.execution_id, "flags": result.flags},
+            )
 
     def _start_failed(self, execution: Execution, error: RunnerError) -> None:
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
@@ -286,8 +297,12 @@ class Dispatcher:
         if retry and transitions.execution_release(execution_id=execution.execution_id, worker=self.worker):
             wakeups.notify_queued()
             return
-        if transitions.execution_fail(execution_id=execution.execution_id, error_type=ErrorType.SYSTEM_ERROR,
-                                   message=error.message, worker=self.worker):
+        if transitions.execution_fail(
+            execution_id=execution.execution_id,
+            error_type=ErrorType.SYSTEM_ERROR,
+            message=error.message,
+            worker=self.worker,
+        ):
             metrics.finished.labels(execution.runtime, self.runner.name, "failed", ErrorType.SYSTEM_ERROR.value).inc()
 
     def _stop_run(self, run: Run, error_type: ErrorType, message: str) -> None:
@@ -318,8 +333,9 @@ class Dispatcher:
             return
         output = run.output.take_unpersisted()
         try:
-            stop = transitions.execution_renew_lease(execution_id=run.execution.execution_id, worker=self.worker,
-                                               output=output)
+            stop = transitions.execution_renew_lease(
+                execution_id=run.execution.execution_id, worker=self.worker, output=output
+            )
         except Exception:
             log.exception("renewing a lease failed", extra={"execution_id": run.execution.execution_id})
             return

@@ -50,8 +50,11 @@ class ExecutionOutput:
         """Everything written so far: stdout, stderr and the last sequence number, together."""
         with self._lock:
             chunks = list(self._chunks)
-        return ("".join(text for s, text in chunks if s == Stream.STDOUT),
-                "".join(text for s, text in chunks if s == Stream.STDERR), len(chunks))
+        return (
+            "".join(text for s, text in chunks if s == Stream.STDOUT),
+            "".join(text for s, text in chunks if s == Stream.STDERR),
+            len(chunks),
+        )
 
     def has_unpersisted(self) -> bool:
         return len(self._chunks) > self._persisted
@@ -59,7 +62,7 @@ class ExecutionOutput:
     def take_unpersisted(self) -> Unpersisted:
         """The output written since the last call."""
         with self._lock:
-            new = self._chunks[self._persisted:]
+            new = self._chunks[self._persisted :]
             self._persisted = len(self._chunks)
         return Unpersisted(
             stdout="".join(text for s, text in new if s == Stream.STDOUT),

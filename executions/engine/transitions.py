@@ -28,13 +28,21 @@ SHUTDOWN_MESSAGE = "The executor shut down before the script finished."
 # their entry back from the recovery sweep.
 ORPHAN_AGE = timedelta(seconds=10)
 CLAIM_ATTEMPTS = 20
-_BACK_IN_QUEUE = {"set__status": Status.QUEUED, "set__worker": None, "set__lease_until": None,
-                  "set__started_at": None, "set__output": "", "set__errors": None, "set__output_seq": 0}
+_BACK_IN_QUEUE = {
+    "set__status": Status.QUEUED,
+    "set__worker": None,
+    "set__lease_until": None,
+    "set__started_at": None,
+    "set__output": "",
+    "set__errors": None,
+    "set__output_seq": 0,
+}
 
 
 def execution_enqueue(*, execution: Execution) -> None:
     QueueEntry.objects(execution_id=execution.execution_id).update_one(
-        upsert=True, set__created_at=execution.created_at)
+        upsert=True, set__created_at=execution.created_at
+    )
 
 
 def execution_enqueue_queued(*, execution_id: str) -> None:
@@ -129,9 +137,14 @@ def execution_finish(
         set__lease_until=None,
     )
     if finished is not None:
-        log.info("execution finished", extra={
-            "execution_id": execution_id, "status": Status.COMPLETED if succeeded else Status.FAILED,
-            "error_type": None if succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value})
+        log.info(
+            "execution finished",
+            extra={
+                "execution_id": execution_id,
+                "status": Status.COMPLETED if succeeded else Status.FAILED,
+                "error_type": None if succeeded else (result.error_type or ErrorType.RUNTIME_ERROR).value,
+            },
+        )
     return finished
 
 
@@ -143,8 +156,11 @@ def execution_release(*, execution_id: str, worker: str) -> bool:
     # The entry goes in first: if this process dies in between, the next claimer finds the
     # execution still running and drops the entry, and lease expiry requeues it properly.
     execution_enqueue(execution=execution)
-    return bool(Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
-        **_BACK_IN_QUEUE, set__updated_at=timezone.now()))
+    return bool(
+        Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update(
+            **_BACK_IN_QUEUE, set__updated_at=timezone.now()
+        )
+    )
 
 
 def execution_fail(*, execution_id: str, error_type: ErrorType, message: str, worker: str | None = None) -> bool:
@@ -154,8 +170,12 @@ def execution_fail(*, execution_id: str, error_type: ErrorType, message: str, wo
     if worker:
         filter_["worker"] = worker
     failed = Execution.objects(**filter_).update(
-        set__status=Status.FAILED, set__error_type=error_type.value, set__error_message=message,
-        set__finished_at=now, set__updated_at=now, set__lease_until=None,
+        set__status=Status.FAILED,
+        set__error_type=error_type.value,
+        set__error_message=message,
+        set__finished_at=now,
+        set__updated_at=now,
+        set__lease_until=None,
     )
     if failed:
         log.info("execution failed", extra={"execution_id": execution_id, "error_type": error_type.value})
@@ -167,8 +187,9 @@ def executions_recover_expired(*, now=None) -> dict[str, int]:
     and give orphaned queued executions their queue entry back."""
     now = now or timezone.now()
     counts = {"requeued": 0, "failed": 0}
-    expired = Execution.objects(status=Status.RUNNING, lease_until__lt=now).only("execution_id", "attempts",
-                                                                                  "runtime", "created_at")
+    expired = Execution.objects(status=Status.RUNNING, lease_until__lt=now).only(
+        "execution_id", "attempts", "runtime", "created_at"
+    )
     for execution in expired:
         outcome = _recover_one(execution, now)
         if outcome:
@@ -189,8 +210,12 @@ def _recover_one(execution: Execution, now) -> str | None:
             return "requeued"
         return None
     if expired.update(
-        set__status=Status.FAILED, set__error_type=ErrorType.SYSTEM_ERROR.value,
-        set__error_message=WORKER_LOST_MESSAGE, set__finished_at=now, set__updated_at=now, set__lease_until=None,
+        set__status=Status.FAILED,
+        set__error_type=ErrorType.SYSTEM_ERROR.value,
+        set__error_message=WORKER_LOST_MESSAGE,
+        set__finished_at=now,
+        set__updated_at=now,
+        set__lease_until=None,
     ):
         log.warning("lease expired; execution failed", extra={"execution_id": execution.execution_id})
         metrics.lease_expiries.labels("failed").inc()

@@ -133,8 +133,9 @@ def _split_status(status: int) -> tuple[int | None, int | None]:
     return (None, status - 128) if status > 128 else (status, None)
 
 
-def _classify(decoder: Decoder, record: ExitRecord | None, host: HostView, flags: list[str], *,
-              no_record: tuple[ErrorType, str]) -> tuple[ErrorType | None, str]:
+def _classify(
+    decoder: Decoder, record: ExitRecord | None, host: HostView, flags: list[str], *, no_record: tuple[ErrorType, str]
+) -> tuple[ErrorType | None, str]:
     if host.stopped_as is not None:
         return host.stopped_as, STOPPED
     if decoder.violation is not None and not _supervisor_died(decoder):

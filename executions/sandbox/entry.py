@@ -141,7 +141,9 @@ def install_filter(path):
         raise OSError("the system-call filter is not a BPF program")
     instructions = _buffer(program)
     # struct sock_fprog: the number of instructions, padding, then a pointer to them.
-    fprog = _buffer((len(program) // 8).to_bytes(8, sys.byteorder) + _ctypes.addressof(instructions).to_bytes(8, sys.byteorder))
+    fprog = _buffer(
+        (len(program) // 8).to_bytes(8, sys.byteorder) + _ctypes.addressof(instructions).to_bytes(8, sys.byteorder)
+    )
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _ctypes.addressof(fprog))
 

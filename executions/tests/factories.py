@@ -21,5 +21,11 @@ def make_execution(**fields) -> Execution:
 
 def make_running(*, worker: str = "crashed-worker:1", lease_in: float = 30, attempts: int = 1, **fields) -> Execution:
     now = timezone.now()
-    return make_execution(status=Status.RUNNING, worker=worker, started_at=now, attempts=attempts,
-                          lease_until=now + timedelta(seconds=lease_in), **fields)
+    return make_execution(
+        status=Status.RUNNING,
+        worker=worker,
+        started_at=now,
+        attempts=attempts,
+        lease_until=now + timedelta(seconds=lease_in),
+        **fields,
+    )

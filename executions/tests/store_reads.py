@@ -21,8 +21,10 @@ class Read:
     def index(self) -> str | None:
         """The name of the index the read goes through, None when it reads every document."""
         collection = self.collection
-        names = {SQLiteEngine._physical_index_name(None, collection.database.name, collection.name, name): name
-                 for name in collection.index_information()}
+        names = {
+            SQLiteEngine._physical_index_name(None, collection.database.name, collection.name, name): name
+            for name in collection.index_information()
+        }
         for line in self.explain()["details"]["engine_details"]:
             if match := NARROWED.match(line):
                 return names.get(match[1], match[1])

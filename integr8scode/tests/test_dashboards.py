@@ -53,9 +53,20 @@ def exported(django_db_blocker):
 def test_the_dashboard_covers_the_platforms_metrics():
     names = referenced(dashboard_expressions())
 
-    for family in ("submitted", "finished", "queue_wait", "run_duration", "run_cpu", "run_peak_memory",
-                   "sandbox_start", "output_bytes", "websocket_connections", "rate_limit_refusals",
-                   "dispatcher_workers", "lease_expiries"):
+    for family in (
+        "submitted",
+        "finished",
+        "queue_wait",
+        "run_duration",
+        "run_cpu",
+        "run_peak_memory",
+        "sandbox_start",
+        "output_bytes",
+        "websocket_connections",
+        "rate_limit_refusals",
+        "dispatcher_workers",
+        "lease_expiries",
+    ):
         assert any(family in name for name in names), family
 
 
@@ -71,6 +82,12 @@ def test_every_referenced_metric_is_exported(exported, source):
 def test_the_alerts_cover_what_operators_must_hear_about():
     names = {rule["alert"] for group in yaml.safe_load(ALERTS.read_text()) for rule in group["rules"]}
 
-    assert names == {"Integr8sCodeQueueBackingUp", "Integr8sCodeFailureRatioHigh", "Integr8sCodeSystemErrors",
-                     "Integr8sCodeNoExecutorAlive", "Integr8sCodeLeaseExpiries", "Integr8sCodeRunDurationP95High",
-                     "Integr8sCodeSandboxReportDisagreed"}
+    assert names == {
+        "Integr8sCodeQueueBackingUp",
+        "Integr8sCodeFailureRatioHigh",
+        "Integr8sCodeSystemErrors",
+        "Integr8sCodeNoExecutorAlive",
+        "Integr8sCodeLeaseExpiries",
+        "Integr8sCodeRunDurationP95High",
+        "Integr8sCodeSandboxReportDisagreed",
+    }

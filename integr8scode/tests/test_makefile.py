@@ -18,8 +18,14 @@ echo "$@" >> "$(dirname "$0")/calls"
 
 
 def make(*args: str, env: dict | None = None) -> str:
-    done = subprocess.run(["make", "--no-print-directory", *args], cwd=BASE_DIR, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -32,8 +38,11 @@ def stub_uv(tmp_path):
     uv = tmp_path / "uv"
     uv.write_text(UV_STUB)
     uv.chmod(uv.stat().st_mode | stat.S_IXUSR)
-    return {"args": [f"UV={uv}", f"VENV={tmp_path / 'venv'}", f"PYTHON={sys.executable}"],
-            "calls": tmp_path / "calls", "venv": tmp_path / "venv"}
+    return {
+        "args": [f"UV={uv}", f"VENV={tmp_path / 'venv'}", f"PYTHON={sys.executable}"],
+        "calls": tmp_path / "calls",
+        "venv": tmp_path / "venv",
+    }
 
 
 def synced(stub_uv, mode: str) -> list[str]:

@@ -96,12 +96,17 @@ def test_filters_on_the_id_and_another_field_are_answered_by_key_and_still_exact
     queued, other = execution(collection), execution(collection)
 
     assert collection.find_one({"_id": queued, "status": "running"}) is None
-    assert collection.find_one({"_id": queued, "status": "queued"}, {"status": 1}) == {"_id": queued, "status": "queued"}
+    assert collection.find_one({"_id": queued, "status": "queued"}, {"status": 1}) == {
+        "_id": queued,
+        "status": "queued",
+    }
     assert list(collection.find({"_id": queued, "status": {"$in": ["queued", "running"]}}, {"_id": 1})) == [
-        {"_id": queued}]
+        {"_id": queued}
+    ]
     assert collection.update_one({"_id": queued, "status": "running"}, {"$set": {"worker": "w"}}).matched_count == 0
-    claimed = collection.find_one_and_update({"_id": queued, "status": "queued"}, {"$set": {"status": "running"}},
-                                             return_document=ReturnDocument.AFTER)
+    claimed = collection.find_one_and_update(
+        {"_id": queued, "status": "queued"}, {"$set": {"status": "running"}}, return_document=ReturnDocument.AFTER
+    )
     assert claimed["status"] == "running"
     assert collection.find_one_and_update({"_id": queued, "status": "queued"}, {"$set": {"status": "failed"}}) is None
 
@@ -115,8 +120,10 @@ def test_filters_on_a_list_of_ids_are_answered_by_key_and_still_exact(collection
     missing = uuid.uuid4().hex
 
     found = collection.find({"_id": {"$in": [done, queued, missing, done]}}, {"status": 1, "cpu_ms": 1})
-    assert sorted(found, key=lambda d: d["status"]) == [{"_id": done, "status": "completed", "cpu_ms": 7},
-                                                        {"_id": queued, "status": "queued"}]
+    assert sorted(found, key=lambda d: d["status"]) == [
+        {"_id": done, "status": "completed", "cpu_ms": 7},
+        {"_id": queued, "status": "queued"},
+    ]
     assert [d["_id"] for d in collection.find({"_id": {"$in": [done, queued]}, "status": "queued"})] == [queued]
     assert len(list(collection.find({"_id": {"$in": [done, queued]}}).limit(1))) == 1
     assert list(collection.find({"_id": {"$in": [missing]}})) == []
@@ -138,7 +145,8 @@ def test_a_lookup_of_one_id_that_asks_for_more_than_one_result_is_answered_by_ke
 
 # A plan line of SQLite's that reads every stored document of the collection.
 WHOLE_COLLECTION = re.compile(
-    r"^SCAN documents|^SEARCH documents USING (COVERING )?INDEX \S+ \(db_name=\? AND coll_name=\?\)$")
+    r"^SCAN documents|^SEARCH documents USING (COVERING )?INDEX \S+ \(db_name=\? AND coll_name=\?\)$"
+)
 
 
 @pytest.fixture(scope="module")

@@ -53,16 +53,28 @@ def test_readyz_reports_a_really_stopped_mongodb(tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    jwt_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "MONGODB_URL": "mongodb://127.0.0.1:9/x", "SECRET_KEY": "k" * 50,
-           "HEADLESS_JWT_PRIVATE_KEY": jwt_key, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-           "ALLOWED_HOSTS": "testserver"}
-    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; django.setup()\n"
-            "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
-            "from django.test import Client; r = Client().get('/readyz'); print(r.status_code, r.json()['failing'])")
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True,
-                          timeout=120)
+    jwt_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path),
+        "MONGODB_URL": "mongodb://127.0.0.1:9/x",
+        "SECRET_KEY": "k" * 50,
+        "HEADLESS_JWT_PRIVATE_KEY": jwt_key,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "ALLOWED_HOSTS": "testserver",
+    }
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; django.setup()\n"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
+        "from django.test import Client; r = Client().get('/readyz'); print(r.status_code, r.json()['failing'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
 
     assert done.stdout.strip().splitlines()[-1] == "503 ['mongodb']", done.stderr[-2000:]
 
@@ -82,16 +94,26 @@ def test_metrics_accept_the_bearer_token():
 
 def test_metrics_show_executions_with_their_labels(http):
     assert http.post("/api/v1/executions?wait=true", json={"script": "print('hi')"}).json()["status"] == "completed"
-    assert http.post("/api/v1/executions?wait=true", json={"script": "raise SystemExit(2)"}).json()["status"] == "failed"
+    assert (
+        http.post("/api/v1/executions?wait=true", json={"script": "raise SystemExit(2)"}).json()["status"] == "failed"
+    )
 
     text = http.get("/metrics").text
 
     assert 'integr8scode_executions_submitted_total{runtime="python3.13"}' in text
-    assert 'integr8scode_executions_finished_total{error_type="",runner="local",runtime="python3.13",status="completed"}' in text
+    assert (
+        'integr8scode_executions_finished_total{error_type="",runner="local",runtime="python3.13",status="completed"}'
+        in text
+    )
     assert 'error_type="runtime_error",runner="local",runtime="python3.13",status="failed"' in text
-    for name in ("integr8scode_run_duration_seconds_bucket", "integr8scode_queue_wait_seconds_count",
-                 'integr8scode_executions{status="queued"}', 'integr8scode_dispatcher_workers{state="busy"}',
-                 "django_http_requests_total_by_method_total", "integr8scode_output_bytes_total"):
+    for name in (
+        "integr8scode_run_duration_seconds_bucket",
+        "integr8scode_queue_wait_seconds_count",
+        'integr8scode_executions{status="queued"}',
+        'integr8scode_dispatcher_workers{state="busy"}',
+        "django_http_requests_total_by_method_total",
+        "integr8scode_output_bytes_total",
+    ):
         assert name in text, name
 
 
@@ -120,8 +142,9 @@ def test_a_server_with_log_format_json_logs_only_json_lines(tmp_path):
 
     server = LiveServer(tmp_path, env={"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}).start()
     try:
-        body = httpx.post(f"{server.url}/api/v1/executions?wait=true",
-                          json={"script": "print('never-logged-output')"}, timeout=30).json()
+        body = httpx.post(
+            f"{server.url}/api/v1/executions?wait=true", json={"script": "print('never-logged-output')"}, timeout=30
+        ).json()
     finally:
         server.stop()
 

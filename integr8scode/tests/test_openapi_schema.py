@@ -21,8 +21,16 @@ from schemathesis.specs.openapi.checks import (
 from accounts.tests.live import live_tokens, live_user
 from integr8scode.api import api
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection, unsupported_method, allow_header_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+    unsupported_method,
+    allow_header_conformance,
+]
 # Bounded, to run in well under a minute on a small machine: a few random examples per
 # operation, the deterministic coverage cases (a few dozen per operation), no stateful
 # sequences, no example database on disk.
@@ -56,5 +64,6 @@ def test_anonymous_callers_get_only_answers_the_schema_describes(case, daphne_se
 @schema.parametrize()
 @bounded
 def test_callers_with_a_token_get_only_answers_the_schema_describes(case, daphne_server, token):
-    case.call_and_validate(base_url=daphne_server.url, headers={"Authorization": f"Bearer {token}"},
-                           checks=CHECKS, timeout=30)
+    case.call_and_validate(
+        base_url=daphne_server.url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=30
+    )

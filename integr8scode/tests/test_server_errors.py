@@ -36,11 +36,15 @@ def test_a_request_line_over_the_limit_is_a_json_414(daphne_server, length):
     assert body == {"detail": URI_TOO_LONG.format(limit=LIMIT)}
 
 
-@pytest.mark.parametrize("headers", [
-    ["X-Big: " + "b" * (LIMIT + 100)],  # one line over the limit
-    [f"X-Part-{i}: " + "b" * 1000 for i in range(20)],  # together over it
-    [f"X-Many-{i}: 1" for i in range(600)],  # more fields than allowed
-], ids=["one-long-line", "many-lines", "too-many-fields"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["X-Big: " + "b" * (LIMIT + 100)],  # one line over the limit
+        [f"X-Part-{i}: " + "b" * 1000 for i in range(20)],  # together over it
+        [f"X-Many-{i}: 1" for i in range(600)],  # more fields than allowed
+    ],
+    ids=["one-long-line", "many-lines", "too-many-fields"],
+)
 def test_headers_over_the_limit_are_a_json_431(daphne_server, headers):
     status, content_type, body = exchange(daphne_server, get("/api/v1/runtimes", *headers))
 

@@ -9,10 +9,18 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def django_python(code: str, *, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    prelude = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'integr8scode.settings'); django.setup()\n"
+    prelude = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'integr8scode.settings'); django.setup()\n"
+    )
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "VAR_DIR", "MONGODB_URL", "MONGODB_DB")}
-    return subprocess.run([sys.executable, "-c", prelude + code], env={**clean, **env}, cwd=BASE_DIR,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code],
+        env={**clean, **env},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path):
@@ -46,9 +54,17 @@ def test_embedded_mode_makes_its_keys_once_where_it_serves_and_every_process_rea
 
 
 def test_manage_py_check_on_an_empty_var_dir_creates_nothing(tmp_path):
-    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=BASE_DIR, capture_output=True, text=True,
-                          env={**{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MONGODB_URL")},
-                               "VAR_DIR": str(tmp_path / "var")}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MONGODB_URL")},
+            "VAR_DIR": str(tmp_path / "var"),
+        },
+        timeout=60,
+    )
 
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "var").exists()
@@ -66,7 +82,8 @@ def test_embedded_mongodb_data_survives_a_restart(tmp_path):
     assert written.returncode == 0, written.stderr
     execution_id = written.stdout.strip()
 
-    read = f"from executions.documents import Execution; print(Execution.objects.get(execution_id={execution_id!r}).script)"
+    stored = f"Execution.objects.get(execution_id={execution_id!r})"
+    read = f"from executions.documents import Execution; print({stored}.script)"
     again = django_python(read, env={"VAR_DIR": str(tmp_path)})
 
     assert again.returncode == 0, again.stderr
@@ -75,16 +92,24 @@ def test_embedded_mongodb_data_survives_a_restart(tmp_path):
 
 def test_a_second_process_uses_the_owners_embedded_server_instead_of_opening_the_file(tmp_path):
     owner = subprocess.Popen(
-        [sys.executable, "-c", "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; "
-         "django.setup(); from integr8scode import mongo; mongo.connect(); print(mongo._connected_url, flush=True); "
-         "sys.stdin.read()"],
-        env={**os.environ, "VAR_DIR": str(tmp_path)}, cwd=BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE']='integr8scode.settings'; "
+            "django.setup(); from integr8scode import mongo; mongo.connect(); print(mongo._connected_url, flush=True); "
+            "sys.stdin.read()",
+        ],
+        env={**os.environ, "VAR_DIR": str(tmp_path)},
+        cwd=BASE_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
     )
     try:
         owner_url = owner.stdout.readline().strip()
         guest = django_python(
-            "from integr8scode import mongo; mongo.connect(); print(mongo._connected_url, mongo._embedded.process is None)",
+            "from integr8scode import mongo; mongo.connect(); "
+            "print(mongo._connected_url, mongo._embedded.process is None)",
             env={"VAR_DIR": str(tmp_path)},
         )
     finally:

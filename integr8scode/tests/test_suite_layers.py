@@ -27,13 +27,19 @@ NEVER_FAST = (
 
 def project_test_files() -> list[str]:
     files = (path.relative_to(BASE_DIR) for path in BASE_DIR.rglob("test_*.py"))
-    return sorted(str(path) for path in files
-                  if not any(part.startswith(".") or part in NOT_THE_PROJECTS for part in path.parts))
+    return sorted(
+        str(path) for path in files if not any(part.startswith(".") or part in NOT_THE_PROJECTS for part in path.parts)
+    )
 
 
 def collected(*args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=BASE_DIR, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return [line for line in done.stdout.splitlines() if "::" in line]
 
@@ -41,8 +47,9 @@ def collected(*args: str) -> list[str]:
 def test_every_test_file_is_under_the_test_paths():
     options = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
 
-    outside = [file for file in project_test_files()
-               if not any(file.startswith(f"{root}/") for root in options["testpaths"])]
+    outside = [
+        file for file in project_test_files() if not any(file.startswith(f"{root}/") for root in options["testpaths"])
+    ]
 
     assert "deploy/tests/test_helm_chart.py" in project_test_files()
     assert outside == []
@@ -54,7 +61,9 @@ def test_the_fast_selection_leaves_out_sandboxes_browsers_and_servers_and_keeps_
 
     assert any(test.startswith("deploy/tests/test_helm_chart.py::") for test in everything)
     assert [test for test in fast if test.startswith(NEVER_FAST)] == []
-    assert {test.split("::")[0] for test in fast} >= {"executions/tests/pages/test_static_files.py",
-                                                       "executions/tests/api/test_validation.py",
-                                                       "deploy/tests/test_helm_chart.py"}
+    assert {test.split("::")[0] for test in fast} >= {
+        "executions/tests/pages/test_static_files.py",
+        "executions/tests/api/test_validation.py",
+        "deploy/tests/test_helm_chart.py",
+    }
     assert set(fast) < set(everything)

@@ -35,8 +35,10 @@ def users(owner, other, admin_user):
 
 @pytest.fixture
 def scripts(owner, admin_user, make_script):
-    made = {case: make_script(owner, title=case, visibility=case if case != "hidden" else Visibility.PUBLIC)
-            for case in SCRIPT_CASES}
+    made = {
+        case: make_script(owner, title=case, visibility=case if case != "hidden" else Visibility.PUBLIC)
+        for case in SCRIPT_CASES
+    }
     script_hide(script=made["hidden"], moderator=admin_user, reason="abuse")
     return made
 
@@ -112,8 +114,9 @@ async def connect(execution_id: str, user) -> tuple[bool, int | None]:
 
 
 def test_another_users_cancel_of_an_owned_execution_is_a_404(other, executions):
-    response = Client().post(f"/api/v1/executions/{executions['owned'].execution_id}/cancel",
-                             headers=api_headers(other))
+    response = Client().post(
+        f"/api/v1/executions/{executions['owned'].execution_id}/cancel", headers=api_headers(other)
+    )
 
     assert response.status_code == 404
 

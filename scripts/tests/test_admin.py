@@ -24,13 +24,17 @@ def test_a_moderator_hides_a_script_with_a_reason(moderator_client, moderator, o
     assert 'name="reason"' in asked.content.decode() and done.status_code == 302
     script.refresh_from_db()
     assert (script.moderation_state, script.moderation_reason, script.moderated_by) == (
-        ModerationState.HIDDEN, "steals credentials", moderator)
+        ModerationState.HIDDEN,
+        "steals credentials",
+        moderator,
+    )
     assert Client().get(f"/scripts/{script.key}/").status_code == 404
 
 
 def test_a_moderator_restores_a_hidden_script(moderator_client, admin_user, owner, make_script):
-    script = make_script(owner, visibility=Visibility.PUBLIC, moderation_state=ModerationState.HIDDEN,
-                         moderation_reason="oops")
+    script = make_script(
+        owner, visibility=Visibility.PUBLIC, moderation_state=ModerationState.HIDDEN, moderation_reason="oops"
+    )
 
     act(moderator_client, "restore", [script])
 
@@ -53,8 +57,9 @@ def test_scripts_are_searched_by_owner_and_filtered_by_state(moderator_client, o
 def test_moderators_cannot_change_a_scripts_source(moderator_client, owner, make_script):
     script = make_script(owner)
 
-    moderator_client.post(f"{SCRIPTS}{script.pk}/change/", {"title": "x", "source": "import os", "runtime": "x",
-                                                            "visibility": "public"})
+    moderator_client.post(
+        f"{SCRIPTS}{script.pk}/change/", {"title": "x", "source": "import os", "runtime": "x", "visibility": "public"}
+    )
 
     script.refresh_from_db()
     assert script.source == "print('hello')"

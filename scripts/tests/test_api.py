@@ -36,7 +36,11 @@ def test_saving_a_script_returns_it_with_its_key(client, as_owner, owner):
     assert response.status_code == 201
     body = response.json()
     assert (body["title"], body["visibility"], body["owner"], body["forked_from"]) == (
-        "Squares", "unlisted", owner.username, None)
+        "Squares",
+        "unlisted",
+        owner.username,
+        None,
+    )
     assert Script.objects.get(key=body["key"]).owner == owner
 
 

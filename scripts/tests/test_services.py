@@ -37,8 +37,11 @@ def test_anonymous_visitors_cannot_save_scripts():
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"title": "  "}, TITLE_REQUIRED), ({"source": " \n"}, services.SCRIPT_EMPTY),
-     ({"visibility": "secret"}, UNKNOWN_VISIBILITY.format(known="private, unlisted, public"))],
+    [
+        ({"title": "  "}, TITLE_REQUIRED),
+        ({"source": " \n"}, services.SCRIPT_EMPTY),
+        ({"visibility": "secret"}, UNKNOWN_VISIBILITY.format(known="private, unlisted, public")),
+    ],
 )
 def test_invalid_scripts_are_rejected_with_a_clear_message(owner, fields, message):
     values = {"title": "ok", "source": "pass", **fields}
@@ -122,7 +125,10 @@ def test_hiding_needs_a_reason_and_restoring_clears_it(owner, admin_user, make_s
     script_services.script_hide(script=script, moderator=admin_user, reason="phishing")
     script.refresh_from_db()
     assert (script.moderation_state, script.moderation_reason, script.moderated_by) == (
-        ModerationState.HIDDEN, "phishing", admin_user)
+        ModerationState.HIDDEN,
+        "phishing",
+        admin_user,
+    )
 
     script_services.script_restore(script=script, moderator=admin_user)
     script.refresh_from_db()

@@ -25,10 +25,18 @@ def _entry(method: str, name: str, times: dict[int, int]) -> SimpleNamespace:
                 return value
         return 0
 
-    return SimpleNamespace(method=method, name=name, num_requests=sum(times.values()), num_failures=0,
-                           total_rps=2.0, avg_response_time=10.0, max_response_time=max(times),
-                           start_time=100.0, last_request_timestamp=110.0,
-                           get_response_time_percentile=percentile)
+    return SimpleNamespace(
+        method=method,
+        name=name,
+        num_requests=sum(times.values()),
+        num_failures=0,
+        total_rps=2.0,
+        avg_response_time=10.0,
+        max_response_time=max(times),
+        start_time=100.0,
+        last_request_timestamp=110.0,
+        get_response_time_percentile=percentile,
+    )
 
 
 def test_the_report_holds_locusts_figures_per_endpoint_and_the_status_classes(tmp_path):

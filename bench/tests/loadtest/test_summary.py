@@ -3,16 +3,48 @@ from bench.loadtest.summary import markdown, results
 # What the Locust side recorded in a short run (trimmed): two endpoints, one refused by a quota,
 # one WebSocket figure, a 5xx and a timeout among the failures.
 REPORT = {
-    "total": {"requests": 60, "failures": 3, "rps": 6.0, "avg_ms": 40.0, "max_ms": 900.0,
-              "p50_ms": 20, "p95_ms": 300, "p99_ms": 800},
+    "total": {
+        "requests": 60,
+        "failures": 3,
+        "rps": 6.0,
+        "avg_ms": 40.0,
+        "max_ms": 900.0,
+        "p50_ms": 20,
+        "p95_ms": 300,
+        "p99_ms": 800,
+    },
     "duration_seconds": 10.0,
     "endpoints": {
-        "POST /execute": {"requests": 30, "failures": 1, "rps": 3.0, "avg_ms": 30.0, "max_ms": 110.0,
-                          "p50_ms": 20, "p95_ms": 90, "p99_ms": 110},
-        "POST /execute [429]": {"requests": 5, "failures": 0, "rps": 0.5, "avg_ms": 3.0, "max_ms": 4.0,
-                                "p50_ms": 3, "p95_ms": 4, "p99_ms": 4},
-        "WS /ws/executions/ submit to finished": {"requests": 25, "failures": 2, "rps": 2.5, "avg_ms": 60.0,
-                                                  "max_ms": 900.0, "p50_ms": 50, "p95_ms": 300, "p99_ms": 800},
+        "POST /execute": {
+            "requests": 30,
+            "failures": 1,
+            "rps": 3.0,
+            "avg_ms": 30.0,
+            "max_ms": 110.0,
+            "p50_ms": 20,
+            "p95_ms": 90,
+            "p99_ms": 110,
+        },
+        "POST /execute [429]": {
+            "requests": 5,
+            "failures": 0,
+            "rps": 0.5,
+            "avg_ms": 3.0,
+            "max_ms": 4.0,
+            "p50_ms": 3,
+            "p95_ms": 4,
+            "p99_ms": 4,
+        },
+        "WS /ws/executions/ submit to finished": {
+            "requests": 25,
+            "failures": 2,
+            "rps": 2.5,
+            "avg_ms": 60.0,
+            "max_ms": 900.0,
+            "p50_ms": 50,
+            "p95_ms": 300,
+            "p99_ms": 800,
+        },
     },
     "status_classes": {
         "POST /execute": {"2xx": 29, "5xx": 1},
@@ -21,16 +53,40 @@ REPORT = {
     },
     "errors": [{"endpoint": "POST /execute", "error": "HTTPError 500 | boom", "occurrences": 1}],
 }
-EXECUTIONS = {"acknowledged": 54, "stored": 55, "unacknowledged": 1, "lost": 0, "stuck": 0, "wrong": 0,
-              "by_status": {"completed": 50, "failed": 5}, "by_error_type": {"runtime_error": 5},
-              "lost_ids": [], "stuck_ids": [], "wrong_examples": {}}
-RUN = {"when": "2026-01-01 00:00:00", "users": 4, "spawn_rate": 2.0, "run_time": "10s", "target": "its own server",
-       "accounts": 2, "user_classes": "all", "cpus": 2, "python": "3.13.0", "quotas": {"QUOTA_ANON_SUBMISSIONS_PER_MINUTE": "6000"}}
+EXECUTIONS = {
+    "acknowledged": 54,
+    "stored": 55,
+    "unacknowledged": 1,
+    "lost": 0,
+    "stuck": 0,
+    "wrong": 0,
+    "by_status": {"completed": 50, "failed": 5},
+    "by_error_type": {"runtime_error": 5},
+    "lost_ids": [],
+    "stuck_ids": [],
+    "wrong_examples": {},
+}
+RUN = {
+    "when": "2026-01-01 00:00:00",
+    "users": 4,
+    "spawn_rate": 2.0,
+    "run_time": "10s",
+    "target": "its own server",
+    "accounts": 2,
+    "user_classes": "all",
+    "cpus": 2,
+    "python": "3.13.0",
+    "quotas": {"QUOTA_ANON_SUBMISSIONS_PER_MINUTE": "6000"},
+}
 
 
 def summarised(executions=EXECUTIONS, report=REPORT) -> dict:
-    return results(run=RUN, report=report, executions=executions,
-                   server={"cpu_seconds": {"web": 1.0, "sandboxes": 0.5, "store": 0.5}, "log_records": {}})
+    return results(
+        run=RUN,
+        report=report,
+        executions=executions,
+        server={"cpu_seconds": {"web": 1.0, "sandboxes": 0.5, "store": 0.5}, "log_records": {}},
+    )
 
 
 def test_quota_refusals_are_counted_apart_from_errors_and_folded_into_their_endpoint():
@@ -83,8 +139,13 @@ def test_the_markdown_gives_the_figures_and_keeps_its_tables_whole():
 
 
 def test_the_markdown_names_the_executions_that_went_wrong():
-    executions = {**EXECUTIONS, "stuck": 1, "stuck_ids": ["abc"], "wrong": 1,
-                  "wrong_examples": {"def": "failed/timeout instead of completed/None"}}
+    executions = {
+        **EXECUTIONS,
+        "stuck": 1,
+        "stuck_ids": ["abc"],
+        "wrong": 1,
+        "wrong_examples": {"def": "failed/timeout instead of completed/None"},
+    }
 
     text = markdown(summarised(executions))
 

@@ -16,14 +16,29 @@ class Command(BaseCommand):
     help = "Run execution workers (scaled deployments; the web process runs one itself in embedded mode)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--concurrency", type=int, default=settings.EXECUTOR_CONCURRENCY,
-                            help="Executions run at once (default: EXECUTOR_CONCURRENCY, the number of cores).")
-        parser.add_argument("--grace", type=float, default=settings.EXECUTOR_GRACE_SECONDS,
-                            help="Seconds to let running executions finish after SIGTERM.")
-        parser.add_argument("--metrics-port", type=int, default=settings.EXECUTOR_METRICS_PORT,
-                            help="Serve Prometheus metrics on this port (default: EXECUTOR_METRICS_PORT; 0: off).")
-        parser.add_argument("--metrics-addr", default="127.0.0.1" if settings.EMBEDDED else "0.0.0.0",
-                            help="Address for the metrics port.")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=settings.EXECUTOR_CONCURRENCY,
+            help="Executions run at once (default: EXECUTOR_CONCURRENCY, the number of cores).",
+        )
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=settings.EXECUTOR_GRACE_SECONDS,
+            help="Seconds to let running executions finish after SIGTERM.",
+        )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=settings.EXECUTOR_METRICS_PORT,
+            help="Serve Prometheus metrics on this port (default: EXECUTOR_METRICS_PORT; 0: off).",
+        )
+        parser.add_argument(
+            "--metrics-addr",
+            default="127.0.0.1" if settings.EMBEDDED else "0.0.0.0",
+            help="Address for the metrics port.",
+        )
 
     def handle(self, *args, concurrency: int, grace: float, metrics_port: int, metrics_addr: str, **options):
         if concurrency < 1:

@@ -28,8 +28,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         default = settings.EXECUTION_LIMITS["wall_seconds"] + SLACK_SECONDS
-        parser.add_argument("--older-than", type=float, default=default, metavar="SECONDS",
-                            help=f"Remove sandboxes older than this (default: the wall cap + {SLACK_SECONDS}s).")
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=default,
+            metavar="SECONDS",
+            help=f"Remove sandboxes older than this (default: the wall cap + {SLACK_SECONDS}s).",
+        )
 
     def handle(self, *args, older_than: float, **options):
         counts = engine.executions_recover_expired()
@@ -39,8 +44,9 @@ class Command(BaseCommand):
         except Exception as exc:
             raise CommandError(REAP_FAILED.format(runner=runner.name, error=exc)) from exc
         finished = " or of finished executions" if accepts_finished(runner) else ""
-        self.stdout.write(SUMMARY.format(removed=removed, runner=runner.name, older_than=older_than,
-                                         finished=finished, **counts))
+        self.stdout.write(
+            SUMMARY.format(removed=removed, runner=runner.name, older_than=older_than, finished=finished, **counts)
+        )
 
 
 def reap(runner: BaseRunner, *, older_than: timedelta) -> int:

@@ -31,8 +31,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, script: str, stdin: str | None, runtime: str | None, execution_id: str, **options):
         runner_options = kubernetes_options()
-        spec = RunSpec(execution_id=execution_id, script=_read(script), stdin=_read(stdin) if stdin else "",
-                       runtime=_runtime(runtime, runner_options), limits=limit_caps())
+        spec = RunSpec(
+            execution_id=execution_id,
+            script=_read(script),
+            stdin=_read(stdin) if stdin else "",
+            runtime=_runtime(runtime, runner_options),
+            limits=limit_caps(),
+        )
         sandbox = manifests.sandbox_for(spec, runner_options)
         documents = [
             manifests.config_map(spec, sandbox, runner_options, owner_uid=manifests.OWNER_UID_PLACEHOLDER),

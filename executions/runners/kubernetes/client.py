@@ -191,8 +191,14 @@ class KubeApi:
     def _delete(self, kind: str, function: Callable, name: str) -> bool:
         """False when it was already gone."""
         try:
-            self.call(f"delete {kind}", function, name, self.namespace, grace_period_seconds=0,
-                      propagation_policy="Background")
+            self.call(
+                f"delete {kind}",
+                function,
+                name,
+                self.namespace,
+                grace_period_seconds=0,
+                propagation_policy="Background",
+            )
             return True
         except ApiException as exc:
             if exc.status == 404:
@@ -204,11 +210,19 @@ class KubeApi:
         return self.core.api_client.sanitize_for_serialization(pods).get("items", [])
 
     def list_config_maps(self, label_selector: str) -> list[dict]:
-        maps = self.call("list configmaps", self.core.list_namespaced_config_map, self.namespace,
-                         label_selector=label_selector)
+        maps = self.call(
+            "list configmaps", self.core.list_namespaced_config_map, self.namespace, label_selector=label_selector
+        )
         return self.core.api_client.sanitize_for_serialization(maps).get("items", [])
 
     def follow_log(self, name: str, container: str):
         """The raw, streaming response of the pod's log; the caller reads and closes it."""
-        return self.call("read log", self.core.read_namespaced_pod_log, name, self.namespace, container=container,
-                         follow=True, _preload_content=False)
+        return self.call(
+            "read log",
+            self.core.read_namespaced_pod_log,
+            name,
+            self.namespace,
+            container=container,
+            follow=True,
+            _preload_content=False,
+        )

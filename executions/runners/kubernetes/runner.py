@@ -221,8 +221,7 @@ class KubeSandbox(Sandbox):
                 self._log = None
 
     def _done_reading(self) -> bool:
-        return (self.decoder.exit is not None or self.stopped_as is not None or self.backstop_fired
-                or self._overflowed())
+        return self.decoder.exit is not None or self.stopped_as is not None or self.backstop_fired or self._overflowed()
 
     def _decode(self, data: bytes) -> None:
         had_started = self.decoder.started
@@ -266,8 +265,12 @@ class KubeSandbox(Sandbox):
             self.sink.write(stream, text)
         pod = self._final_pod()
         result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
-        result.extra.update(start_ms=self.start_ms, runner="kubernetes", pod=self.plan.name,
-                            node=(pod.get("spec") or {}).get("nodeName"))
+        result.extra.update(
+            start_ms=self.start_ms,
+            runner="kubernetes",
+            pod=self.plan.name,
+            node=(pod.get("spec") or {}).get("nodeName"),
+        )
         return result
 
     def _final_pod(self) -> dict:

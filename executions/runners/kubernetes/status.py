@@ -140,4 +140,6 @@ def memory_exhausted(pod: dict, record: ExitRecord | None, *, memory_mb: int) ->
     kind, details = container_state(pod)
     if kind == "terminated" and details.get("reason") == "OOMKilled":
         return True
-    return bool(record and record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO)
+    return bool(
+        record and record.signal == signal.SIGKILL and record.peak_memory_kb >= memory_mb * 1024 * OOM_PEAK_RATIO
+    )

@@ -65,17 +65,34 @@ class Bubblewrap:
     def __init__(self, *, bwrap: str):
         self.bwrap = bwrap
 
-    def spawn(self, *, runtime: Runtime, uid: int | None, job_dir: JobDir, disk_mb: int, entry: Path,
-              command: list[str], environment: dict[str, str], files: dict[str, str],
-              cgroup: cgroups.RunCgroup | None) -> Spawn:
+    def spawn(
+        self,
+        *,
+        runtime: Runtime,
+        uid: int | None,
+        job_dir: JobDir,
+        disk_mb: int,
+        entry: Path,
+        command: list[str],
+        environment: dict[str, str],
+        files: dict[str, str],
+        cgroup: cgroups.RunCgroup | None,
+    ) -> Spawn:
         fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC), "seccomp": memory_file(seccomp.program())}
         # bwrap takes only options from --args; it is the process the chain ends in.
         argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
         options = self._options(runtime, job_dir, disk_mb, fds, environment, files)
         return Spawn(argv=argv, fds=fds, passed=[*fds.values(), *job_dir.fds.values()], arguments=options)
 
-    def _options(self, runtime: Runtime, job_dir: JobDir, disk_mb: int, fds: dict[str, int],
-                 environment: dict[str, str], files: dict[str, str]) -> list[str]:
+    def _options(
+        self,
+        runtime: Runtime,
+        job_dir: JobDir,
+        disk_mb: int,
+        fds: dict[str, int],
+        environment: dict[str, str],
+        files: dict[str, str],
+    ) -> list[str]:
         # No user namespaces of its own either: they would hand the script every capability
         # over them, and with that kernel code that unprivileged processes never reach.
         arguments = ["--unshare-all", "--unshare-user", "--disable-userns"]

@@ -68,23 +68,48 @@ class GVisor:
         self._prepared = False
         self._lock = threading.Lock()
 
-    def spawn(self, *, runtime: Runtime, uid: int | None, job_dir: JobDir, disk_mb: int, entry: Path,
-              command: list[str], environment: dict[str, str], files: dict[str, str],
-              cgroup: cgroups.RunCgroup | None) -> Spawn:
+    def spawn(
+        self,
+        *,
+        runtime: Runtime,
+        uid: int | None,
+        job_dir: JobDir,
+        disk_mb: int,
+        entry: Path,
+        command: list[str],
+        environment: dict[str, str],
+        files: dict[str, str],
+        cgroup: cgroups.RunCgroup | None,
+    ) -> Spawn:
         self._prepare()
         name = f"{PREFIX}{uid}-{secrets.token_hex(4)}"
         bundle = self.bundles / name
         bundle.mkdir(mode=0o700)
-        config = _config(self.rootfs, runtime, job_dir, entry, self.home / "filter.bpf", files, environment,
-                         [*command[:-1], f"filter={FILTER}", f"user={uid}", command[-1]])
+        config = _config(
+            self.rootfs,
+            runtime,
+            job_dir,
+            entry,
+            self.home / "filter.bpf",
+            files,
+            environment,
+            [*command[:-1], f"filter={FILTER}", f"user={uid}", command[-1]],
+        )
         (bundle / "config.json").write_text(json.dumps(config))
         argv = [SH, "-c", JOIN_CGROUPS, "join", *self._runsc(bundle), "run", "--bundle", str(bundle), name]
         procs = " ".join(str(directory / "cgroup.procs") for directory in cgroup.dirs)
         return Spawn(argv=argv, fds={}, passed=[], environment={"CGROUP_PROCS": procs}, joins_cgroup=True, name=name)
 
     def _runsc(self, bundle: Path) -> list[str]:
-        return [self.runsc, f"--root={self.state}", "--network=none", f"--platform={self.platform}",
-                "--ignore-cgroups", f"--log={bundle / 'runsc.log'}", f"--panic-log={bundle / 'panic.log'}"]
+        return [
+            self.runsc,
+            f"--root={self.state}",
+            "--network=none",
+            f"--platform={self.platform}",
+            "--ignore-cgroups",
+            f"--log={bundle / 'runsc.log'}",
+            f"--panic-log={bundle / 'panic.log'}",
+        ]
 
     def _prepare(self) -> None:
         """Once per process: the shared root filesystem (every mount point made ahead, since
@@ -120,8 +145,12 @@ class GVisor:
         if not name:
             return
         if any(self.state.glob(f"{name}*")):
-            subprocess.run([self.runsc, f"--root={self.state}", "delete", "--force", name],
-                           capture_output=True, timeout=30, check=False)
+            subprocess.run(
+                [self.runsc, f"--root={self.state}", "delete", "--force", name],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
             for leftover in self.state.glob(f"{name}*"):
                 leftover.unlink(missing_ok=True)
         shutil.rmtree(self.bundles / name, ignore_errors=True)
@@ -129,8 +158,10 @@ class GVisor:
     def reap(self, held_if_free) -> None:
         """Bundles and state of sandboxes whose uid nobody holds (their server died), each
         removed while its uid is held (``SlotPool.held_if_free``), so no new sandbox gets it."""
-        names = {path.name.split("_sandbox:")[0].removesuffix(".state").removesuffix(".lock")
-                 for path in self.state.glob(f"{PREFIX}*")} | {path.name for path in self.bundles.glob(f"{PREFIX}*")}
+        names = {
+            path.name.split("_sandbox:")[0].removesuffix(".state").removesuffix(".lock")
+            for path in self.state.glob(f"{PREFIX}*")
+        } | {path.name for path in self.bundles.glob(f"{PREFIX}*")}
         for name in sorted(names):
             uid = name.removeprefix(PREFIX).split("-")[0]
             if not uid.isdigit():
@@ -147,8 +178,16 @@ class GVisor:
         return seccomp.problems()
 
 
-def _config(rootfs: Path, runtime: Runtime, job_dir: JobDir, entry: Path, seccomp_filter: Path,
-            files: dict[str, str], environment: dict[str, str], args: list[str]) -> dict:
+def _config(
+    rootfs: Path,
+    runtime: Runtime,
+    job_dir: JobDir,
+    entry: Path,
+    seccomp_filter: Path,
+    files: dict[str, str],
+    environment: dict[str, str],
+    args: list[str],
+) -> dict:
     """The OCI runtime spec of one sandbox."""
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
@@ -160,7 +199,11 @@ def _config(rootfs: Path, runtime: Runtime, job_dir: JobDir, entry: Path, seccom
         _bind(str(job_dir.path / "tmp"), "/tmp", writable=True),
         _bind(str(job_dir.path / "tmp"), "/dev/shm", writable=True),
     ]
-    mounts += [_bind(f"/{name}", f"/{name}") for name in HOST_DIRS if (rootfs / name).is_dir() and not (rootfs / name).is_symlink()]
+    mounts += [
+        _bind(f"/{name}", f"/{name}")
+        for name in HOST_DIRS
+        if (rootfs / name).is_dir() and not (rootfs / name).is_symlink()
+    ]
     if runtime.needs_bind:
         mounts.append(_bind(runtime.prefix, RUNTIME_MOUNT))
     return {
@@ -182,8 +225,12 @@ def _config(rootfs: Path, runtime: Runtime, job_dir: JobDir, entry: Path, seccom
 
 
 def _bind(source: str, destination: str, *, writable: bool = False) -> dict:
-    return {"destination": destination, "type": "bind", "source": source,
-            "options": ["rbind", "rw" if writable else "ro", "nosuid", "nodev"]}
+    return {
+        "destination": destination,
+        "type": "bind",
+        "source": source,
+        "options": ["rbind", "rw" if writable else "ro", "nosuid", "nodev"],
+    }
 
 
 def _like_the_host(rootfs: Path, name: str) -> None:

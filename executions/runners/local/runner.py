@@ -156,14 +156,25 @@ class LocalRunner(BaseRunner):
             cgroup = self.cgroups.create(str(uid or f"p{os.getpid()}")) if self.cgroups else None
             job_dir = self._new_job_dir(uid, disk_mb)
             spawn = self.isolation.spawn(
-                runtime=runtime, uid=uid, job_dir=job_dir, disk_mb=disk_mb,
+                runtime=runtime,
+                uid=uid,
+                job_dir=job_dir,
+                disk_mb=disk_mb,
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
                 command=[runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
                 environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
-                files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR}, cgroup=cgroup,
+                files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR},
+                cgroup=cgroup,
             )
-            launcher = Launcher(spawn=spawn, runtime=runtime, uid=uid, cgroup=cgroup, job_dir=job_dir,
-                                release_uid=self.slots.release, release=self.isolation.release)
+            launcher = Launcher(
+                spawn=spawn,
+                runtime=runtime,
+                uid=uid,
+                cgroup=cgroup,
+                job_dir=job_dir,
+                release_uid=self.slots.release,
+                release=self.isolation.release,
+            )
         except BaseException:
             if spawn is not None:
                 self.isolation.release(spawn.name)

@@ -45,8 +45,9 @@ class LauncherBroken(Exception):
 
 
 class LocalSandbox(Sandbox):
-    def __init__(self, runner: LocalRunner, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink,
-                 asked: float):
+    def __init__(
+        self, runner: LocalRunner, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink, asked: float
+    ):
         self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
         self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
         self.pidfd = launcher.pidfd  # readable once bwrap has exited
@@ -85,8 +86,9 @@ class LocalSandbox(Sandbox):
         if self.cpu_base_ns is None:
             self.cpu_base_ns = _tree_cpu_ns(self.proc.pid)
         self.started_at = time.monotonic()
-        self.launcher.run(" ".join(self._entry_settings()), script=self.spec.script.encode(),
-                          stdin=self.spec.stdin.encode())
+        self.launcher.run(
+            " ".join(self._entry_settings()), script=self.spec.script.encode(), stdin=self.spec.stdin.encode()
+        )
 
     def _entry_settings(self) -> list[str]:
         limits = self.limits

@@ -28,26 +28,63 @@ import os
 MISSING = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3")
 DENIED = (
     # Reachable unprivileged, never needed by a script, much exploited.
-    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
     # Need a capability the sandbox has not got.
-    "open_by_handle_at", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-    "reboot", "swapon", "swapoff", "acct", "syslog",
+    "open_by_handle_at",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "syslog",
     # Reach into another process (the supervisor is non-dumpable, so they fail anyway), or
     # signal one through a descriptor of its /proc directory.
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "pidfd_send_signal",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "pidfd_getfd",
+    "pidfd_send_signal",
 )
 SUPERVISOR_PID = 1
 # System calls whose first argument is a pid (or thread group id): denied for the supervisor's.
 SUPERVISOR_TARGETED = (
-    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open", "prlimit64",
-    "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr", "migrate_pages", "move_pages",
+    "kill",
+    "tkill",
+    "tgkill",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "pidfd_open",
+    "prlimit64",
+    "sched_setaffinity",
+    "sched_setscheduler",
+    "sched_setparam",
+    "sched_setattr",
+    "migrate_pages",
+    "move_pages",
 )
 # New namespaces of any kind: the sandbox has its own already, and a sandbox kernel that lets
 # an unprivileged process make them (gVisor's makes user and mount namespaces) would hand the
 # script every capability inside a user namespace. clone3 passes its flags in memory the filter
 # cannot read: it looks absent, and the C library falls back to clone.
-CLONE_NEW = {"mount": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
-             "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
+CLONE_NEW = {
+    "mount": 0x00020000,
+    "cgroup": 0x02000000,
+    "uts": 0x04000000,
+    "ipc": 0x08000000,
+    "user": 0x10000000,
+    "pid": 0x20000000,
+    "net": 0x40000000,
+}
 NAMESPACE_CALLS = ("unshare", "clone")  # the flags are the first argument (x86_64, aarch64)
 # Joining the supervisor's process group (setpgid(pid, 1)), or making it the owner of a
 # descriptor's signals (fcntl F_SETOWN to pid 1 or group 1; F_SETOWN_EX, whose target is in
@@ -65,7 +102,12 @@ _LOW_32_BITS = 0xFFFFFFFF
 
 
 class _ArgCmp(ctypes.Structure):  # struct scmp_arg_cmp
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
 
 
 def _equals(arg: int, value: int) -> _ArgCmp:
@@ -86,7 +128,11 @@ def _library() -> ctypes.CDLL | None:
     library.seccomp_init.argtypes = [ctypes.c_uint32]
     library.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
     library.seccomp_rule_add_array.argtypes = [
-        ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_ArgCmp),
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_ArgCmp),
     ]
     library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     library.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]

@@ -105,8 +105,12 @@ class Runtime:
         if target.exists():
             return target
         temporary = directory / f"{target.name}.{os.getpid()}-{threading.get_ident()}"
-        done = subprocess.run([self.interpreter, "-I", "-S", "-c", COMPILE, str(source), str(temporary), shown_as],
-                              capture_output=True, text=True, env={})
+        done = subprocess.run(
+            [self.interpreter, "-I", "-S", "-c", COMPILE, str(source), str(temporary), shown_as],
+            capture_output=True,
+            text=True,
+            env={},
+        )
         if done.returncode != 0:
             temporary.unlink(missing_ok=True)
             detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
@@ -142,7 +146,11 @@ _staged_lock = threading.Lock()
 def _stage(prefix: str, staging: Path) -> int:
     helper = subprocess.Popen(
         [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_WAIT, "stage", prefix, str(staging)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", env={},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd="/",
+        env={},
     )
     try:
         said = helper.stdout.readline()
@@ -174,8 +182,11 @@ def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
 
 
 def spawn_tool_problems() -> list[str]:
-    return [SPAWN_TOOL_MISSING.format(path=path, package=package) for path, package in SPAWN_TOOLS.items()
-            if not os.access(path, os.X_OK)]
+    return [
+        SPAWN_TOOL_MISSING.format(path=path, package=package)
+        for path, package in SPAWN_TOOLS.items()
+        if not os.access(path, os.X_OK)
+    ]
 
 
 def _has_libpython(prefix: str) -> bool:
@@ -413,9 +424,12 @@ def options_missing(command: str, options: tuple[str, ...]) -> list[str]:
 def userns_problems() -> list[str]:
     if _read_sysctl("/proc/sys/user/max_user_namespaces") == "0":
         return [USERNS_DISABLED]
-    restricted = ("/proc/sys/kernel/unprivileged_userns_clone", "0"), (
-        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-        "1",
+    restricted = (
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+        (
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+        ),
     )
     if any(_read_sysctl(path) == bad for path, bad in restricted):
         return [USERNS_RESTRICTED]

@@ -49,7 +49,7 @@ pytestmark = [
 ]
 
 # What every attacking script starts with: one line per attempt, "name: ok" or how it failed.
-PRELUDE = '''
+PRELUDE = """
 import ctypes, errno, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 def attempt(name, action):
@@ -64,12 +64,25 @@ def syscall(number, *args):
     if result < 0:
         raise OSError(ctypes.get_errno(), "")
     return result
-'''
+"""
 
 # x86_64 system call numbers the cases use (the suite skips the raw-call cases elsewhere).
-NR = {"ptrace": 101, "process_vm_readv": 310, "kcmp": 312, "pidfd_getfd": 438, "pidfd_open": 434,
-      "io_uring_setup": 425, "keyctl": 250, "add_key": 248, "bpf": 321, "perf_event_open": 298,
-      "userfaultfd": 323, "tgkill": 234, "prlimit64": 302, "ioprio_set": 251}
+NR = {
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "kcmp": 312,
+    "pidfd_getfd": 438,
+    "pidfd_open": 434,
+    "io_uring_setup": 425,
+    "keyctl": 250,
+    "add_key": 248,
+    "bpf": 321,
+    "perf_event_open": 298,
+    "userfaultfd": 323,
+    "tgkill": 234,
+    "prlimit64": 302,
+    "ioprio_set": 251,
+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +109,8 @@ def attempts(*names: str, outcome: str = "EPERM") -> tuple[str, ...]:
 CASES = [
     # --- escape and reach --------------------------------------------------------------------
     Case(
-        "trace-the-supervisor", "escape and reach",
+        "trace-the-supervisor",
+        "escape and reach",
         "attach to, or read or write the memory of, the process that reports its result",
         "refused (EPERM, EACCES); the run goes on",
         f"""
@@ -109,16 +123,20 @@ CASES = [
         attempt("read /proc/1/environ", lambda: open("/proc/1/environ", "rb").read())
         attempt("read /proc/1/maps", lambda: open("/proc/1/maps").read())
         """,
-        lines=(*attempts("ptrace attach", "ptrace seize", "process_vm_readv"),
-               *attempts("read /proc/1/mem", "open /proc/1/fd/1", outcome="EACCES")),
+        lines=(
+            *attempts("ptrace attach", "ptrace seize", "process_vm_readv"),
+            *attempts("read /proc/1/mem", "open /proc/1/fd/1", outcome="EACCES"),
+        ),
         # gVisor's /proc shows any process's environment, map and descriptor list to all (the
         # supervisor's hold no secret); Linux shows them to nobody, the supervisor being non-dumpable.
-        level_lines={"bubblewrap": attempts("list /proc/1/fd", "read /proc/1/environ", "read /proc/1/maps",
-                                            outcome="EACCES")},
+        level_lines={
+            "bubblewrap": attempts("list /proc/1/fd", "read /proc/1/environ", "read /proc/1/maps", outcome="EACCES")
+        },
         x86_64_only=True,
     ),
     Case(
-        "borrow-the-supervisors-descriptors", "escape and reach",
+        "borrow-the-supervisors-descriptors",
+        "escape and reach",
         "take a descriptor of the process that reports its result (pidfd_open, pidfd_getfd, kcmp)",
         "refused (EPERM); the run goes on",
         f"""
@@ -130,7 +148,8 @@ CASES = [
         x86_64_only=True,
     ),
     Case(
-        "limit-or-slow-the-supervisor", "escape and reach",
+        "limit-or-slow-the-supervisor",
+        "escape and reach",
         "change the limits, priority, CPU affinity or I/O priority of the process that reports its result",
         "refused (EPERM); the run goes on",
         f"""
@@ -144,12 +163,23 @@ CASES = [
         attempt("join its process group", lambda: os.setpgid(0, 1))
         attempt("own prlimit", lambda: resource.prlimit(0, resource.RLIMIT_NOFILE))
         """,
-        lines=(*attempts("prlimit", "prlimit (pid in the high bits)", "setpriority", "setpriority of the uid",
-                         "sched_setaffinity", "ioprio_set", "join its process group"), "own prlimit: ok"),
+        lines=(
+            *attempts(
+                "prlimit",
+                "prlimit (pid in the high bits)",
+                "setpriority",
+                "setpriority of the uid",
+                "sched_setaffinity",
+                "ioprio_set",
+                "join its process group",
+            ),
+            "own prlimit: ok",
+        ),
         x86_64_only=True,
     ),
     Case(
-        "signal-the-supervisor", "escape and reach",
+        "signal-the-supervisor",
+        "escape and reach",
         "signal the process that reports its result",
         "refused (EPERM); the run goes on and reports the truth",
         f"""
@@ -163,19 +193,30 @@ CASES = [
             attempt(f"F_SETOWN {{owner}}", lambda: fcntl.fcntl(os.pipe()[0], fcntl.F_SETOWN, owner))
         attempt("kill every process", lambda: os.kill(-1, signal.SIGKILL))
         """,
-        lines=attempts("kill SIGKILL", "kill SIGTERM", "kill SIGINT", "kill SIGSTOP", "kill SIGXCPU", "tgkill",
-                       "pidfd_send_signal", "F_SETOWN 1", "F_SETOWN -1"),
+        lines=attempts(
+            "kill SIGKILL",
+            "kill SIGTERM",
+            "kill SIGINT",
+            "kill SIGSTOP",
+            "kill SIGXCPU",
+            "tgkill",
+            "pidfd_send_signal",
+            "F_SETOWN 1",
+            "F_SETOWN -1",
+        ),
         x86_64_only=True,
     ),
     Case(
-        "see-other-processes", "escape and reach",
+        "see-other-processes",
+        "escape and reach",
         "see or reach any process but its own and the supervisor (other runs, the server)",
         "a PID namespace of its own: /proc lists PID 1 and the script",
         "print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))",
         stdout="[1, 2]\n",
     ),
     Case(
-        "reach-the-network", "escape and reach",
+        "reach-the-network",
+        "escape and reach",
         "reach any network: the internet, the host's loopback (the server, its store), IPv6",
         "no network interface but its own loopback: unreachable or refused",
         """
@@ -189,11 +230,16 @@ CASES = [
             attempt(f"connect {address[0]}", connect)
         attempt("resolve a name", lambda: socket.getaddrinfo("example.com", 80))
         """,
-        lines=("connect 1.1.1.1: ENETUNREACH|EHOSTUNREACH", "connect 127.0.0.1: ECONNREFUSED",
-               "connect 2606:4700:4700::1111: ENETUNREACH|EHOSTUNREACH", "connect ::1: ECONNREFUSED"),
+        lines=(
+            "connect 1.1.1.1: ENETUNREACH|EHOSTUNREACH",
+            "connect 127.0.0.1: ECONNREFUSED",
+            "connect 2606:4700:4700::1111: ENETUNREACH|EHOSTUNREACH",
+            "connect ::1: ECONNREFUSED",
+        ),
     ),
     Case(
-        "reach-an-abstract-socket", "escape and reach",
+        "reach-an-abstract-socket",
+        "escape and reach",
         "connect to a Unix socket of the host, abstract or on disk",
         "refused: abstract sockets belong to the network namespace, the host's files are not there",
         """
@@ -207,18 +253,23 @@ CASES = [
         lines=("abstract socket: ECONNREFUSED", "docker socket: ENOENT"),
     ),
     Case(
-        "read-the-server", "escape and reach",
+        "read-the-server",
+        "escape and reach",
         "read the server's files, its settings, secrets or database, or the host's users",
         "not there: only /usr, the runtime and its own files are mounted",
         """
         for path in ["/etc/shadow", "/etc/passwd", "/work", "$SETTINGS", "$VAR", "/root", "/home", "/sys/fs/cgroup"]:
-            print(path.replace("$SETTINGS", "settings").replace("$VAR", "var"), "exists" if os.path.exists(path) else "absent")
+            shown = path.replace("$SETTINGS", "settings").replace("$VAR", "var")
+            print(shown, "exists" if os.path.exists(path) else "absent")
         """,
-        lines=tuple(f"{path} absent" for path in ("/etc/shadow", "/etc/passwd", "/work", "settings", "var", "/root", "/home")),
+        lines=tuple(
+            f"{path} absent" for path in ("/etc/shadow", "/etc/passwd", "/work", "settings", "var", "/root", "/home")
+        ),
         level_lines={"bubblewrap": ("/sys/fs/cgroup absent",)},  # gVisor's /sys is its own kernel's
     ),
     Case(
-        "read-the-environment", "escape and reach",
+        "read-the-environment",
+        "escape and reach",
         "read the server's environment (SECRET_KEY, database URLs)",
         "an empty, explicit environment; the supervisor's holds nothing of the server's either",
         """
@@ -231,18 +282,31 @@ CASES = [
         level_lines={"bubblewrap": ("read /proc/1/environ: EACCES",)},
     ),
     Case(
-        "write-outside-tmp", "escape and reach",
+        "write-outside-tmp",
+        "escape and reach",
         "write anywhere but its scratch space /tmp (the runtime, its own script, /dev)",
         "read-only (EROFS, EACCES)",
         """
-        for path in ["/x", "/sandbox/x", "/sandbox/main.py", "/usr/x", "/opt/runtime/x", "/dev/x", "/opt/integr8scode/x"]:
+        for path in ["/x", "/sandbox/x", "/sandbox/main.py", "/usr/x", "/opt/runtime/x", "/dev/x",
+                     "/opt/integr8scode/x"]:
             attempt(f"write {path}", lambda: open(path, "w"))
         """,
-        lines=tuple(f"write {path}: EROFS|EACCES" for path in
-                    ("/x", "/sandbox/x", "/sandbox/main.py", "/usr/x", "/opt/runtime/x", "/dev/x", "/opt/integr8scode/x")),
+        lines=tuple(
+            f"write {path}: EROFS|EACCES"
+            for path in (
+                "/x",
+                "/sandbox/x",
+                "/sandbox/main.py",
+                "/usr/x",
+                "/opt/runtime/x",
+                "/dev/x",
+                "/opt/integr8scode/x",
+            )
+        ),
     ),
     Case(
-        "become-root", "escape and reach",
+        "become-root",
+        "escape and reach",
         "gain privileges: root, capabilities, or namespaces of its own (user, mount, ...)",
         "refused by the filter (EPERM), and by the kernel (EINVAL for a uid the sandbox does not map)",
         """
@@ -252,19 +316,27 @@ CASES = [
         attempt("new user namespace", lambda: os.unshare(os.CLONE_NEWUSER))
         attempt("new mount namespace", lambda: os.unshare(os.CLONE_NEWNS))
         """,
-        lines=("root False capabilities 0 0", "setuid 0: EPERM|EINVAL", "new user namespace: EPERM|ENOSPC",
-               "new mount namespace: EPERM"),
+        lines=(
+            "root False capabilities 0 0",
+            "setuid 0: EPERM|EINVAL",
+            "new user namespace: EPERM|ENOSPC",
+            "new mount namespace: EPERM",
+        ),
     ),
     # --- exhaustion ----------------------------------------------------------------------------
     Case(
-        "spin-forever", "exhaustion",
+        "spin-forever",
+        "exhaustion",
         "run past its wall-clock limit",
         "stopped at the limit: timeout",
         "while True: pass",
-        error_type=ErrorType.TIMEOUT, limits={"cpu_seconds": 10}, message=TIMED_OUT,
+        error_type=ErrorType.TIMEOUT,
+        limits={"cpu_seconds": 10},
+        message=TIMED_OUT,
     ),
     Case(
-        "burn-cpu", "exhaustion",
+        "burn-cpu",
+        "exhaustion",
         "use more CPU time than its limit, in any number of processes, together or one after another",
         "stopped when all its processes together reach the limit: timeout (CPU)",
         """
@@ -278,17 +350,23 @@ CASES = [
                 os._exit(0)
             os.waitpid(pid, 0)
         """,
-        error_type=ErrorType.TIMEOUT, limits={"cpu_seconds": 1, "wall_seconds": 8}, message=CPU_TIMED_OUT,
+        error_type=ErrorType.TIMEOUT,
+        limits={"cpu_seconds": 1, "wall_seconds": 8},
+        message=CPU_TIMED_OUT,
     ),
     Case(
-        "hog-memory", "exhaustion",
+        "hog-memory",
+        "exhaustion",
         "use more memory than its limit",
         "killed at the limit: memory_limit",
         "blocks = []\nwhile True: blocks.append(bytearray(1 << 20))",
-        error_type=ErrorType.MEMORY_LIMIT, limits={"memory_mb": 64}, message=MEMORY_EXCEEDED,
+        error_type=ErrorType.MEMORY_LIMIT,
+        limits={"memory_mb": 64},
+        message=MEMORY_EXCEEDED,
     ),
     Case(
-        "fork-bomb", "exhaustion",
+        "fork-bomb",
+        "exhaustion",
         "start more processes or threads than its limit (a fork bomb)",
         "refused at the limit (EAGAIN); a bomb that keeps trying ends at the wall limit",
         """
@@ -317,28 +395,35 @@ CASES = [
         lines=("fork until refused: EAGAIN", "threads refused", "within the limit True"),
     ),
     Case(
-        "fill-the-disk", "exhaustion",
+        "fill-the-disk",
+        "exhaustion",
         "write more than its disk limit",
         "refused when full (ENOSPC): disk_limit",
         "for i in range(100):\n    with open(f'/tmp/part{i}', 'wb') as f:\n        f.write(b'x' * (1 << 20))",
-        error_type=ErrorType.DISK_LIMIT, message=DISK_FULL,
+        error_type=ErrorType.DISK_LIMIT,
+        message=DISK_FULL,
     ),
     Case(
-        "fill-the-disk-with-files", "exhaustion",
+        "fill-the-disk-with-files",
+        "exhaustion",
         "create more files than its scratch space holds (an inode flood)",
         "refused when full (ENOSPC): disk_limit",
         "for i in range(100_000):\n    open(f'/tmp/f{i}', 'w').close()",
-        error_type=ErrorType.DISK_LIMIT, message=INODES_FULL,
+        error_type=ErrorType.DISK_LIMIT,
+        message=INODES_FULL,
     ),
     Case(
-        "flood-the-output", "exhaustion",
+        "flood-the-output",
+        "exhaustion",
         "write more output than its limit",
         "cut at exactly the limit: output_limit",
         "import sys\nwhile True: sys.stdout.write('x' * 999 + '\\n')",
-        error_type=ErrorType.OUTPUT_LIMIT, message=OUTPUT_EXCEEDED,
+        error_type=ErrorType.OUTPUT_LIMIT,
+        message=OUTPUT_EXCEEDED,
     ),
     Case(
-        "exhaust-memory-outside-its-processes", "exhaustion",
+        "exhaust-memory-outside-its-processes",
+        "exhaustion",
         "use up its memory where no process holds it (shared memory), so that the supervisor is killed",
         "memory_limit all the same, never a system error",
         """
@@ -351,25 +436,32 @@ CASES = [
         os.execv("/bin/sh", ["sh", "-c", "(yes xxxxxxxxxxxxxxxxxxxxxxxx | head -c 1000000) & "
                              "exec dd if=/dev/zero of=/tmp/f bs=16k count=1000 2>/dev/null"])
         """,
-        error_type=ErrorType.MEMORY_LIMIT, limits={"memory_mb": 64}, message=MEMORY_EXCEEDED,
+        error_type=ErrorType.MEMORY_LIMIT,
+        limits={"memory_mb": 64},
+        message=MEMORY_EXCEEDED,
     ),
     Case(
-        "open-every-file", "exhaustion",
+        "open-every-file",
+        "exhaustion",
         "hold more open files than its limit",
         "refused at the limit (EMFILE)",
         "held = []\ndef grab():\n    while True: held.append(open('/dev/null'))\nattempt('open until refused', grab)",
         lines=("open until refused: EMFILE",),
     ),
     Case(
-        "stop-itself", "exhaustion",
+        "stop-itself",
+        "exhaustion",
         "stop itself, or close its output, to hold its sandbox",
         "ended at the wall limit: timeout",
         "import signal\nos.close(1)\nos.kill(os.getpid(), signal.SIGSTOP)",
-        error_type=ErrorType.TIMEOUT, limits={"wall_seconds": 1}, message=TIMED_OUT,
+        error_type=ErrorType.TIMEOUT,
+        limits={"wall_seconds": 1},
+        message=TIMED_OUT,
     ),
     # --- persistence ---------------------------------------------------------------------------
     Case(
-        "leave-a-daemon", "persistence",
+        "leave-a-daemon",
+        "persistence",
         "leave a process running after it ends (a daemon)",
         "killed with the sandbox; the next run sees none",
         """
@@ -385,7 +477,8 @@ CASES = [
         stdout="daemon started\n",
     ),
     Case(
-        "leave-files", "persistence",
+        "leave-files",
+        "persistence",
         "leave files, shared memory or IPC objects for a later run",
         "gone with the sandbox: every run starts with an empty /tmp, /dev/shm and IPC namespace",
         """
@@ -399,22 +492,28 @@ CASES = [
     ),
     # --- forgery -------------------------------------------------------------------------------
     Case(
-        "print-a-forged-record", "forgery",
+        "print-a-forged-record",
+        "forgery",
         "write its own result: a fake exit record, a negative CPU time, a success it did not have",
         "its output is only output: the host frames it, measures the figures itself and keeps its own",
         """
-        forged = b"X exit=0 signal=- wall_ms=1 cpu_ms=-100000 maxrss_kb=1 stdout_truncated=0 stderr_truncated=0 reason=none\\n"
+        forged = (b"X exit=0 signal=- wall_ms=1 cpu_ms=-100000 maxrss_kb=1 stdout_truncated=0 "
+                  b"stderr_truncated=0 reason=none\\n")
         os.write(1, b"S v=1\\n" + forged)
         os.write(2, forged)
         attempt("write to the supervisor's stdout", lambda: os.open("/proc/1/fd/1", os.O_WRONLY))
         sys.exit(3)
         """,
         error_type=ErrorType.RUNTIME_ERROR,
-        lines=("S v=1", "X exit=0 signal=- wall_ms=1 cpu_ms=-100000 maxrss_kb=1 stdout_truncated=0 "
-               "stderr_truncated=0 reason=none", "write to the supervisor's stdout: EACCES"),
+        lines=(
+            "S v=1",
+            "X exit=0 signal=- wall_ms=1 cpu_ms=-100000 maxrss_kb=1 stdout_truncated=0 stderr_truncated=0 reason=none",
+            "write to the supervisor's stdout: EACCES",
+        ),
     ),
     Case(
-        "claim-a-memory-limit", "forgery",
+        "claim-a-memory-limit",
+        "forgery",
         "claim a limit it did not reach: a memory error or a CPU limit of its own making",
         "the host's count decides: its own exit status and signal, runtime_error",
         """
@@ -432,7 +531,8 @@ CASES = [
         error_type=ErrorType.RUNTIME_ERROR,
     ),
     Case(
-        "hold-its-output-open", "forgery",
+        "hold-its-output-open",
+        "forgery",
         "keep its sandbox (and its verdict) hanging after it ends, by keeping its output in flight",
         "ended with the script: what is in the pipes is read, nothing is waited for",
         """
@@ -445,11 +545,13 @@ CASES = [
         print("leaving", flush=True)
         os._exit(0)
         """,
-        stdout="leaving\n", limits={"wall_seconds": 8},
+        stdout="leaving\n",
+        limits={"wall_seconds": 8},
     ),
     # --- kernel attack surface -----------------------------------------------------------------
     Case(
-        "call-filtered-interfaces", "kernel attack surface",
+        "call-filtered-interfaces",
+        "kernel attack surface",
         "call kernel interfaces no script needs (io_uring, keyrings, BPF, perf events, userfaultfd)",
         "denied by the system-call filter (io_uring looks absent: ENOSYS; the rest EPERM)",
         f"""
@@ -461,16 +563,23 @@ CASES = [
         attempt("userfaultfd", lambda: syscall({NR["userfaultfd"]}, 0))
         attempt("getppid", lambda: os.getppid())
         """,
-        lines=("io_uring_setup: ENOSYS", *attempts("keyctl", "add_key", "bpf", "perf_event_open", "userfaultfd"),
-               "getppid: ok"),
+        lines=(
+            "io_uring_setup: ENOSYS",
+            *attempts("keyctl", "add_key", "bpf", "perf_event_open", "userfaultfd"),
+            "getppid: ok",
+        ),
         x86_64_only=True,
     ),
     Case(
-        "use-another-abi", "kernel attack surface",
+        "use-another-abi",
+        "kernel attack surface",
         "make system calls of another ABI (x32) to get around the filter",
         "killed (SIGSYS): runtime_error",
         "print('before', flush=True)\nlibc.syscall(0x40000000 | 39)\nprint('after')",
-        error_type=ErrorType.RUNTIME_ERROR, stdout="before\n", message=FORBIDDEN_CALL, x86_64_only=True,
+        error_type=ErrorType.RUNTIME_ERROR,
+        stdout="before\n",
+        message=FORBIDDEN_CALL,
+        x86_64_only=True,
     ),
 ]
 
@@ -596,7 +705,7 @@ def assert_figures_are_true(result: RunResult, limits: Limits) -> None:
     ceiling_ms = (limits.wall_seconds + GRACE_SECONDS) * 1000
     assert result.duration_ms is not None and 0 <= result.duration_ms <= ceiling_ms
     assert result.cpu_ms is not None and 0 <= result.cpu_ms <= ceiling_ms * (os.cpu_count() or 1)
-    assert result.peak_memory_kb is not None and 0 < result.peak_memory_kb
+    assert result.peak_memory_kb is not None and result.peak_memory_kb > 0
 
 
 def assert_the_next_run_is_clean(runner: LocalRunner) -> None:
@@ -633,7 +742,11 @@ def test_every_case_has_a_readme_row_of_its_own():
     assert len({case.cannot for case in CASES}) == len(CASES)
     assert len({case.name for case in CASES}) == len(CASES)
     assert {case.klass for case in CASES} == {
-        "escape and reach", "exhaustion", "persistence", "forgery", "kernel attack surface",
+        "escape and reach",
+        "exhaustion",
+        "persistence",
+        "forgery",
+        "kernel attack surface",
     }
 
 

@@ -36,7 +36,8 @@ def test_the_list_filters_by_status_user_and_date(moderator_client, owner, other
     assert all(e.execution_id in listed(moderator_client) for e in (mine, theirs, anonymous, old))
     assert _only(listed(moderator_client, "status=completed"), mine, [theirs, anonymous, old])
     assert _only(listed(moderator_client, "user=owner"), mine, [theirs, anonymous]) and old.execution_id in listed(
-        moderator_client, "user=owner@example.com")
+        moderator_client, "user=owner@example.com"
+    )
     assert _only(listed(moderator_client, "user=anonymous"), anonymous, [mine, theirs, old])
     assert _only(listed(moderator_client, f"created_from={today}&user=owner"), mine, [old])
 

@@ -88,10 +88,20 @@ def test_unticking_active_in_the_change_form_also_cancels_and_signs_out(admin_us
     client = signed_in(admin_user)
     form = client.get(f"{USERS}{owner.pk}/change/").context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
-    data.update({"is_active": "", "date_joined_0": owner.date_joined.date().isoformat(),
-                 "date_joined_1": owner.date_joined.time().strftime("%H:%M:%S"), "groups": [],
-                 "user_permissions": [], "profile-TOTAL_FORMS": "1", "profile-INITIAL_FORMS": "1",
-                 "profile-MIN_NUM_FORMS": "0", "profile-MAX_NUM_FORMS": "1", "profile-0-user": owner.pk})
+    data.update(
+        {
+            "is_active": "",
+            "date_joined_0": owner.date_joined.date().isoformat(),
+            "date_joined_1": owner.date_joined.time().strftime("%H:%M:%S"),
+            "groups": [],
+            "user_permissions": [],
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-MIN_NUM_FORMS": "0",
+            "profile-MAX_NUM_FORMS": "1",
+            "profile-0-user": owner.pk,
+        }
+    )
 
     response = client.post(f"{USERS}{owner.pk}/change/", data)
 
@@ -101,8 +111,10 @@ def test_unticking_active_in_the_change_form_also_cancels_and_signs_out(admin_us
 
 
 def test_moderators_set_a_users_quota_overrides(moderator, owner):
-    response = signed_in(moderator).post(f"/admin/accounts/profile/{owner.pk}/change/", {
-        "submissions_per_minute": "2", "concurrent_executions": "", "cpu_seconds_per_day": "0"})
+    response = signed_in(moderator).post(
+        f"/admin/accounts/profile/{owner.pk}/change/",
+        {"submissions_per_minute": "2", "concurrent_executions": "", "cpu_seconds_per_day": "0"},
+    )
 
     assert response.status_code == 302
     owner.profile.refresh_from_db()

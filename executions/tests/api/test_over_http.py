@@ -41,9 +41,14 @@ def test_a_failing_script_reports_its_traceback_in_errors(http):
 
 
 def test_v1_submit_with_wait_returns_the_finished_execution(http):
-    response = http.post("/api/v1/executions?wait=true",
-                         json={"script": "import sys; print(sys.stdin.read().upper())", "stdin": "hi",
-                               "limits": {"wall_seconds": 5, "memory_mb": 64}})
+    response = http.post(
+        "/api/v1/executions?wait=true",
+        json={
+            "script": "import sys; print(sys.stdin.read().upper())",
+            "stdin": "hi",
+            "limits": {"wall_seconds": 5, "memory_mb": 64},
+        },
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -53,8 +58,9 @@ def test_v1_submit_with_wait_returns_the_finished_execution(http):
 
 
 def test_v1_wait_returns_the_unfinished_execution_when_it_outlives_its_wall_limit(http):
-    response = http.post("/api/v1/executions?wait=true", json={"script": "import time; time.sleep(2)",
-                                                                 "limits": {"wall_seconds": 1}})
+    response = http.post(
+        "/api/v1/executions?wait=true", json={"script": "import time; time.sleep(2)", "limits": {"wall_seconds": 1}}
+    )
 
     assert response.json()["status"] in ("completed", "failed", "running", "queued")
     execution_id = response.json()["execution_id"]
@@ -90,7 +96,8 @@ def test_anonymous_callers_choosing_the_same_idempotency_key_never_meet(daphne_s
 
 def test_cancel_stops_a_running_script(http):
     execution_id = http.post("/api/v1/executions", json={"script": "import time\nwhile True: time.sleep(0.1)"}).json()[
-        "execution_id"]
+        "execution_id"
+    ]
     wait_until(lambda: http.get(f"/api/v1/executions/{execution_id}").json()["status"] == "running", timeout=20)
 
     response = http.post(f"/api/v1/executions/{execution_id}/cancel")
@@ -106,8 +113,14 @@ def test_runtimes_lists_what_this_server_runs_and_an_anonymous_callers_caps(http
     assert any(r["name"].startswith("python3") and r["default"] for r in body["runtimes"])
     assert {r["isolation"] for r in body["runtimes"]} == {"bubblewrap"}  # LOCAL_ISOLATION's default
     # The visitors' defaults, but for the wall limit the live test server raises to 10 s.
-    assert body["limits"] == {"wall_seconds": 10.0, "cpu_seconds": 5, "memory_mb": 64, "processes": 32,
-                              "disk_mb": 8, "output_bytes": 262144}
+    assert body["limits"] == {
+        "wall_seconds": 10.0,
+        "cpu_seconds": 5,
+        "memory_mb": 64,
+        "processes": 32,
+        "disk_mb": 8,
+        "output_bytes": 262144,
+    }
     assert body["script_max_bytes"] == 65536
 
 
@@ -124,14 +137,32 @@ def test_the_openapi_docs_are_served(http):
         ("fork bomb", "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", "timeout", None),
         ("memory hog", "x = []\nwhile True: x.append(bytearray(1 << 20))", "memory_limit", None),
         ("output flood", "while True: print('x' * 1000)", "output_limit", "truncated"),
-        ("disk filler", "f = open('/tmp/fill', 'wb')\nwhile True: f.write(b'0' * (1 << 20))", "runtime_error",
-         "No space left on device|File too large"),
-        ("network connect", "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)", "runtime_error",
-         "OSError|unreachable"),
-        ("server environment", "import os\nassert 'SECRET_KEY' not in os.environ and 'VAR_DIR' not in os.environ, "
-         "dict(os.environ)\nprint(sorted(os.environ))", None, None),
-        ("server files", "import os\nfor p in ['/etc/shadow', '/work', '/root/.bash_history', os.getcwd() + "
-         "'/manage.py']:\n    assert not os.path.exists(p) or not os.access(p, os.R_OK), p\nprint('ok')", None, None),
+        (
+            "disk filler",
+            "f = open('/tmp/fill', 'wb')\nwhile True: f.write(b'0' * (1 << 20))",
+            "runtime_error",
+            "No space left on device|File too large",
+        ),
+        (
+            "network connect",
+            "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)",
+            "runtime_error",
+            "OSError|unreachable",
+        ),
+        (
+            "server environment",
+            "import os\nassert 'SECRET_KEY' not in os.environ and 'VAR_DIR' not in os.environ, "
+            "dict(os.environ)\nprint(sorted(os.environ))",
+            None,
+            None,
+        ),
+        (
+            "server files",
+            "import os\nfor p in ['/etc/shadow', '/work', '/root/.bash_history', os.getcwd() + "
+            "'/manage.py']:\n    assert not os.path.exists(p) or not os.access(p, os.R_OK), p\nprint('ok')",
+            None,
+            None,
+        ),
         ("SIGSTOP itself", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)", "timeout", None),
         ("closes stdout", "import os, time\nos.close(1)\nwhile True: time.sleep(0.1)", "timeout", None),
     ],
@@ -139,8 +170,7 @@ def test_the_openapi_docs_are_served(http):
 def test_hostile_scripts_are_contained_and_reported(http, name, script, error_type, check):
     import re
 
-    body = http.post("/api/v1/executions?wait=true",
-                     json={"script": script, "limits": {"wall_seconds": 2}}).json()
+    body = http.post("/api/v1/executions?wait=true", json={"script": script, "limits": {"wall_seconds": 2}}).json()
     result = body if body["status"] in ("completed", "failed") else result_when_final(http, body["execution_id"])
     result = http.get(f"/api/v1/executions/{body['execution_id']}").json()
 
@@ -154,13 +184,22 @@ def test_hostile_scripts_are_contained_and_reported(http, name, script, error_ty
     assert http.post("/api/v1/executions?wait=true", json={"script": "print('ok')"}).json()["output"] == "ok\n"
 
 
-@pytest.mark.parametrize(("method", "path", "content", "content_type", "status"), [
-    ("POST", "/api/v1/executions", '{"script": "print(1)\\ud800"}', "application/json", 422),
-    ("POST", "/execute", '{"script": "pass", "limits": {"wall_seconds": NaN}}', "application/json", 400),
-    ("POST", "/api/v1/executions", '{"script": "pass", "limits": {"memory_mb": Infinity}}', "application/json", 400),
-    ("POST", "/api/v1/executions", '{"script": "print(1)"}', "text/plain", 415),
-    ("DELETE", "/api/v1/executions", "", None, 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "content", "content_type", "status"),
+    [
+        ("POST", "/api/v1/executions", '{"script": "print(1)\\ud800"}', "application/json", 422),
+        ("POST", "/execute", '{"script": "pass", "limits": {"wall_seconds": NaN}}', "application/json", 400),
+        (
+            "POST",
+            "/api/v1/executions",
+            '{"script": "pass", "limits": {"memory_mb": Infinity}}',
+            "application/json",
+            400,
+        ),
+        ("POST", "/api/v1/executions", '{"script": "print(1)"}', "text/plain", 415),
+        ("DELETE", "/api/v1/executions", "", None, 405),
+    ],
+)
 def test_bad_input_over_real_http_gets_a_json_4xx(http, method, path, content, content_type, status):
     headers = {"Content-Type": content_type} if content_type else {}
 

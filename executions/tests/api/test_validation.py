@@ -34,7 +34,7 @@ def test_malformed_json_is_a_400(client, path, body):
 
 
 @pytest.mark.parametrize("path", ["/execute", "/api/v1/executions"])
-@pytest.mark.parametrize("body", [{}, {"script": 42}, {"script": None}, {"script": ["print(1)"]}, [], "\"text\""])
+@pytest.mark.parametrize("body", [{}, {"script": 42}, {"script": None}, {"script": ["print(1)"]}, [], '"text"'])
 def test_a_missing_or_non_string_script_is_a_422(client, path, body):
     response = post(client, path, body)
 
@@ -68,8 +68,16 @@ def test_a_body_larger_than_django_accepts_is_a_413(client):
 
 @pytest.mark.parametrize(
     "limits",
-    [{"memory_mb": 10**6}, {"wall_seconds": 3600}, {"cpu_seconds": 0}, {"output_bytes": -1}, {"gpus": 1},
-     {"memory_mb": "64"}, {"memory_mb": 1.5}, {"memory_mb": 4}],
+    [
+        {"memory_mb": 10**6},
+        {"wall_seconds": 3600},
+        {"cpu_seconds": 0},
+        {"output_bytes": -1},
+        {"gpus": 1},
+        {"memory_mb": "64"},
+        {"memory_mb": 1.5},
+        {"memory_mb": 4},
+    ],
 )
 def test_limits_above_the_caps_or_malformed_are_a_422(client, limits):
     response = post(client, "/api/v1/executions", {"script": "pass", "limits": limits})
@@ -117,7 +125,10 @@ def test_too_little_memory_for_the_interpreter_itself_is_a_422_that_says_so(clie
     response = post(client, "/api/v1/executions", {"script": "pass", "limits": {"memory_mb": 8}})
 
     assert response.status_code == 422
-    assert response.json()["detail"] == "limits.memory_mb=8 is below the minimum of 16: the interpreter alone needs about 10 MiB"
+    assert (
+        response.json()["detail"]
+        == "limits.memory_mb=8 is below the minimum of 16: the interpreter alone needs about 10 MiB"
+    )
 
 
 # --- what JSON can spell but no store can keep -------------------------------------------
@@ -125,13 +136,16 @@ def test_too_little_memory_for_the_interpreter_itself_is_a_422_that_says_so(clie
 LONE = "\\ud800"  # as sent: the JSON escape of a lone surrogate
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/execute", '{"script": "print(1)LONE"}'),
-    ("/api/v1/executions", '{"script": "LONE"}'),
-    ("/api/v1/executions", '{"script": "pass", "stdin": "aLONEb"}'),
-    ("/api/v1/executions", '{"script": "pass", "runtime": "LONE"}'),
-    ("/api/v1/executions", '{"script": "pass", "LONE": 1}'),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/execute", '{"script": "print(1)LONE"}'),
+        ("/api/v1/executions", '{"script": "LONE"}'),
+        ("/api/v1/executions", '{"script": "pass", "stdin": "aLONEb"}'),
+        ("/api/v1/executions", '{"script": "pass", "runtime": "LONE"}'),
+        ("/api/v1/executions", '{"script": "pass", "LONE": 1}'),
+    ],
+)
 def test_a_lone_surrogate_in_any_string_is_a_422_and_nothing_runs(client, path, body):
     response = post(client, path, body.replace("LONE", LONE))
 
@@ -153,17 +167,21 @@ def as_owner(owner):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("post", "/api/v1/scripts", '{"title": "LONE", "source": "pass"}'),
-    ("post", "/api/v1/scripts", '{"title": "t", "source": "LONE"}'),
-    ("patch", "/api/v1/scripts/{key}", '{"title": "LONE"}'),
-    ("post", "/api/v1/scripts/{key}/run", '{"stdin": "LONE"}'),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/scripts", '{"title": "LONE", "source": "pass"}'),
+        ("post", "/api/v1/scripts", '{"title": "t", "source": "LONE"}'),
+        ("patch", "/api/v1/scripts/{key}", '{"title": "LONE"}'),
+        ("post", "/api/v1/scripts/{key}/run", '{"stdin": "LONE"}'),
+    ],
+)
 def test_a_lone_surrogate_in_a_script_field_is_a_422(client, as_owner, owner, make_script, method, path, body):
     script = make_script(owner, title="Before")
 
-    response = getattr(client, method)(path.format(key=script.key), data=body.replace("LONE", LONE),
-                                       content_type="application/json", headers=as_owner)
+    response = getattr(client, method)(
+        path.format(key=script.key), data=body.replace("LONE", LONE), content_type="application/json", headers=as_owner
+    )
 
     assert response.status_code == 422, response.content
     assert Script.objects.get().title == "Before" and Execution.objects.count() == 0
@@ -183,7 +201,7 @@ def test_a_nul_character_in_a_saved_script_is_a_422(client, as_owner, field):
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
 @pytest.mark.parametrize("path", ["/api/v1/executions", "/execute"])
 def test_nan_and_infinity_are_not_json(client, path, number):
-    response = post(client, path, '{"script": "pass", "limits": {"wall_seconds": %s}}' % number)
+    response = post(client, path, f'{{"script": "pass", "limits": {{"wall_seconds": {number}}}}}')
 
     assert response.status_code == 400
     assert response.json() == {"detail": MALFORMED_JSON}
@@ -197,6 +215,7 @@ def test_a_number_too_large_to_be_finite_is_a_422(client):
 
 
 # --- bodies that are not JSON by their content type, and other refusals -------------------
+
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "", "application/xml"])
 @pytest.mark.parametrize("path", ["/execute", "/api/v1/executions"])

@@ -8,9 +8,18 @@ from playwright.sync_api import expect, sync_playwright
 from conftest import BASE_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-CHROMIUM_MISSING = "Chromium is not installed at /usr/bin/chromium: `sudo apt-get install chromium` (make test does it as root)."
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHROMIUM_MISSING = (
+    "Chromium is not installed at /usr/bin/chromium: `sudo apt-get install chromium` (make test does it as root)."
+)
 ARTIFACTS = BASE_DIR / "test-artifacts"
 EXPECT_TIMEOUT_MS = 15_000
 

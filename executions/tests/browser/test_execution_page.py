@@ -4,7 +4,10 @@ from playwright.sync_api import expect
 
 from executions.tests.browser.editor_page import EditorPage
 
-SLOW = "import sys, time\nfor i in range(4):\n    print(i, flush=True)\n    time.sleep(0.4)\nprint('warn', file=sys.stderr)"
+SLOW = (
+    "import sys, time\nfor i in range(4):\n    print(i, flush=True)\n    time.sleep(0.4)\n"
+    "print('warn', file=sys.stderr)"
+)
 
 
 def test_the_permanent_page_follows_a_running_execution_and_shows_the_same_after_a_reload(page, artifacts):

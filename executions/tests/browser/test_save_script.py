@@ -40,5 +40,7 @@ def test_a_signed_in_user_saves_the_buffer_and_follows_the_link_to_the_script_pa
 def test_anonymous_visitors_see_a_sign_in_link_instead(page):
     EditorPage(page).open()
 
-    expect(page.get_by_role("link", name="Sign in to save scripts")).to_have_attribute("href", "/accounts/login/?next=/")
+    expect(page.get_by_role("link", name="Sign in to save scripts")).to_have_attribute(
+        "href", "/accounts/login/?next=/"
+    )
     expect(page.get_by_role("button", name="Save as script")).to_have_count(0)

@@ -66,9 +66,14 @@ def test_an_infinite_loop_fails_as_a_timeout_at_its_wall_limit():
 
 
 def test_cancelling_a_running_execution_stops_it():
-    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time\nprint('started', flush=True)\ntime.sleep(60)")
-    wait_until(lambda: "started" in (Execution.objects.get(execution_id=execution.execution_id).output or ""),
-               timeout=20, message="the script to start")
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="import time\nprint('started', flush=True)\ntime.sleep(60)"
+    )
+    wait_until(
+        lambda: "started" in (Execution.objects.get(execution_id=execution.execution_id).output or ""),
+        timeout=20,
+        message="the script to start",
+    )
 
     services.execution_cancel(execution=Execution.objects.get(execution_id=execution.execution_id))
     done = finished(execution.execution_id, timeout=10)
@@ -78,12 +83,15 @@ def test_cancelling_a_running_execution_stops_it():
 
 
 def test_output_is_persisted_while_the_script_runs():
-    execution, _ = services.execution_submit(caller=Caller.internal(),
-        script="import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second')"
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second')"
     )
 
-    seen = wait_until(lambda: Execution.objects.get(execution_id=execution.execution_id).output, timeout=10,
-                      message="output before the end")
+    seen = wait_until(
+        lambda: Execution.objects.get(execution_id=execution.execution_id).output,
+        timeout=10,
+        message="output before the end",
+    )
 
     assert seen == "first\n"
     assert finished(execution.execution_id).output == "first\nsecond\n"
@@ -96,6 +104,10 @@ def test_executions_run_concurrently_up_to_the_concurrency():
     results = [finished(i) for i in ids]
 
     assert all(r.status == Status.COMPLETED for r in results)
-    overlapping = sum(1 for a in results for b in results if a is not b and a.started_at < b.finished_at
-                      and b.started_at < a.finished_at)
+    overlapping = sum(
+        1
+        for a in results
+        for b in results
+        if a is not b and a.started_at < b.finished_at and b.started_at < a.finished_at
+    )
     assert overlapping > 0

@@ -21,11 +21,15 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 
 def start_executor(*args: str, lease: str = "30") -> subprocess.Popen:
     env = {**os.environ, "EXECUTION_LEASE_SECONDS": lease}
-    log = tempfile.NamedTemporaryFile(prefix="executor-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "manage.py", "executor", *args], cwd=BASE_DIR, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    wait_until(lambda: "running" in Path(log.name).read_text() or process.poll() is not None, timeout=30,
-               message="the executor to start")
+    log = tempfile.NamedTemporaryFile(prefix="executor-", suffix=".log", delete=False)  # noqa: SIM115 (the process writes it)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "executor", *args], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    wait_until(
+        lambda: "running" in Path(log.name).read_text() or process.poll() is not None,
+        timeout=30,
+        message="the executor to start",
+    )
     assert process.poll() is None, Path(log.name).read_text()
     return process
 
@@ -49,7 +53,9 @@ def test_an_executor_process_runs_queued_executions():
 
 def test_sigterm_lets_running_executions_finish_within_the_grace_period():
     executor = start_executor("--grace", "20")
-    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')")
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="import time\nprint('a', flush=True)\ntime.sleep(1.5)\nprint('b')"
+    )
     wait_until(lambda: get(execution.execution_id).status == Status.RUNNING, timeout=20)
 
     executor.send_signal(signal.SIGTERM)
@@ -69,15 +75,19 @@ def test_sigterm_fails_what_outlives_the_grace_period_as_a_system_error():
     assert executor.wait(timeout=30) == 0
     done = get(execution.execution_id)
     assert (done.status, done.error_type, done.error_message) == (
-        Status.FAILED, "system_error", transitions.SHUTDOWN_MESSAGE)
+        Status.FAILED,
+        "system_error",
+        transitions.SHUTDOWN_MESSAGE,
+    )
 
 
 @override_settings(EXECUTION_MAX_ATTEMPTS=2)
 def test_a_crashed_executors_execution_is_requeued_then_run_by_another(dispatcher):
     dispatcher.shutdown(grace=0)  # keep this process out of the race until the crash is over
     crashed = start_executor(lease="2")
-    execution, _ = services.execution_submit(caller=Caller.internal(),
-        script="import time\nprint('go', flush=True)\ntime.sleep(5)\nprint('done')")
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="import time\nprint('go', flush=True)\ntime.sleep(5)\nprint('done')"
+    )
     wait_until(lambda: get(execution.execution_id).status == Status.RUNNING, timeout=20)
 
     crashed.kill()
@@ -92,4 +102,8 @@ def test_a_crashed_executors_execution_is_requeued_then_run_by_another(dispatche
         rescuer.wait(timeout=30)
 
     assert counts["requeued"] == 1
-    assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "go\ndone\n", 2), (done.error_type, done.error_message, done.errors)
+    assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "go\ndone\n", 2), (
+        done.error_type,
+        done.error_message,
+        done.errors,
+    )

@@ -100,7 +100,9 @@ def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
 
 def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher, monkeypatch):
     # The half second is the script's: the waiter must be waiting before the run ends.
-    execution, _ = services.execution_submit(caller=Caller.internal(), script="import time; time.sleep(0.5); print('waited for')")
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="import time; time.sleep(0.5); print('waited for')"
+    )
     reloads = []
     monkeypatch.setattr(Execution, "reload", lambda self, *fields: reloads.append(self.execution_id))
 
@@ -111,8 +113,9 @@ def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher
     assert result.to_mongo() == Execution.objects.get(execution_id=execution.execution_id).to_mongo()
 
 
-def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without_reading_it_back(dispatcher,
-                                                                                                  monkeypatch):
+def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without_reading_it_back(
+    dispatcher, monkeypatch
+):
     execution, _ = services.execution_submit(caller=Caller.internal(), script="print('finished first')")
     stored = finished(execution.execution_id)
     reloads = []
@@ -124,7 +127,9 @@ def test_a_waiter_that_comes_after_the_run_finished_gets_its_final_state_without
 
 
 def test_a_large_final_state_is_not_kept_but_read_back(dispatcher):
-    execution, _ = services.execution_submit(caller=Caller.internal(), script=f"print('x' * {waiting.RECENT_FINAL_MAX_CHARS})")
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script=f"print('x' * {waiting.RECENT_FINAL_MAX_CHARS})"
+    )
     stored = finished(execution.execution_id)
 
     result = asyncio.run(waiting.execution_wait_result(execution))

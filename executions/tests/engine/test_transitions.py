@@ -41,9 +41,16 @@ def test_finishing_with_exit_zero_completes_and_anything_else_fails():
     ok = make_running(worker="w")
     bad = make_running(worker="w")
 
-    transitions.execution_finish(execution_id=ok.execution_id, worker="w", result=RunResult(exit_code=0), stdout="hi\n", stderr="")
-    transitions.execution_finish(execution_id=bad.execution_id, worker="w",
-                              result=RunResult(exit_code=3, error_type=ErrorType.RUNTIME_ERROR), stdout="", stderr="boom")
+    transitions.execution_finish(
+        execution_id=ok.execution_id, worker="w", result=RunResult(exit_code=0), stdout="hi\n", stderr=""
+    )
+    transitions.execution_finish(
+        execution_id=bad.execution_id,
+        worker="w",
+        result=RunResult(exit_code=3, error_type=ErrorType.RUNTIME_ERROR),
+        stdout="",
+        stderr="boom",
+    )
 
     ok.reload(), bad.reload()
     assert (ok.status, ok.error_type, ok.output, ok.errors) == (Status.COMPLETED, None, "hi\n", None)
@@ -54,18 +61,21 @@ def test_finishing_with_exit_zero_completes_and_anything_else_fails():
 def test_a_worker_cannot_finish_an_execution_it_no_longer_holds():
     execution = make_running(worker="new-owner")
 
-    assert not transitions.execution_finish(execution_id=execution.execution_id, worker="old-owner",
-                                         result=RunResult(exit_code=0), stdout="", stderr="")
+    assert not transitions.execution_finish(
+        execution_id=execution.execution_id, worker="old-owner", result=RunResult(exit_code=0), stdout="", stderr=""
+    )
     assert Execution.objects.get(execution_id=execution.execution_id).status == Status.RUNNING
 
 
 def test_renewing_a_lease_extends_it_and_appends_output():
     execution = make_running(worker="w", lease_in=1)
 
-    transitions.execution_renew_lease(execution_id=execution.execution_id, worker="w",
-                                   output=Unpersisted(stdout="a", stderr="", seq=1))
-    stop = transitions.execution_renew_lease(execution_id=execution.execution_id, worker="w",
-                                          output=Unpersisted(stdout="b", stderr="e", seq=3))
+    transitions.execution_renew_lease(
+        execution_id=execution.execution_id, worker="w", output=Unpersisted(stdout="a", stderr="", seq=1)
+    )
+    stop = transitions.execution_renew_lease(
+        execution_id=execution.execution_id, worker="w", output=Unpersisted(stdout="b", stderr="e", seq=3)
+    )
 
     execution.reload()
     assert not stop

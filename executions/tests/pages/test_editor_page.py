@@ -8,7 +8,9 @@ from executions.tests.factories import make_execution
 
 
 def island_props(response, element_id: str) -> dict:
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.content.decode(), re.S)
+    match = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
     assert match, f"no json_script #{element_id}"
     return json.loads(match.group(1))
 

@@ -17,8 +17,16 @@ def page(client, execution):
 
 
 def failed_run(**fields):
-    defaults = dict(status=Status.FAILED, output="before\n", errors=TRACEBACK, error_type="runtime_error",
-                    exit_code=1, duration_ms=1534, cpu_ms=21, peak_memory_kb=9216)
+    defaults = dict(
+        status=Status.FAILED,
+        output="before\n",
+        errors=TRACEBACK,
+        error_type="runtime_error",
+        exit_code=1,
+        duration_ms=1534,
+        cpu_ms=21,
+        peak_memory_kb=9216,
+    )
     return make_execution(**{**defaults, **fields})
 
 
@@ -58,7 +66,10 @@ def test_output_is_escaped_not_interpreted(client):
     ("fields", "reason"),
     [
         ({"error_type": "cancelled", "error_message": "Cancelled on request."}, "Cancelled on request."),
-        ({"error_type": "timeout", "error_message": "Wall-clock time limit exceeded"}, "Wall-clock time limit exceeded"),
+        (
+            {"error_type": "timeout", "error_message": "Wall-clock time limit exceeded"},
+            "Wall-clock time limit exceeded",
+        ),
         ({"error_type": "memory_limit", "error_message": ""}, views.ERROR_TYPE_LABELS["memory_limit"]),
         ({"error_type": "runtime_error", "exit_code": None, "signal": 9}, "Runtime error (killed by signal 9)"),
     ],

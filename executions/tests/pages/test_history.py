@@ -24,8 +24,10 @@ def as_owner(owner) -> dict:
 def make_history(owner, count: int, **fields) -> list[str]:
     """``count`` executions of ``owner``, a minute apart, oldest first."""
     start = timezone.now() - timedelta(hours=1)
-    return [make_execution(owner_id=owner.pk, created_at=start + timedelta(minutes=i), **fields).execution_id
-            for i in range(count)]
+    return [
+        make_execution(owner_id=owner.pk, created_at=start + timedelta(minutes=i), **fields).execution_id
+        for i in range(count)
+    ]
 
 
 def test_the_history_lists_the_callers_executions_newest_first(as_owner, owner, other):

@@ -76,7 +76,10 @@ def test_a_message_after_a_redirect_shows_on_the_next_page_once(client, owner):
 def test_a_message_after_saving_a_script_shows_once(client, owner):
     client.force_login(owner)
 
-    response = client.post("/scripts/new/", {"title": "Once", "source": "print(1)", "runtime": "python3.13",
-                                             "visibility": "private"}, follow=True)
+    response = client.post(
+        "/scripts/new/",
+        {"title": "Once", "source": "print(1)", "runtime": "python3.13", "visibility": "private"},
+        follow=True,
+    )
 
     assert response.content.decode().count("Saved “Once”.") == 1

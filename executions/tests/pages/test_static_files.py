@@ -35,8 +35,11 @@ def collected(tmp_path_factory):
     (source / "islands" / "assets" / "editor-AbC123.js").write_text(BUNDLE)
     (source / "islands" / "assets" / "editor-AbC123.js.map").write_text(BUNDLE)
     (tmp / "outside.txt").write_text("secret")
-    overrides = {"STATICFILES_DIRS": [source], "STATIC_ROOT": tmp / "root",
-                 "STATICFILES_FINDERS": ["django.contrib.staticfiles.finders.FileSystemFinder"]}
+    overrides = {
+        "STATICFILES_DIRS": [source],
+        "STATIC_ROOT": tmp / "root",
+        "STATICFILES_FINDERS": ["django.contrib.staticfiles.finders.FileSystemFinder"],
+    }
     with override_settings(**overrides):
         call_command("collectstatic", interactive=False, verbosity=0)
     return overrides
@@ -85,10 +88,13 @@ def test_a_name_without_a_hash_is_cached_for_an_hour(client, static_root):
     assert response["Cache-Control"] == BRIEF
 
 
-@pytest.mark.parametrize(("accepted", "encoding", "decompress"), [
-    ("gzip", "gzip", gzip.decompress),
-    ("gzip, deflate, br", "br", brotli.decompress),
-])
+@pytest.mark.parametrize(
+    ("accepted", "encoding", "decompress"),
+    [
+        ("gzip", "gzip", gzip.decompress),
+        ("gzip, deflate, br", "br", brotli.decompress),
+    ],
+)
 def test_text_is_compressed_for_clients_that_accept_it(client, static_root, accepted, encoding, decompress):
     plain = client.get(ISLAND)
     compressed = client.get(ISLAND, headers={"Accept-Encoding": accepted})
@@ -111,8 +117,17 @@ def test_static_files_say_nosniff_as_pages_do(client, static_root):
     assert client.get("/static/favicon.svg")["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["missing.css", "islands/assets", "islands/assets/", "../outside.txt",
-                                  "%2e%2e/outside.txt", "islands/../../outside.txt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "missing.css",
+        "islands/assets",
+        "islands/assets/",
+        "../outside.txt",
+        "%2e%2e/outside.txt",
+        "islands/../../outside.txt",
+    ],
+)
 def test_missing_files_and_paths_outside_the_static_root_are_404(client, static_root, path):
     assert client.get(f"/static/{path}").status_code == 404
 

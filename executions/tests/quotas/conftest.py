@@ -24,8 +24,11 @@ def redis_url():
     if not shutil.which("redis-server"):
         pytest.skip("Redis is not running on 127.0.0.1:6379 and redis-server is not installed")
     port = _free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until(lambda: _reachable("127.0.0.1", port), timeout=10, message="redis-server to listen")
         yield f"redis://127.0.0.1:{port}/15"
@@ -37,4 +40,4 @@ def redis_url():
 def quotas(*, anonymous=(0, 0, 0), user=(0, 0, 0)) -> dict:
     """QUOTAS from (submissions per minute, concurrent executions, CPU-seconds per day)."""
     names = ("submissions_per_minute", "concurrent_executions", "cpu_seconds_per_day")
-    return {"anonymous": dict(zip(names, anonymous)), "user": dict(zip(names, user))}
+    return {"anonymous": dict(zip(names, anonymous, strict=True)), "user": dict(zip(names, user, strict=True))}

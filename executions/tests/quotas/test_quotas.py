@@ -23,8 +23,9 @@ RATE_HEADERS = ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-
 def submit(client=None, *, ip="203.0.113.7", headers=None, **body):
     client = client or Client()
     payload = json.dumps({"script": "print(1)", **body})
-    return client.post("/api/v1/executions", data=payload, content_type="application/json", REMOTE_ADDR=ip,
-                       headers=headers or {})
+    return client.post(
+        "/api/v1/executions", data=payload, content_type="application/json", REMOTE_ADDR=ip, headers=headers or {}
+    )
 
 
 def finish(execution_id: str, *, cpu_ms: int = 10) -> None:
@@ -79,8 +80,12 @@ def test_an_admin_can_raise_or_lower_one_users_quota(settings, owner, other):
     other.profile.submissions_per_minute = 0  # no limit
     other.profile.save()
 
-    owners = [services.execution_submit(script="pass", caller=Caller(owner_id=owner.pk, address="1.2.3.4")) for _ in range(3)]
-    others = [services.execution_submit(script="pass", caller=Caller(owner_id=other.pk, address="1.2.3.4")) for _ in range(5)]
+    owners = [
+        services.execution_submit(script="pass", caller=Caller(owner_id=owner.pk, address="1.2.3.4")) for _ in range(3)
+    ]
+    others = [
+        services.execution_submit(script="pass", caller=Caller(owner_id=other.pk, address="1.2.3.4")) for _ in range(5)
+    ]
     with pytest.raises(quotas.QuotaExceeded):
         services.execution_submit(script="pass", caller=Caller(owner_id=owner.pk, address="1.2.3.4"))
 
@@ -143,7 +148,8 @@ def test_executions_this_processs_dispatcher_holds_count_as_in_flight_without_be
 
 
 def test_what_this_process_cannot_tell_is_read_back_once_a_second_unless_the_verdict_depends_on_it(
-        settings, monkeypatch):
+    settings, monkeypatch
+):
     settings.QUOTAS = make_quotas(anonymous=(0, 5, 0))
     subject = quotas.subject_for(owner_id=None, client_ip="203.0.113.7")
     in_flight = lambda: cache.get(quotas._in_flight_key(subject))  # noqa: E731

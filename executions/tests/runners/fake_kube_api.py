@@ -294,8 +294,15 @@ class _Handler(BaseHTTPRequestHandler):
     def list_pods(self, namespace, body):
         if self.query.get("watch") == "true":
             return self._watch()
-        self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
-                         "items": _select(self.fake.pods, self.query.get("labelSelector"))})
+        self._json(
+            200,
+            {
+                "kind": "PodList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": "1"},
+                "items": _select(self.fake.pods, self.query.get("labelSelector")),
+            },
+        )
 
     # --- configmaps ---
 
@@ -303,8 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         name = body["metadata"]["name"]
         if name in self.fake.config_maps:
             return self._status(409, "AlreadyExists", f'configmaps "{name}" already exists')
-        body["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now(),
-                                resourceVersion=str(self.fake.next_rv()))
+        body["metadata"].update(
+            uid=str(uuid.uuid4()), creationTimestamp=now(), resourceVersion=str(self.fake.next_rv())
+        )
         with self.fake.changed:
             self.fake.config_maps[name] = body
             self.fake.changed.notify_all()
@@ -317,8 +325,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, removed)
 
     def list_maps(self, namespace, body):
-        self._json(200, {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
-                         "items": _select(self.fake.config_maps, self.query.get("labelSelector"))})
+        self._json(
+            200,
+            {
+                "kind": "ConfigMapList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": "1"},
+                "items": _select(self.fake.config_maps, self.query.get("labelSelector")),
+            },
+        )
 
     # --- watch ---
 
@@ -328,8 +343,14 @@ class _Handler(BaseHTTPRequestHandler):
         deadline = _deadline(float(self.query.get("timeoutSeconds") or 30))
         self._start_chunked("application/json")
         if since < self.fake.oldest_watchable:
-            gone = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
-                    "message": f"too old resource version: {since}", "code": 410}
+            gone = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "Expired",
+                "message": f"too old resource version: {since}",
+                "code": 410,
+            }
             self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             return self._end_chunked()
         while (events := self._events_after(since, name, deadline)) is not None:
@@ -342,8 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
         """New events for ``name``; None when the watch should end (its timeout, or closing)."""
         with self.fake.changed:
             while True:
-                events = [event for event in self.fake.events if event[0] > since and
-                          event[2]["metadata"]["name"] == name]
+                events = [
+                    event for event in self.fake.events if event[0] > since and event[2]["metadata"]["name"] == name
+                ]
                 if events:
                     return events
                 if self.fake.closing or deadline() <= 0:
@@ -402,8 +424,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _status(self, code: int, reason: str, message: str, *, retry_after: float | None = None) -> None:
-        data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
-                           "reason": reason, "code": code}).encode()
+        data = json.dumps(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "message": message,
+                "reason": reason,
+                "code": code,
+            }
+        ).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -439,8 +469,11 @@ ROUTES = [
 
 def _select(objects: dict[str, dict], selector: str | None) -> list[dict]:
     wanted = dict(pair.split("=", 1) for pair in selector.split(",")) if selector else {}
-    return [obj for obj in objects.values()
-            if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
+    return [
+        obj
+        for obj in objects.values()
+        if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
+    ]
 
 
 def _container_state(pod: dict) -> str:
@@ -557,9 +590,15 @@ class Kubelet(threading.Thread):
         scratch.mkdir(mode=0o700)
         if AS_A_CONTAINER:
             os.chown(scratch, self.uid, self.uid)
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, cwd=scratch, start_new_session=True,
-                                        env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment})
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=scratch,
+            start_new_session=True,
+            env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment},
+        )
         state = {"running": {"startedAt": now()}}
         self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Running", ready=True))
 
@@ -592,8 +631,23 @@ class Kubelet(threading.Thread):
         runtime = image / "runtime"
         runtime.mkdir()
         python = str(runtime / os.path.relpath(interpreter, prefix))
-        start = ["unshare", "--pid", "--fork", "--mount", "--propagation", "private", "--mount-proc", "--",
-                 "bash", "-c", CONTAINER_START, "container", prefix, str(runtime), str(self.uid)]
+        start = [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount",
+            "--propagation",
+            "private",
+            "--mount-proc",
+            "--",
+            "bash",
+            "-c",
+            CONTAINER_START,
+            "container",
+            prefix,
+            str(runtime),
+            str(self.uid),
+        ]
         return [*start, python, "-I", "-S", str(image / "entry.py"), *args], {"LD_LIBRARY_PATH": f"{runtime}/lib"}
 
     def _pump(self, behaviour: Run) -> None:
@@ -619,10 +673,20 @@ class Kubelet(threading.Thread):
 
 def _container(pod: dict, state: dict, *, phase: str, ready: bool = False) -> None:
     spec = pod["spec"]["containers"][0]
-    pod["status"].update(phase=phase, containerStatuses=[{
-        "name": spec["name"], "image": spec["image"], "imageID": "", "ready": ready, "restartCount": 0,
-        "started": "running" in state, "state": state,
-    }])
+    pod["status"].update(
+        phase=phase,
+        containerStatuses=[
+            {
+                "name": spec["name"],
+                "image": spec["image"],
+                "imageID": "",
+                "ready": ready,
+                "restartCount": 0,
+                "started": "running" in state,
+                "state": state,
+            }
+        ],
+    )
 
 
 def _terminated(pod: dict, code: int, ended_by: tuple[str, str, str] | None) -> None:
@@ -635,10 +699,14 @@ def _terminated(pod: dict, code: int, ended_by: tuple[str, str, str] | None) -> 
 
 
 def _unschedulable(pod: dict) -> None:
-    pod["status"]["conditions"] = [{
-        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-        "message": "0/3 nodes are available: 3 Insufficient memory.",
-    }]
+    pod["status"]["conditions"] = [
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": "0/3 nodes are available: 3 Insufficient memory.",
+        }
+    ]
 
 
 def _kill_tree(pid: int) -> None:

@@ -48,8 +48,13 @@ def cluster():
 @pytest.fixture
 def make_runner(cluster):
     def make(**options) -> KubernetesRunner:
-        defaults = {"kubeconfig": KUBECONFIG, "namespace": NAMESPACE, "image_pull_policy": PULL_POLICY,
-                    "runtime_images": {"python3.13": RUNTIME_IMAGE}, "image_pull_timeout": 120}
+        defaults = {
+            "kubeconfig": KUBECONFIG,
+            "namespace": NAMESPACE,
+            "image_pull_policy": PULL_POLICY,
+            "runtime_images": {"python3.13": RUNTIME_IMAGE},
+            "image_pull_timeout": 120,
+        }
         return KubernetesRunner(**{**defaults, **options})
 
     return make
@@ -73,8 +78,11 @@ def test_a_container_that_outgrows_its_memory_limit_fails_with_memory_limit(runn
 
 
 def test_an_image_that_cannot_be_pulled_fails_after_the_bounded_wait(make_runner):
-    runner = make_runner(runtime_images={"python3.13": "registry.invalid/integr8scode/nothing:1"},
-                         image_pull_policy="IfNotPresent", image_pull_timeout=20)
+    runner = make_runner(
+        runtime_images={"python3.13": "registry.invalid/integr8scode/nothing:1"},
+        image_pull_policy="IfNotPresent",
+        image_pull_timeout=20,
+    )
     result, _ = run(runner, "print(1)")
     assert result.error_type == ErrorType.SYSTEM_ERROR
     assert result.message.startswith(status.IMAGE_PULL_FAILED.split("{")[0])

@@ -25,8 +25,10 @@ from executions.tests.runners.fake_kube_api import FakeKubeApi, Stuck
 from executions.tests.runners.test_kubernetes_scenarios import RecordingSink, spec, validate_manifest
 
 BASE_DIR = Path(__file__).resolve().parents[3]
-KUBERNETES = {"BACKEND": render_pod.KUBERNETES_BACKEND,
-              "OPTIONS": {"runtime_images": {"python3.13": "repo/runtime:1"}, "runtime_class": "gvisor"}}
+KUBERNETES = {
+    "BACKEND": render_pod.KUBERNETES_BACKEND,
+    "OPTIONS": {"runtime_images": {"python3.13": "repo/runtime:1"}, "runtime_class": "gvisor"},
+}
 
 
 def render(tmp_path, *args) -> list[dict]:
@@ -99,8 +101,14 @@ def test_render_pod_works_where_no_cluster_is_configured(tmp_path):
     script.write_text("print(1)")
     environment = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
     environment |= {"HOME": str(tmp_path), "VAR_DIR": str(tmp_path / "var"), "EXECUTION_RUNNER": "kubernetes"}
-    done = subprocess.run([sys.executable, "manage.py", "render_pod", "--script", str(script)], cwd=BASE_DIR,
-                          env=environment, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "render_pod", "--script", str(script)],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert [document["kind"] for document in yaml.safe_load_all(done.stdout)] == ["ConfigMap", "Pod", "NetworkPolicy"]
 
@@ -184,14 +192,20 @@ def runner_settings(tmp_path, **env) -> dict:
 @pytest.mark.subprocess
 def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
     config = runner_settings(
-        tmp_path, KUBERNETES_NAMESPACE="runs", KUBERNETES_RUNTIME_CLASS="gvisor",
+        tmp_path,
+        KUBERNETES_NAMESPACE="runs",
+        KUBERNETES_RUNTIME_CLASS="gvisor",
         KUBERNETES_RUNTIME_IMAGES="python3.13=repo/py:3.13, python3.12=repo/py:3.12",
-        KUBERNETES_IMAGE_PULL_TIMEOUT="90", KUBERNETES_NODE_SELECTOR="pool=sandbox",
+        KUBERNETES_IMAGE_PULL_TIMEOUT="90",
+        KUBERNETES_NODE_SELECTOR="pool=sandbox",
     )
     assert config["BACKEND"] == render_pod.KUBERNETES_BACKEND
     assert config["OPTIONS"] == {
-        "namespace": "runs", "runtime_images": {"python3.13": "repo/py:3.13", "python3.12": "repo/py:3.12"},
-        "runtime_class": "gvisor", "image_pull_timeout": 90.0, "node_selector": {"pool": "sandbox"},
+        "namespace": "runs",
+        "runtime_images": {"python3.13": "repo/py:3.13", "python3.12": "repo/py:3.12"},
+        "runtime_class": "gvisor",
+        "image_pull_timeout": 90.0,
+        "node_selector": {"pool": "sandbox"},
     }
     KubernetesRunner(**config["OPTIONS"])  # every option is one the runner knows
 
@@ -199,7 +213,11 @@ def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
 @pytest.mark.subprocess
 def test_a_malformed_runtime_image_list_stops_start_up(tmp_path):
     code = "import integr8scode.settings"
-    environment = {**os.environ, "VAR_DIR": str(tmp_path), "EXECUTION_RUNNER": "kubernetes",
-                   "KUBERNETES_RUNTIME_IMAGES": "just-an-image:tag"}
+    environment = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path),
+        "EXECUTION_RUNNER": "kubernetes",
+        "KUBERNETES_RUNTIME_IMAGES": "just-an-image:tag",
+    }
     done = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
     assert done.returncode != 0 and "KUBERNETES_RUNTIME_IMAGES must be comma-separated key=value pairs" in done.stderr

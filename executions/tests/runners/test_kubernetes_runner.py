@@ -45,8 +45,13 @@ def make_runner(fake, tmp_path):
     kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
 
     def make(**options) -> KubernetesRunner:
-        defaults = {"kubeconfig": str(kubeconfig), "namespace": "sandbox", "api_backoff": 0.01,
-                    "runtime_images": {"python3.13": IMAGE}, "image_pull_timeout": 30}
+        defaults = {
+            "kubeconfig": str(kubeconfig),
+            "namespace": "sandbox",
+            "api_backoff": 0.01,
+            "runtime_images": {"python3.13": IMAGE},
+            "image_pull_timeout": 30,
+        }
         return KubernetesRunner(**{**defaults, **options})
 
     return make
@@ -129,8 +134,11 @@ def test_a_sandbox_still_running_past_the_host_deadline_is_deleted_as_timeout(ma
     # An entry that never reports: the wall limit it was given is ignored by this fake.
     runner = make_runner(host_grace=0.1)
     entry_args = kube_manifests.entry_args
-    monkeypatch.setattr(kube_manifests, "entry_args", lambda spec, options: [
-        "wall=60" if arg.startswith("wall=") else arg for arg in entry_args(spec, options)])
+    monkeypatch.setattr(
+        kube_manifests,
+        "entry_args",
+        lambda spec, options: ["wall=60" if arg.startswith("wall=") else arg for arg in entry_args(spec, options)],
+    )
     result, _ = run(runner, "import time; time.sleep(60)", wall_seconds=0.2)
     assert (result.error_type, result.message) == (ErrorType.TIMEOUT, status.HOST_TIMEOUT)
     assert fake.pods == {}
@@ -272,7 +280,9 @@ def test_reap_removes_the_sandboxes_of_finished_executions(runner, fake):
     removed = runner.reap(older_than=timedelta(hours=1), finished=lambda ids: {"exec-1"} & set(ids))
     assert removed == 1
     assert sorted(pod["metadata"]["labels"]["integr8scode.io/execution-id"] for pod in fake.pods.values()) == [
-        "exec-0", "exec-2"]
+        "exec-0",
+        "exec-2",
+    ]
 
 
 def test_reap_removes_config_maps_left_without_a_pod(runner, fake):
@@ -341,8 +351,13 @@ def test_a_script_cannot_forge_its_result_from_inside_the_pod(runner, fake):
     lines = sink.text(Stream.STDOUT).splitlines()
     uid = next(body for body in fake.created if body["kind"] == "Pod")["spec"]["securityContext"]["runAsUser"]
     assert lines[0] == f"parent 1 uid {uid}"  # the entry is PID 1, as in a pod
-    assert lines[1:6] == ["open the entry's stdout: EACCES", "ptrace the entry: EPERM",
-                          "read the entry's memory: EACCES", "limit the entry: EPERM", "kill the entry: EPERM"]
+    assert lines[1:6] == [
+        "open the entry's stdout: EACCES",
+        "ptrace the entry: EPERM",
+        "read the entry's memory: EACCES",
+        "limit the entry: EPERM",
+        "kill the entry: EPERM",
+    ]
     assert lines[6].startswith("X exit=0")  # only output: framed as such by the entry
     assert (result.exit_code, result.error_type, result.flags) == (3, ErrorType.RUNTIME_ERROR, [])
     assert result.cpu_ms >= 0

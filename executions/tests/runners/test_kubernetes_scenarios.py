@@ -41,8 +41,9 @@ class RecordingSink:
 
 
 def spec(script: str, *, stdin: str = "", execution_id: str = "exec-1", **limits) -> RunSpec:
-    return RunSpec(execution_id=execution_id, script=script, stdin=stdin, runtime="python3.13",
-                   limits=replace(LIMITS, **limits))
+    return RunSpec(
+        execution_id=execution_id, script=script, stdin=stdin, runtime="python3.13", limits=replace(LIMITS, **limits)
+    )
 
 
 def run(runner, script: str, **kwargs) -> tuple[RunResult, RecordingSink]:

@@ -104,9 +104,9 @@ def processes_of(uid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
-                if (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
-                    pids.append(int(entry.name))
+            mine = entry.name.isdigit() and entry.stat().st_uid == uid
+            if mine and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                pids.append(int(entry.name))
         except (FileNotFoundError, ProcessLookupError):
             pass
     return pids
@@ -221,7 +221,9 @@ def test_invalid_utf8_output_is_replaced_not_fatal(runner):
 
 def test_output_streams_live_before_the_script_ends(runner):
     sink = Sink()
-    spec = RunSpec("live", "import time\nprint('early')\ntime.sleep(3)\n", "", "python3.13", replace(LIMITS, wall_seconds=5))
+    spec = RunSpec(
+        "live", "import time\nprint('early')\ntime.sleep(3)\n", "", "python3.13", replace(LIMITS, wall_seconds=5)
+    )
     sandbox = runner.start(spec, sink)
     waiter = threading.Thread(target=sandbox.wait)
     waiter.start()
@@ -345,8 +347,9 @@ def test_it_runs_as_an_unprivileged_uid_inside_and_outside(runner):
     sleeper = Sleeper.start(runner)
     try:
         pids = cgroups.read_pids(sleeper.sandbox.cgroup.memory_dir)
-        statuses = [dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-                    for pid in pids]
+        statuses = [
+            dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()) for pid in pids
+        ]
     finally:
         sleeper.sandbox.stop()
         sleeper.result(10)
@@ -645,8 +648,11 @@ def test_a_job_directory_is_open_to_its_sandboxs_uid_alone(runner):
     ]
     other_uid = runner.options["uid_base"] + runner.options["uid_count"] - 1
     for path in (files, scratch):
-        peek = subprocess.run(["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--",
-                               "ls", str(path)], capture_output=True, text=True)
+        peek = subprocess.run(
+            ["setpriv", f"--reuid={other_uid}", f"--regid={other_uid}", "--clear-groups", "--", "ls", str(path)],
+            capture_output=True,
+            text=True,
+        )
         assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 

@@ -75,8 +75,13 @@ def test_the_supervisor_is_root_of_gvisor_and_the_script_runs_as_the_sandboxs_ow
 
 def test_stop_cancels_a_run_and_leaves_nothing_behind(runner):
     sink = Sink()
-    spec = RunSpec("gv-stop", "import time\nprint('running', flush=True)\ntime.sleep(30)", "",
-                   next(iter(runner.runtimes())), LIMITS)
+    spec = RunSpec(
+        "gv-stop",
+        "import time\nprint('running', flush=True)\ntime.sleep(30)",
+        "",
+        next(iter(runner.runtimes())),
+        LIMITS,
+    )
     sandbox = runner.start(spec, sink)
     threading.Thread(target=lambda: sink.first_output.wait(10) and sandbox.stop()).start()
     result = sandbox.wait()

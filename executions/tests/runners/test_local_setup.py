@@ -116,8 +116,9 @@ def test_no_process_of_a_sandbox_holds_a_namespace_of_the_host():
     # Read from the host: the script itself may not look at the entry's descriptors.
     runner = LocalRunner(warm=0)
     sink = FirstLine()
-    spec = RunSpec("held", "import time\nprint('up', flush=True)\ntime.sleep(30)", "", next(iter(runner.runtimes())),
-                   limit_caps())
+    spec = RunSpec(
+        "held", "import time\nprint('up', flush=True)\ntime.sleep(30)", "", next(iter(runner.runtimes())), limit_caps()
+    )
     sandbox = runner.start(spec, sink)
     follower = threading.Thread(target=sandbox.wait)
     follower.start()

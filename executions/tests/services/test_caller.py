@@ -33,7 +33,10 @@ def test_a_socket_caller_comes_from_its_handshake(owner):
     assert Caller.of_scope({"user": owner, "client": ["198.51.100.4", 5555]}) == Caller(owner.pk, "198.51.100.4")
     unknown = Caller.of_scope({"user": AnonymousUser(), "client": None})  # e.g. a Unix socket, no proxy headers
     assert (unknown.is_internal, unknown.caps, unknown.quota_subject.key) == (
-        False, quotas.caps_for(signed_in=False), "ip:unknown")
+        False,
+        quotas.caps_for(signed_in=False),
+        "ip:unknown",
+    )
 
 
 def test_internal_work_is_not_metered():

@@ -88,8 +88,12 @@ def legacy_store():
     """The collection as the previous release left it: keys unique per owner, no scopes."""
     collection = Execution._get_collection()
     collection.drop_indexes()
-    collection.create_index([("owner_id", 1), ("idempotency_key", 1)], name=LEGACY_IDEMPOTENCY_INDEX, unique=True,
-                            partialFilterExpression={"idempotency_key": {"$type": "string"}})
+    collection.create_index(
+        [("owner_id", 1), ("idempotency_key", 1)],
+        name=LEGACY_IDEMPOTENCY_INDEX,
+        unique=True,
+        partialFilterExpression={"idempotency_key": {"$type": "string"}},
+    )
     template = Execution(script="print('old')", runtime="python3.13", limits={"wall_seconds": 1}).to_mongo()
     del template["idempotency_scope"]
     for execution_id, owner_id in (("a" * 32, 7), ("b" * 32, None)):
@@ -103,9 +107,12 @@ def test_an_old_store_loses_the_shared_anonymous_key_space_and_keeps_owned_keys(
     Execution.ensure_indexes()
 
     assert LEGACY_IDEMPOTENCY_INDEX not in legacy_store.index_information()
-    retried, created = services.execution_submit(caller=Caller(owner_id=7, address=None), script="print('new')",
-                                                 idempotency_key="old-key")
+    retried, created = services.execution_submit(
+        caller=Caller(owner_id=7, address=None), script="print('new')", idempotency_key="old-key"
+    )
     assert not created and retried.execution_id == "a" * 32
-    strangers = [services.execution_submit(script="pass", idempotency_key="old-key", caller=Caller(owner_id=None, address=ip))[0]
-                 for ip in ("203.0.113.7", "198.51.100.9")]
+    strangers = [
+        services.execution_submit(script="pass", idempotency_key="old-key", caller=Caller(owner_id=None, address=ip))[0]
+        for ip in ("203.0.113.7", "198.51.100.9")
+    ]
     assert len({e.execution_id for e in strangers} | {"b" * 32}) == 3

@@ -35,7 +35,9 @@ def test_submit_wakes_the_dispatcher():
 
 
 def test_requested_limits_may_lower_the_caps():
-    execution, _ = services.execution_submit(caller=Caller.internal(), script="pass", limits={"wall_seconds": 1.5, "memory_mb": 64})
+    execution, _ = services.execution_submit(
+        caller=Caller.internal(), script="pass", limits={"wall_seconds": 1.5, "memory_mb": 64}
+    )
 
     assert execution.limits["wall_seconds"] == 1.5
     assert execution.limits["memory_mb"] == 64
@@ -102,6 +104,8 @@ def test_a_repeated_idempotency_key_returns_the_original_execution():
 
 def test_idempotency_keys_are_scoped_to_their_owner():
     mine, _ = services.execution_submit(script="pass", idempotency_key="same", caller=Caller(owner_id=1, address=None))
-    theirs, created = services.execution_submit(script="pass", idempotency_key="same", caller=Caller(owner_id=2, address=None))
+    theirs, created = services.execution_submit(
+        script="pass", idempotency_key="same", caller=Caller(owner_id=2, address=None)
+    )
 
     assert created and theirs.execution_id != mine.execution_id

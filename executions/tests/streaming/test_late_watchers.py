@@ -17,7 +17,12 @@ def test_a_snapshot_carries_output_a_run_of_this_process_has_not_stored_yet(monk
 
     snapshot = selectors.execution_live(execution_id=running.execution_id)
 
-    assert (snapshot.status, snapshot.output, snapshot.errors, snapshot.output_seq) == ("running", "early\n", "warning\n", 2)
+    assert (snapshot.status, snapshot.output, snapshot.errors, snapshot.output_seq) == (
+        "running",
+        "early\n",
+        "warning\n",
+        2,
+    )
     assert snapshot is not running and running.output == ""  # the dispatcher's copy is left alone
     stored = Execution.objects.get(execution_id=running.execution_id)
     assert (stored.output, stored.output_seq) == ("", 0)

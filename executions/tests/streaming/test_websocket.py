@@ -103,8 +103,9 @@ def test_twenty_watchers_all_see_the_whole_output(http, daphne_server):
 
 
 def test_a_watcher_can_cancel_the_execution(http, daphne_server):
-    execution_id = http.post("/api/v1/executions", json={"script": "import time\nprint('up', flush=True)\n"
-                                                                   "time.sleep(30)"}).json()["execution_id"]
+    execution_id = http.post(
+        "/api/v1/executions", json={"script": "import time\nprint('up', flush=True)\ntime.sleep(30)"}
+    ).json()["execution_id"]
 
     async def cancel_after_first_output():
         async with websockets.connect(ws_url(daphne_server, execution_id), origin="http://127.0.0.1") as ws:

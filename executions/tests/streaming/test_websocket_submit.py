@@ -24,8 +24,9 @@ def submit_url(server) -> str:
     return server.url.replace("http://", "ws://") + "/ws/executions/"
 
 
-async def submit(url: str, first, *, origin=ORIGIN, headers=None, cancel_on_output=False,
-                 local_addr=None) -> tuple[list[dict], int]:
+async def submit(
+    url: str, first, *, origin=ORIGIN, headers=None, cancel_on_output=False, local_addr=None
+) -> tuple[list[dict], int]:
     """Send ``first`` (a dict as JSON, or raw text), then collect every message until the close;
     from ``local_addr`` (any of 127.0.0.0/8) to be another anonymous caller."""
     messages = []
@@ -60,8 +61,13 @@ def test_a_script_submitted_over_the_websocket_streams_on_the_same_connection(ht
 
 def test_stdin_runtime_and_lower_limits_are_taken_like_on_the_http_api(http, daphne_server):
     runtime = http.get("/api/v1/runtimes").json()["runtimes"][0]["name"]
-    body = {"type": "submit", "script": "print(input()[::-1])", "stdin": "abc", "runtime": runtime,
-            "limits": {"wall_seconds": 2}}
+    body = {
+        "type": "submit",
+        "script": "print(input()[::-1])",
+        "stdin": "abc",
+        "runtime": runtime,
+        "limits": {"wall_seconds": 2},
+    }
 
     messages, _ = run(submit(submit_url(daphne_server), body))
 
@@ -117,8 +123,11 @@ def test_a_retry_with_the_same_idempotency_key_follows_the_original_on_either_pa
     again, _ = run(submit(submit_url(daphne_server), body))
     over_http = http.post("/api/v1/executions", json={"script": "print('once')"}, headers={"Idempotency-Key": key})
 
-    ids = {first[0]["execution"]["execution_id"], again[0]["execution"]["execution_id"],
-           over_http.json()["execution_id"]}
+    ids = {
+        first[0]["execution"]["execution_id"],
+        again[0]["execution"]["execution_id"],
+        over_http.json()["execution_id"],
+    }
     assert len(ids) == 1 and over_http.status_code == 200  # 200: not created again
     assert again[-1]["execution"]["output"] == "once\n"
 
@@ -132,8 +141,11 @@ def test_anonymous_callers_choosing_the_same_idempotency_key_never_meet_over_eit
     with caller_at(daphne_server, "127.0.0.4") as third:
         over_http = third.post("/api/v1/executions", json={"script": "pass"}, headers={"Idempotency-Key": key})
 
-    ids = [mine[-1]["execution"]["execution_id"], theirs[-1]["execution"]["execution_id"],
-           over_http.json()["execution_id"]]
+    ids = [
+        mine[-1]["execution"]["execution_id"],
+        theirs[-1]["execution"]["execution_id"],
+        over_http.json()["execution_id"],
+    ]
     assert len(set(ids)) == 3 and over_http.status_code == 201
     assert theirs[-1]["execution"]["output"] == "theirs\n" and "mine" not in str(theirs)
 
@@ -158,8 +170,9 @@ def test_a_token_holder_submits_without_an_origin_and_owns_the_execution(http, d
     with httpx.Client(base_url=daphne_server.url, timeout=30) as client:
         headers = {"Authorization": f"Bearer {live_tokens(client, 'submitter')['access_token']}"}
 
-    messages, _ = run(submit(submit_url(daphne_server), {"type": "submit", "script": "print('mine')"},
-                             origin=None, headers=headers))
+    messages, _ = run(
+        submit(submit_url(daphne_server), {"type": "submit", "script": "print('mine')"}, origin=None, headers=headers)
+    )
 
     final = messages[-1]["execution"]
     assert final["owner_id"] is not None and final["output"] == "mine\n"

@@ -52,14 +52,25 @@ def postgres_url():
 
 @pytest.fixture
 def topology(tmp_path, postgres_url):
-    env = {"DATABASE_URL": postgres_url, "REDIS_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(8) + 8}",
-           "EXECUTOR_EMBEDDED": "0"}
+    env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(8) + 8}",
+        "EXECUTOR_EMBEDDED": "0",
+    }
     web = LiveServer(tmp_path, env=env).start()
-    log = open(tmp_path / "executor.log", "wb")
-    executor = subprocess.Popen([sys.executable, "manage.py", "executor", "--concurrency", "2"], cwd=BASE_DIR,
-                                env=web.env, stdout=log, stderr=subprocess.STDOUT)
-    wait_until(lambda: b"running" in (tmp_path / "executor.log").read_bytes() or executor.poll() is not None,
-               timeout=60, message="the executor to start")
+    log = open(tmp_path / "executor.log", "wb")  # noqa: SIM115 (the executor writes it while it runs)
+    executor = subprocess.Popen(
+        [sys.executable, "manage.py", "executor", "--concurrency", "2"],
+        cwd=BASE_DIR,
+        env=web.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(
+        lambda: b"running" in (tmp_path / "executor.log").read_bytes() or executor.poll() is not None,
+        timeout=60,
+        message="the executor to start",
+    )
     yield web, executor
     executor.terminate()
     executor.wait(timeout=30)

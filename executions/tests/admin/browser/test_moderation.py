@@ -32,8 +32,9 @@ def test_an_admin_hides_a_script_and_bans_its_owner_with_immediate_effect(page, 
     live_user(daphne_server, "villain")
     live_user(daphne_server, "chief", superuser=True)
     token = {"Authorization": f"Bearer {live_tokens(api, 'villain')['access_token']}"}
-    script = api.post("/api/v1/scripts", headers=token,
-                      json={"title": "Totally legit", "source": FOREVER, "visibility": "public"}).json()
+    script = api.post(
+        "/api/v1/scripts", headers=token, json={"title": "Totally legit", "source": FOREVER, "visibility": "public"}
+    ).json()
     running = api.post(f"/api/v1/scripts/{script['key']}/run", headers=token).json()["execution_id"]
 
     page.goto("/admin/login/")
@@ -52,8 +53,9 @@ def test_an_admin_hides_a_script_and_bans_its_owner_with_immediate_effect(page, 
     page.goto(f"/admin/executions/executionrecord/{running}/")
     expect(page.locator("#content-main")).to_contain_text("cancelled")
     assert api.get(f"/scripts/{script['key']}/").status_code == 404
-    assert api.post("/_allauth/app/v1/auth/login",
-                    json={"username": "villain", "password": PASSWORD}).status_code != 200
+    assert (
+        api.post("/_allauth/app/v1/auth/login", json={"username": "villain", "password": PASSWORD}).status_code != 200
+    )
 
 
 def _final(server, execution_id: str) -> dict | None:
