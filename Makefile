@@ -44,7 +44,7 @@ STATIC_SOURCES := $(shell find static -type f -not -path 'static/islands/*' 2>/d
 # An IPv6 address goes in brackets in a URL.
 URL_HOST := $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
 
-.PHONY: run test test-fast bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
+.PHONY: run test test-fast lint bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
 
 # The gVisor isolation level (LOCAL_ISOLATION=gvisor) needs runsc; the test suite runs both levels.
 RUN_DEPS := $(if $(filter gvisor,$(LOCAL_ISOLATION)),gvisor)
@@ -59,6 +59,12 @@ test: setup-dev browser-deps gvisor
 # Markers set in conftest.py from what each test uses (pyproject.toml lists them).
 test-fast: setup-dev
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# ruff (lint and format) and the import contracts of pyproject.toml ([tool.importlinter]).
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup-dev
 	$(PY) -m bench

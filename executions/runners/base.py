@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from executions.sandbox.protocol import Stream  # the runner contract speaks of the sandbox's streams
+
 
 class ErrorType(enum.StrEnum):
     TIMEOUT = "timeout"
@@ -29,11 +31,6 @@ class ErrorType(enum.StrEnum):
     RUNTIME_ERROR = "runtime_error"
     CANCELLED = "cancelled"
     SYSTEM_ERROR = "system_error"
-
-
-class Stream(enum.StrEnum):
-    STDOUT = "stdout"
-    STDERR = "stderr"
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import enum
 from dataclasses import dataclass
 
-from executions.runners.base import Stream
+
+class Stream(enum.StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
 
 START_LINE = b"S v=1\n"  # the entry's first record: its interpreter is up
 MAX_LINE_BYTES = 64 * 1024  # a longer line is garbage: the entry never writes one

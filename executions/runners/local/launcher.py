@@ -23,6 +23,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from executions.runners.local import cgroups
 from executions.runners.local.scratch import JobDir
@@ -44,6 +45,29 @@ class Spawn:
     environment: dict[str, str] = field(default_factory=dict)
     joins_cgroup: bool = False  # the command moves itself into the run's cgroup before it execs
     name: str = ""  # what the isolation level calls the sandbox (its container id)
+
+
+class Isolation(Protocol):
+    """An isolation level of the local runner (bwrap.py, gvisor.py): how it starts a sandbox, and
+    what the rest of the runner needs to know of it."""
+
+    name: str
+    nproc_offset: int  # RLIMIT_NPROC = the processes limit + this
+    cpu_clock_shared: bool  # whether the sandbox's CPU clock is the host's (see outcome.HostView)
+
+    def spawn(self, **parts) -> Spawn: ...
+
+    def shelter(self, launcher: Launcher) -> None: ...
+
+    def cgroup_limits(self, limits) -> tuple[int, int]: ...
+
+    def kill(self, sandbox) -> None: ...
+
+    def release(self, name: str) -> None: ...
+
+    def reap(self, held_if_free) -> None: ...
+
+    def problems(self, *, as_root: bool) -> list[str]: ...
 
 
 class Launcher:

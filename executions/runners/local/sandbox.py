@@ -11,18 +11,15 @@ import select
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
 from executions.runners.local import cgroups
-from executions.runners.local.launcher import Launcher
+from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import JOB_FILES
-from executions.runners.local.setup import end_processes_of, kill_group
+from executions.runners.local.setup import SlotPool, end_processes_of, kill_group
 from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import START_LINE, Decoder
-
-if TYPE_CHECKING:
-    from executions.runners.local.runner import LocalRunner
 
 SANDBOX_BROKE = "The sandbox ended without reporting how (bubblewrap said: {detail})"
 HOST_TIMEOUT = "The sandbox did not end by itself and was killed at the host deadline"
@@ -40,14 +37,20 @@ SANDBOX_FILES = {
 }
 
 
+class Host(Protocol):
+    """What a sandbox needs of the runner that made it (the LocalRunner)."""
+
+    options: dict
+    isolation: Isolation
+    slots: SlotPool
+
+
 class LauncherBroken(Exception):
     """The launcher could not be handed the run (the script did not start); ``__cause__`` says why."""
 
 
 class LocalSandbox(Sandbox):
-    def __init__(
-        self, runner: LocalRunner, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink, asked: float
-    ):
+    def __init__(self, runner: Host, launcher: Launcher, was_idle: bool, spec: RunSpec, sink: OutputSink, asked: float):
         self.runner, self.launcher, self.spec, self.sink = runner, launcher, spec, sink
         self.runtime, self.uid, self.cgroup, self.proc = launcher.runtime, launcher.uid, launcher.cgroup, launcher.proc
         self.pidfd = launcher.pidfd  # readable once bwrap has exited

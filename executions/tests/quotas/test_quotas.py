@@ -11,8 +11,6 @@ from accounts.tests.helpers import bearer, obtain_tokens
 from executions import engine, quotas, services
 from executions.caller import Caller
 from executions.documents import Execution, Status
-from executions.engine import dispatcher as engine_dispatcher
-from executions.engine import waiting
 from executions.tests.quotas.conftest import quotas as make_quotas
 
 pytestmark = pytest.mark.django_db(transaction=True)  # submissions read the ORM from worker threads
@@ -119,12 +117,11 @@ def test_the_days_cpu_time_is_charged_as_executions_finish(settings):
     assert refused.json()["detail"] == quotas.CPU_EXCEEDED.format(limit=2, retry_after=refused["Retry-After"])
 
 
-def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_reading_it_back(settings):
+def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_reading_it_back(settings, monkeypatch):
     settings.QUOTAS = make_quotas(anonymous=(0, 0, 2))
     execution_id = submit().json()["execution_id"]
-    final = Execution.objects.get(execution_id=execution_id)
-    final.cpu_ms = 2500  # as the dispatcher stored it; the read below would still see it queued
-    waiting.notify_finished(execution_id, final=final)
+    # As this process's engine tells of a run it finished (the store would still say queued).
+    monkeypatch.setattr(engine, "cpu_ms_of_finished", lambda ids: {i: 2500 for i in ids if i == execution_id})
 
     refused = submit()
 
@@ -133,14 +130,14 @@ def test_cpu_time_of_an_execution_this_process_finished_is_charged_without_readi
 
 def test_executions_this_processs_dispatcher_holds_count_as_in_flight_without_being_read_back(settings, monkeypatch):
     settings.QUOTAS = make_quotas(anonymous=(0, 1, 0))
-    held = engine.Dispatcher(concurrency=1)
-    held._slots.acquire()  # its one slot is busy: submissions wait in its backlog
-    monkeypatch.setattr(engine_dispatcher, "_dispatcher", held)
+    held = set()  # what this process's engine says it holds, in its backlog or running
+    monkeypatch.setattr(engine, "pending_here", lambda ids: {i for i in ids if i in held})
     first = submit().json()["execution_id"]
+    held.add(first)
     finish(first)  # as the store might say of it: not read while the dispatcher holds it
 
     refused = submit()
-    held._backlog.clear()  # it is out of the dispatcher's hands: now the store decides
+    held.clear()  # it is out of the dispatcher's hands: now the store decides
     accepted = submit()
 
     assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "concurrency"

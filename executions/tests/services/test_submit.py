@@ -1,10 +1,9 @@
 import pytest
 from django.test import override_settings
 
-from executions import services
+from executions import engine, services
 from executions.caller import Caller
 from executions.documents import Execution, Status
-from executions.engine import wakeups
 from executions.limits import LIMIT_ABOVE_CAP, LIMIT_UNKNOWN, limit_caps
 from executions.selectors import EXECUTION_ID_RE
 
@@ -26,12 +25,13 @@ def test_execution_ids_carry_128_random_bits():
     assert all(EXECUTION_ID_RE.match(i) for i in ids)
 
 
-def test_submit_wakes_the_dispatcher():
-    wakeups.queued.clear()
+def test_submit_wakes_the_dispatchers(monkeypatch):
+    woken = []
+    monkeypatch.setattr(engine, "notify_queued", lambda: woken.append(True))
 
     services.execution_submit(caller=Caller.internal(), script="pass")
 
-    assert wakeups.queued.is_set()
+    assert woken == [True]
 
 
 def test_requested_limits_may_lower_the_caps():
