@@ -133,7 +133,8 @@ def test_without_websockets_a_run_goes_over_http_and_its_output_still_shows_as_i
     page.add_init_script(NO_WEBSOCKETS)
 
     # Polled from the API: later than over a WebSocket, but still before the script ends.
-    run_slow_script_with_the_shortcut(page)
+    editor = run_slow_script_with_the_shortcut(page)
+    assert editor.stdout.inner_text() == "0\n1\n2\n"
 
 
 def test_a_submission_whose_connection_drops_before_the_answer_is_followed_not_run_twice(page):

@@ -2,6 +2,7 @@
 queue collection."""
 
 import asyncio
+import threading
 
 import pytest
 
@@ -10,6 +11,7 @@ from executions import engine, services
 from executions.caller import Caller
 from executions.documents import Execution, QueueEntry, Status
 from executions.engine import waiting
+from executions.runners.base import BaseRunner, ErrorType, RunResult, Sandbox
 from executions.tests.engine.test_dispatcher import finished
 from executions.tests.factories import make_execution
 
@@ -71,31 +73,44 @@ def test_a_backlogged_execution_cancelled_while_it_waits_never_runs_nor_keeps_a_
     assert (never.started_at, never.output, never.attempts) == (None, "", 0)
 
 
-def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue():
-    stopping = engine.Dispatcher(concurrency=1)
-    waiting = make_execution()
+class HeldRunner(BaseRunner):
+    """A runner whose runs go on until they are stopped: it keeps a dispatcher's slots busy."""
+
+    name = "held"
+
+    def runtimes(self) -> dict[str, str]:
+        return {"python3.13": "held"}
+
+    def start(self, spec, sink):
+        return HeldSandbox()
+
+
+class HeldSandbox(Sandbox):
+    def __init__(self):
+        self.stopped = threading.Event()
+
+    def wait(self) -> RunResult:
+        self.stopped.wait(30)
+        return RunResult(error_type=ErrorType.CANCELLED)
+
+    def stop(self, error_type=ErrorType.CANCELLED) -> None:
+        self.stopped.set()
+
+
+def test_a_stopping_dispatcher_gives_its_backlog_to_the_queue_and_takes_no_more_offers():
+    stopping = engine.Dispatcher(concurrency=1, runner=HeldRunner())
+    stopping.start()
+    busy, waiting_one, late = make_execution(), make_execution(), make_execution()
     QueueEntry.objects.delete()  # as if submitted in this process, to be offered
-    stopping._slots.acquire()  # every slot busy
-    assert stopping.offer(waiting.execution_id) is True
+    assert stopping.offer(busy.execution_id) is True
+    wait_until(lambda: stopping.busy() == 1, timeout=10, message="the first run to take the one slot")
+    assert stopping.offer(waiting_one.execution_id) is True  # to the backlog
 
-    stopping._stopping.set()
-    stopping._return_backlog()
+    stopping.shutdown(grace=0)
 
-    assert [entry.execution_id for entry in QueueEntry.objects] == [waiting.execution_id]
-    assert Execution.objects.get(execution_id=waiting.execution_id).status == Status.QUEUED
-
-
-def test_an_offer_reaching_a_stopping_dispatcher_goes_back_to_the_queue():
-    stopping = engine.Dispatcher(concurrency=1)
-    execution = make_execution()
-    stopping._slots.acquire()  # as offer() does, before the dispatcher began to stop
-    stopping._stopping.set()
-
-    stopping._take_offered(execution.execution_id)
-
-    assert [entry.execution_id for entry in QueueEntry.objects] == [execution.execution_id]
-    assert Execution.objects.get(execution_id=execution.execution_id).status == Status.QUEUED
-    assert stopping.offer(execution.execution_id) is False
+    assert [entry.execution_id for entry in QueueEntry.objects] == [waiting_one.execution_id]
+    assert Execution.objects.get(execution_id=waiting_one.execution_id).status == Status.QUEUED
+    assert stopping.offer(late.execution_id) is False  # its submitter queues it instead
 
 
 def test_a_waiter_gets_the_stored_final_state_without_reading_it_back(dispatcher, monkeypatch):
