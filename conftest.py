@@ -60,11 +60,13 @@ def _static_files_collected():
         call_command("collectstatic", interactive=False, verbosity=0)
 
 
-@pytest.fixture(autouse=True)
-def _empty_executions():
+@pytest.fixture
+def empty_store():
+    """No executions and no queue entries: for tests that count or list across the whole
+    store, or run a dispatcher (which would claim whatever other tests left queued). The rest
+    make their own records and find them by id, so they do not pay for the clearing."""
     Execution.objects.delete()
     QueueEntry.objects.delete()
-    yield
 
 
 # --- accounts: quotas off unless a test sets them; users and scripts -------------------
@@ -148,8 +150,8 @@ def make_script(db):
 
 
 @pytest.fixture
-def dispatcher():
-    """The in-process dispatcher with the configured (real) runner."""
+def dispatcher(empty_store):
+    """The in-process dispatcher with the configured (real) runner, over an empty queue."""
     from executions import engine as module
 
     yield module.start(concurrency=2)

@@ -9,6 +9,8 @@ from django.utils import timezone
 from executions.overview import executions_overview
 from executions.tests.factories import make_execution, make_running
 
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
+
 
 @pytest.fixture
 def activity():

@@ -1,6 +1,10 @@
 """The shape of the code, checked: no module of the project imports itself back through any
 chain of imports (function-level imports included), on top of the import contracts that
-`make lint` runs (pyproject.toml, [tool.importlinter])."""
+`make lint` runs (pyproject.toml, [tool.importlinter]); and docs/architecture.md names every
+module there is and no path there is not."""
+
+import re
+from pathlib import Path
 
 import grimp
 
@@ -56,3 +60,47 @@ def test_the_cycle_finder_finds_a_cycle():
     for importer, imported in (("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")):
         graph.add_import(importer=importer, imported=imported)
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+# --- docs/architecture.md stays true -------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+TOP_LEVEL = ("integr8scode/", "executions/", "scripts/", "accounts/", "deploy/", "bench/", "templates/", "static/")
+BOILERPLATE = ("__init__.py", "apps.py")  # every Django app has them; nothing to say
+QUOTED_PATH = re.compile(r"`([\w./-]+/[\w./-]*)`")
+
+
+def named_paths(text: str) -> set[str]:
+    """The paths the document quotes from the top of the tree (`executions/engine/`, ...)."""
+    return {path for path in QUOTED_PATH.findall(text) if path.startswith(TOP_LEVEL)}
+
+
+def code_modules() -> set[Path]:
+    """Every module of the apps' code: tests, migrations and package markers aside."""
+    found = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).parts
+            if not ({"tests", "migrations", "commands"} & set(parts)) and path.name not in BOILERPLATE:
+                found.add(path)
+    return found
+
+
+def test_every_path_the_architecture_document_quotes_exists():
+    missing = [path for path in named_paths(ARCHITECTURE.read_text()) if not (ROOT / path).exists()]
+    assert missing == []
+
+
+def test_the_architecture_document_names_every_module():
+    text = ARCHITECTURE.read_text()
+    unnamed = sorted(str(path.relative_to(ROOT)) for path in code_modules() if path.name not in text)
+    assert unnamed == []
+
+
+def test_the_document_checks_find_what_they_look_for():
+    assert ROOT / "executions" / "engine" / "dispatcher.py" in code_modules()
+    assert named_paths("`executions/engine/` and `executions/orphan.py`, not `a/b`") == {
+        "executions/engine/",
+        "executions/orphan.py",
+    }

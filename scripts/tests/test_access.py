@@ -15,7 +15,7 @@ from executions.tests.factories import make_execution
 from scripts.models import Visibility
 from scripts.services import script_hide
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_store")]
 
 WHO = ("owner", "other", "admin", "anonymous")
 SCRIPT_CASES = {

@@ -8,7 +8,7 @@ from executions.documents import Execution
 from scripts import services as script_services
 from scripts.models import Script, Visibility
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_store")]
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from integr8scode.api import MALFORMED_JSON, NOT_JSON_MEDIA_TYPE
 from scripts import services as script_services
 from scripts.models import Script
 
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
+
 
 @pytest.fixture
 def client():

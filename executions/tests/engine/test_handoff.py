@@ -15,6 +15,8 @@ from executions.runners.base import BaseRunner, ErrorType, RunResult, Sandbox
 from executions.tests.engine.test_dispatcher import finished
 from executions.tests.factories import make_execution
 
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
+
 SLEEPER = "import time\nprint('started', flush=True)\ntime.sleep(60)"
 
 

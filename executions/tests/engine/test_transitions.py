@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from django.test import override_settings
 from django.utils import timezone
 
@@ -9,6 +10,8 @@ from executions.engine import transitions
 from executions.engine.output import Unpersisted
 from executions.runners.base import ErrorType, RunResult
 from executions.tests.factories import make_execution, make_running
+
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
 
 
 def test_claims_take_the_oldest_queued_execution_first():

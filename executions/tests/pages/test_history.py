@@ -13,7 +13,7 @@ from executions.tests.factories import make_execution
 from executions.tests.store_reads import record_reads
 from scripts.services import SIGN_IN_REQUIRED
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_store")]
 
 
 @pytest.fixture

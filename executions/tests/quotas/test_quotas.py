@@ -13,7 +13,10 @@ from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.tests.quotas.conftest import quotas as make_quotas
 
-pytestmark = pytest.mark.django_db(transaction=True)  # submissions read the ORM from worker threads
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # submissions read the ORM from worker threads
+    pytest.mark.usefixtures("empty_store"),
+]
 
 RATE_HEADERS = ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 

@@ -10,6 +10,8 @@ from executions.caller import Caller
 from executions.documents import LEGACY_IDEMPOTENCY_INDEX, Execution
 from executions.tests.store_reads import record_reads
 
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
+
 
 def submit(script: str, *, client_ip: str | None = None, owner_id: int | None = None):
     caller = Caller(owner_id=owner_id, address=client_ip)

@@ -7,6 +7,8 @@ from executions.documents import Execution, Status
 from executions.limits import LIMIT_ABOVE_CAP, LIMIT_UNKNOWN, limit_caps
 from executions.selectors import EXECUTION_ID_RE
 
+pytestmark = pytest.mark.usefixtures("empty_store")  # counts or claims across the whole store
+
 
 def test_submit_queues_the_script_with_the_caps_as_limits():
     execution, created = services.execution_submit(caller=Caller.internal(), script="print(1)")
