@@ -34,12 +34,16 @@ def django_python(code: str, *, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_embedded_mode_generates_the_jwt_signing_key_once_and_keeps_it_private(tmp_path):
+def test_embedded_mode_signs_with_the_key_its_serving_process_made_and_keeps_it_private(tmp_path):
+    from integr8scode import keys
+
+    keys.ensure(tmp_path)  # as integr8scode.serve does before Django starts
     first = django_python(PRINT_KEY, env={"VAR_DIR": str(tmp_path)})
     second = django_python(PRINT_KEY, env={"VAR_DIR": str(tmp_path)})
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout and "BEGIN PRIVATE KEY" in first.stdout
+    assert first.stdout == second.stdout == (tmp_path / "jwt_private_key.pem").read_text() + "\n"
+    assert "BEGIN PRIVATE KEY" in first.stdout
     assert (tmp_path / "jwt_private_key.pem").stat().st_mode & 0o077 == 0
 
 

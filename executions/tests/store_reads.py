@@ -19,11 +19,16 @@ class Read:
     explain: Callable[[], dict] = field(repr=False)
 
     def index(self) -> str | None:
-        """The name of the index the read goes through, None when it reads every document."""
-        collection = self.collection
+        """The name of the index the read goes through, None when it reads every document.
+
+        The embedded store keeps every database in one table, so a collection of the same name
+        in another database (a live server's) has the same indexes over the same columns, and
+        the planner may take either: both narrow the read the same way."""
+        collection, client = self.collection, self.collection.database.client
         names = {
-            SQLiteEngine._physical_index_name(None, collection.database.name, collection.name, name): name
-            for name in collection.index_information()
+            SQLiteEngine._physical_index_name(None, database, collection.name, name): name
+            for database in client.list_database_names()
+            for name in client[database][collection.name].index_information()
         }
         for line in self.explain()["details"]["engine_details"]:
             if match := NARROWED.match(line):
