@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -18,16 +19,43 @@ from pathlib import Path
 
 from executions.runners.local.cgroups import kill
 
+log = logging.getLogger(__name__)
+
 # bwrap is started through nsenter (util-linux, essential on Debian and Ubuntu), so that no
 # Python code runs between fork and exec: the server forks with vfork, without holding its
 # interpreter lock for a copy of its page tables. The others stage runtimes, once per process.
 NSENTER, UNSHARE, SH = "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
-# Binds the runtime onto its staging directory, then waits (for the namespace to be pinned).
-STAGE_AND_WAIT = 'mount --rbind -- "$1" "$2" && echo staged && exec cat'
-STAGED = b"staged\n"
+# Shows /usr, and the runtime on its staging directory, through read-only overlays whose layers
+# are named by descriptor: a script reading its mount table then finds no host path and no
+# block device there (a bind mount shows both: the path of its source in its filesystem, and
+# the device). Overlays need two layers without an upper one; the second is an empty directory.
+# Where the kernel has no overlays, the runtime is bound as it is and /usr left as it is.
+# Then it says how, and waits (for the namespace to be pinned). $1 /usr, $2 the empty layer,
+# $3 the runtime's prefix and $4 its staging directory (both empty when it needs none).
+STAGE_AND_WAIT = """
+exec 3<"$1" 4<"$2" || exit 1
+how=overlay
+if [ -n "$3" ]; then
+  exec 5<"$3" || exit 1
+  mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/5:/proc/self/fd/4 -- "$4" 2>/dev/null ||
+    { how=bind; mount --rbind -- "$3" "$4" || exit 1; }
+  exec 5<&-
+fi
+mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4 -- "$1" 2>/dev/null || how=bind
+exec 3<&- 4<&-
+echo "staged $how"
+exec cat
+"""
+STAGED = (b"staged overlay\n", b"staged bind\n")
+EMPTY_LAYER = ".empty"
 SPAWN_TOOL_MISSING = "{path} is missing (package {package}); the local runner starts bubblewrap through it"
 SPAWN_TOOLS = {NSENTER: "util-linux", UNSHARE: "util-linux", SH: "dash", "/usr/bin/mount": "mount"}
-STAGING_FAILED = "The runtime {name!r} could not be staged for the sandbox uids: {detail}"
+OVERLAYS_MISSING = (
+    "This kernel cannot mount overlays: sandboxes see the runtime and /usr through bind mounts, "
+    "whose mount table names their host paths and block device"
+)
+NOT_EMPTY = "{path} must be empty: it is the lowest layer of the sandboxes' /usr and runtime"
+STAGING_FAILED = "The runtime {name!r} could not be staged for the sandboxes: {detail}"
 COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 COMPILE_FAILED = "The runtime {name!r} could not compile {source}: {detail}"
 NOT_PRIVATE = "{path} must belong to uid {uid} and be writable by nobody else"
@@ -51,10 +79,13 @@ class Runtime:
         parent = os.path.dirname(bin_dir)
         self.prefix = parent if os.path.basename(bin_dir) == "bin" else bin_dir
         self.needs_bind = not _is_under(self.prefix, "/usr")
-        # bubblewrap runs as an unprivileged uid when we are root: it can only bind what that
-        # uid can reach. A prefix under a private directory (pyenv in /root) is first bound
-        # onto a reachable mount point, in a mount namespace private to that one bwrap.
-        self.staging = staging_root / name if as_root and self.needs_bind and not _reachable(self.prefix) else None
+        # As root, bwrap is started in a mount namespace made for the runtime (staged_namespace),
+        # where /usr and the runtime are overlays that name no host path. That also lets the
+        # sandbox uid, which bwrap runs as, reach a runtime kept in a private directory (pyenv in
+        # /root): the overlay was mounted by root.
+        self.staged = as_root
+        self.staging = staging_root / name if as_root and self.needs_bind else None
+        self.empty_layer = staging_root / EMPTY_LAYER
         # What the sandbox runs: the interpreter as it appears there, not where the host keeps it.
         self.sandbox_prefix = RUNTIME_MOUNT if self.needs_bind else self.prefix
         self.sandbox_interpreter = self.sandbox_prefix + self.interpreter.removeprefix(self.prefix)
@@ -83,16 +114,20 @@ class Runtime:
         return environment
 
     def staged_namespace(self) -> int:
-        """A descriptor of the mount namespace where the staging directory shows the runtime.
+        """A descriptor of the mount namespace bwrap is started in for this runtime: /usr and
+        the staging directory there are overlays of the host's /usr and of the runtime.
 
-        Made once per process and staging directory: a helper binds the runtime there, in a
-        namespace of its own (nothing mounted in it propagates to the host), and the
-        descriptor keeps that namespace alive after the helper is gone. Raises OSError."""
-        key = (self.prefix, str(self.staging))
+        Made once per process and staging directory: a helper mounts them in a namespace of
+        its own (nothing mounted in it propagates to the host), and the descriptor keeps that
+        namespace alive after the helper is gone. Raises OSError."""
+        key = (self.prefix, str(self.staging), str(self.empty_layer))
         with _staged_lock:
             if key not in _staged:
-                _make_reachable_dir(self.staging)
-                _staged[key] = _stage(self.prefix, self.staging)
+                _make_empty_dir(self.empty_layer)
+                if self.staging is not None:
+                    _make_reachable_dir(self.staging)
+                prefix = self.prefix if self.staging is not None else ""
+                _staged[key] = _stage(self.name, prefix, str(self.staging or ""), self.empty_layer)
             return _staged[key]
 
     def compiled(self, source: Path, directory: Path, *, shown_as: str) -> Path:
@@ -139,13 +174,14 @@ def _private_dir(directory: Path) -> None:
         raise OSError(NOT_PRIVATE.format(path=directory, uid=os.geteuid()))
 
 
-_staged: dict[tuple[str, str], int] = {}
+_staged: dict[tuple[str, str, str], int] = {}
 _staged_lock = threading.Lock()
 
 
-def _stage(prefix: str, staging: Path) -> int:
+def _stage(name: str, prefix: str, staging: str, empty_layer: Path) -> int:
+    arguments = ["/usr", str(empty_layer), prefix, staging]
     helper = subprocess.Popen(
-        [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_WAIT, "stage", prefix, str(staging)],
+        [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_WAIT, "stage", *arguments],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -154,10 +190,12 @@ def _stage(prefix: str, staging: Path) -> int:
     )
     try:
         said = helper.stdout.readline()
-        if said != STAGED:
+        if said == STAGED[1]:
+            log.warning(OVERLAYS_MISSING)
+        elif said != STAGED[0]:
             helper.stdin.close()
             detail = helper.stderr.read().decode(errors="replace").strip() or f"exit status {helper.wait()}"
-            raise OSError(STAGING_FAILED.format(name=staging.name, detail=detail))
+            raise OSError(STAGING_FAILED.format(name=name, detail=detail))
         # Still running (it waits on its standard input), so the pid is still the helper's.
         return os.open(f"/proc/{helper.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
     finally:
@@ -169,10 +207,10 @@ def _stage(prefix: str, staging: Path) -> int:
 
 def spawn_prefix(runtime: Runtime, uid: int | None) -> list[str]:
     """The command bwrap is started through: one nsenter that enters the mount namespace
-    where the runtime is staged (when it must), then takes the sandbox's uid and gid, with no
+    where the runtime is staged (as root), then takes the sandbox's uid and gid, with no
     supplementary groups and (as setuid from root drops them) no capabilities left."""
     options = []
-    if runtime.staging is not None:
+    if runtime.staged:
         # Through this process's descriptor, which nsenter opens and closes itself: the
         # descriptor is not inherited, so the sandbox never holds the namespace.
         options.append(f"--mount=/proc/{os.getpid()}/fd/{runtime.staged_namespace()}")
@@ -197,13 +235,11 @@ def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _reachable(path: str) -> bool:
-    """Whether any user may traverse every directory down to ``path`` and read it."""
-    current = Path(path)
-    for directory in [current, *current.parents]:
-        if not os.stat(directory).st_mode & 0o001:
-            return False
-    return bool(os.stat(current).st_mode & 0o004)
+def _make_empty_dir(path: Path) -> None:
+    # The lower layer under each overlay: whatever were in it would show through.
+    _make_reachable_dir(path)
+    if any(path.iterdir()):
+        raise OSError(NOT_EMPTY.format(path=path))
 
 
 def _make_reachable_dir(path: Path) -> None:

@@ -268,6 +268,18 @@ CASES = [
         level_lines={"bubblewrap": ("/sys/fs/cgroup absent",)},  # gVisor's /sys is its own kernel's
     ),
     Case(
+        "learn-the-hosts-paths",
+        "escape and reach",
+        "learn from its mount table where the host keeps things (the runtime, the server, its disk)",
+        "/usr and the runtime are overlays that name no host path or device; its files are a tmpfs of its own",
+        """
+        table = open("/proc/self/mountinfo").read() + open("/proc/self/mounts").read()
+        for name, value in [("runtime", "$RUNTIME"), ("server", "$CHECKOUT"), ("work", "$WORK"), ("disk", "$DISK")]:
+            print(name, "named" if value in table else "not named")
+        """,
+        lines=("runtime not named", "server not named", "work not named", "disk not named"),
+    ),
+    Case(
         "read-the-environment",
         "escape and reach",
         "read the server's environment (SECRET_KEY, database URLs)",
@@ -667,9 +679,29 @@ def script_of(case: Case, params: dict[str, str]) -> str:
     return script
 
 
-def host_paths() -> dict[str, str]:
+def host_paths(runner: LocalRunner) -> dict[str, str]:
     root = README.parent
-    return {"SETTINGS": str(root / "integr8scode" / "settings.py"), "VAR": str(root / "var")}
+    runtime = next(iter(runner._runtimes.values())).prefix
+    return {
+        "SETTINGS": str(root / "integr8scode" / "settings.py"),
+        "VAR": str(root / "var"),
+        "CHECKOUT": str(root),
+        "WORK": str(runner.work_dir),
+        # A runtime under /usr is seen at its own path, which names nothing the script lacks.
+        "RUNTIME": runtime if not runtime.startswith("/usr/") else "(under /usr)",
+        "DISK": disk_of("/usr"),
+    }
+
+
+def disk_of(path: str) -> str:
+    """The block device the host's ``path`` is on ("(no device)" on a filesystem without one)."""
+    best, source = "", "(no device)"
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, after = line.partition(" - ")
+        mount_point, device = fields.split()[4], after.split()[1]
+        if (path + "/").startswith(mount_point.rstrip("/") + "/") and len(mount_point) >= len(best):
+            best, source = mount_point, device if device.startswith("/dev/") else "(no device)"
+    return source
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -679,7 +711,7 @@ def test_a_script_cannot(runner, level, case, host_listeners):
     if level not in case.levels:
         pytest.skip(f"not a case of the {level} level")
     limits = {**case.limits}
-    outcome = run(runner, script_of(case, {**host_listeners, **host_paths()}), **limits)
+    outcome = run(runner, script_of(case, {**host_listeners, **host_paths(runner)}), **limits)
 
     result = outcome.result
     assert (result.succeeded, result.error_type) == (case.error_type is None, case.error_type), outcome

@@ -96,19 +96,46 @@ def test_a_runtime_the_sandbox_uids_cannot_reach_is_staged_in_a_namespace_of_its
     namespace = runtime.staged_namespace()
     assert runtime.staged_namespace() == namespace  # made once
     assert os.readlink(f"/proc/self/fd/{namespace}").startswith("mnt:[")
-    # The bind is there for the sandboxes (seen through the namespace) and not on the host.
+    # The overlay is there for the sandboxes (seen through the namespace) and not on the host.
     assert str(runtime.staging) not in mount_points()
     inside = Path(f"/proc/{os.getpid()}/fd/{namespace}")
     assert spawn_prefix(runtime, None) == ["/usr/bin/nsenter", f"--mount={inside}", "--"]
     listed = os.popen(f"/usr/bin/nsenter --mount={inside} -- ls {runtime.staging}/bin").read()
     assert listed.split() == ["python3"]
+    table = staged_mounts(inside)
+    assert table[str(runtime.staging)] == table["/usr"] == "overlay"
+    assert str(private) not in os.popen(f"/usr/bin/nsenter --mount={inside} -- cat /proc/self/mountinfo").read()
 
 
 @NEEDS_ROOT
-def test_a_runtime_under_usr_needs_no_staging(tmp_path):
+def test_a_runtime_under_usr_is_seen_through_the_staged_usr_alone(tmp_path):
     runtime = Runtime("system", "/usr/bin/env", tmp_path / "runtimes", as_root=True)
     assert runtime.staging is None and runtime.bind_args() == []
-    assert spawn_prefix(runtime, 200001) == ["/usr/bin/nsenter", "--setuid=200001", "--setgid=200001", "--"]
+    inside = Path(f"/proc/{os.getpid()}/fd/{runtime.staged_namespace()}")
+    assert spawn_prefix(runtime, 200001) == [
+        "/usr/bin/nsenter",
+        f"--mount={inside}",
+        "--setuid=200001",
+        "--setgid=200001",
+        "--",
+    ]
+    assert staged_mounts(inside)["/usr"] == "overlay"
+
+
+@NEEDS_ROOT
+def test_a_lowest_layer_that_is_not_empty_stops_the_staging(tmp_path):
+    runtime = Runtime("system", "/usr/bin/env", tmp_path / "runtimes", as_root=True)
+    runtime.empty_layer.mkdir(parents=True)
+    (runtime.empty_layer / "planted").write_text("it would show through /usr")
+
+    with pytest.raises(OSError, match="must be empty"):
+        runtime.staged_namespace()
+
+
+def staged_mounts(namespace: Path) -> dict[str, str]:
+    """Mount point -> filesystem type, as a process in ``namespace`` sees them."""
+    table = os.popen(f"/usr/bin/nsenter --mount={namespace} -- cat /proc/self/mountinfo").read()
+    return {line.split()[4]: line.partition(" - ")[2].split()[0] for line in table.splitlines()}
 
 
 @NEEDS_ROOT
