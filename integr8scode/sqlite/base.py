@@ -1,9 +1,13 @@
 """The SQLite backend (django-prometheus's, so queries are counted), knowing what it supports
 without asking: Django probes JSON support with a query, which opens (and so creates) the
 database file as soon as the system checks run — ``manage.py check`` on an empty VAR_DIR
-would leave a database behind. SQLite has JSON built in since 3.38; older is refused."""
+would leave a database behind. SQLite has JSON built in since 3.38; older is refused.
+
+The database's directory (VAR_DIR, by default) is made when the first connection opens, by
+whichever command that is (``migrate``, on a fresh checkout): nothing makes it at import."""
 
 import sqlite3
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import cached_property
@@ -23,3 +27,9 @@ class DatabaseFeatures(base.DatabaseFeatures):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     features_class = DatabaseFeatures
+
+    def get_new_connection(self, conn_params):
+        database = str(conn_params["database"])
+        if database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return super().get_new_connection(conn_params)

@@ -70,6 +70,25 @@ def test_manage_py_check_on_an_empty_var_dir_creates_nothing(tmp_path):
     assert not (tmp_path / "var").exists()
 
 
+def test_migrate_on_a_fresh_checkout_makes_the_var_dir_and_the_database(tmp_path):
+    # What `make run` does first on a fresh clone, where var/ does not exist yet.
+    var_dir = tmp_path / "fresh" / "var"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MONGODB_URL", "DATABASE_URL")},
+            "VAR_DIR": str(var_dir),
+        },
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (var_dir / "db.sqlite3").stat().st_size > 0
+
+
 def test_debug_is_off_unless_asked(tmp_path):
     done = django_python("from django.conf import settings; print(settings.DEBUG)", env={"VAR_DIR": str(tmp_path)})
 
