@@ -52,6 +52,7 @@ IDLE_POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 0.25
 RECOVERY_SECONDS = 5.0
 SANDBOX_CRASHED = "The sandbox failed unexpectedly: {error}"
+OUTLIVED_GRACE = "shutting down: stopped %d execution(s) that outlived the grace period"
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Run:
     sandbox: Sandbox | None = None
     final: Execution | None = None  # as stored when it finished, for waiters in this process
     stop_message: str = ""
+    stop_as: ErrorType = ErrorType.CANCELLED  # why, once stop_message is set
     lease_renewed_at: float = field(default_factory=time.monotonic)
 
 
@@ -110,8 +112,12 @@ class Dispatcher:
         deadline = time.monotonic() + grace
         while self.busy() and time.monotonic() < deadline:
             time.sleep(0.05)
-        for run in self._snapshot():
+        outlived = self._snapshot()
+        for run in outlived:
             self._stop_run(run, ErrorType.SYSTEM_ERROR, transitions.SHUTDOWN_MESSAGE)
+        if outlived:
+            ids = [run.execution.execution_id for run in outlived]
+            log.warning(OUTLIVED_GRACE, len(ids), extra={"worker": self.worker, "execution_ids": ids})
         self._pool.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=5)
@@ -254,8 +260,8 @@ class Dispatcher:
         except RunnerError as exc:
             self._start_failed(execution, exc)
             return
-        if run.stop_message:  # cancelled while starting
-            run.sandbox.stop(ErrorType.CANCELLED)
+        if run.stop_message:  # stopped while starting (cancelled, or a shutdown)
+            run.sandbox.stop(run.stop_as)
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
@@ -307,7 +313,8 @@ class Dispatcher:
 
     def _stop_run(self, run: Run, error_type: ErrorType, message: str) -> None:
         if not run.stop_message:
-            run.stop_message = message
+            run.stop_as = error_type
+            run.stop_message = message  # after stop_as: a starting run reads them in this order
             if run.sandbox is not None:
                 run.sandbox.stop(error_type)
 

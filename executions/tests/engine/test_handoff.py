@@ -11,6 +11,7 @@ from executions import engine, services
 from executions.caller import Caller
 from executions.documents import Execution, QueueEntry, Status
 from executions.engine import waiting
+from executions.engine.transitions import SHUTDOWN_MESSAGE
 from executions.runners.base import BaseRunner, ErrorType, RunResult, Sandbox
 from executions.tests.engine.test_dispatcher import finished
 from executions.tests.factories import make_execution
@@ -153,3 +154,48 @@ def test_a_large_final_state_is_not_kept_but_read_back(dispatcher):
 
     assert execution.execution_id not in waiting._recent_finals
     assert result is execution and result.to_mongo() == stored.to_mongo()  # reloaded in place
+
+
+class SlowStartRunner(HeldRunner):
+    """Its sandboxes take until ``go`` is set to start, and end as they were stopped."""
+
+    def __init__(self):
+        super().__init__()
+        self.starting, self.go = threading.Event(), threading.Event()
+
+    def start(self, spec, sink):
+        self.starting.set()
+        self.go.wait(30)
+        return StoppedAsSandbox()
+
+
+class StoppedAsSandbox(HeldSandbox):
+    stopped_as = None
+
+    def wait(self) -> RunResult:
+        self.stopped.wait(30)
+        return RunResult(error_type=self.stopped_as)
+
+    def stop(self, error_type=ErrorType.CANCELLED) -> None:
+        self.stopped_as = error_type
+        self.stopped.set()
+
+
+def test_a_run_still_starting_at_shutdown_fails_as_a_system_error_not_as_cancelled(caplog):
+    runner = SlowStartRunner()
+    stopping = engine.Dispatcher(concurrency=1, runner=runner)
+    stopping.start()
+    execution = make_execution()
+    QueueEntry.objects.delete()  # as if submitted in this process, to be offered
+    assert stopping.offer(execution.execution_id) is True
+    assert runner.starting.wait(10)
+
+    shutdown = threading.Thread(target=stopping.shutdown, kwargs={"grace": 0})
+    shutdown.start()
+    # Its sandbox starts only once the shutdown has stopped what outlived the grace period.
+    wait_until(lambda: "outlived the grace period" in caplog.text, timeout=10, message="the shutdown's stop")
+    runner.go.set()
+    shutdown.join(30)
+
+    done = Execution.objects.get(execution_id=execution.execution_id)
+    assert (done.status, done.error_type, done.error_message) == (Status.FAILED, "system_error", SHUTDOWN_MESSAGE)
