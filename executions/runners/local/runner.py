@@ -32,7 +32,7 @@ from executions.runners.local.gvisor import NEEDS_CGROUPS, GVisor
 from executions.runners.local.launcher import Launcher, LauncherPool
 from executions.runners.local.sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
 from executions.runners.local.scratch import JobDir, remove_job_dir, share_mounts_under
-from executions.runners.local.setup import Runtime, SlotPool, process_exists, reap_strays
+from executions.runners.local.setup import Runtime, SlotPool, process_exists, reap_strays, trusted_work_dir
 
 ENTRY_PATH = Path(sandbox.__file__).resolve().parent / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
@@ -86,14 +86,17 @@ class LocalRunner(BaseRunner):
 
     def _prepare_host(self) -> None:
         """Once, before the first sandbox (not when the runner is made: a system check makes
-        one): what a killed server left is removed, and the job directories' parent is made a
-        shared mount before any runtime is staged."""
+        one): the work directory is made or found trustworthy, what a killed server left is
+        removed, and the job directories' parent is made a shared mount before any runtime
+        is staged. Raises OSError."""
         with self._lock:
-            if self._host_prepared or not self.as_root:
+            if self._host_prepared:
                 return
-            self._reap_job_dirs(older_than_seconds=0)  # scripts of past runs
-            self._jobs_dir().mkdir(mode=0o711, parents=True, exist_ok=True)
-            share_mounts_under(self._jobs_dir())
+            trusted_work_dir(self.work_dir)
+            if self.as_root:
+                self._reap_job_dirs(older_than_seconds=0)  # scripts of past runs
+                self._jobs_dir().mkdir(mode=0o711, parents=True, exist_ok=True)
+                share_mounts_under(self._jobs_dir())
             self._host_prepared = True
 
     def _build_isolation(self) -> Bubblewrap | GVisor:
@@ -217,6 +220,11 @@ class LocalRunner(BaseRunner):
             for name, runtime in self._runtimes.items()
             if not os.access(runtime.interpreter, os.X_OK)
         ]
+        if self.work_dir.exists():  # a check makes nothing: a missing one is made at the first run
+            try:
+                trusted_work_dir(self.work_dir)
+            except OSError as exc:
+                problems.append(str(exc))
         return problems
 
     def reap(self, *, older_than: timedelta) -> int:
@@ -226,6 +234,7 @@ class LocalRunner(BaseRunner):
         before anything runs as it or any cgroup is named after it, and releases it only
         after its processes are reaped and its cgroup is gone (see SlotPool)."""
         removed = 0
+        trusted_work_dir(self.work_dir)  # its uid locks say which sandboxes are live
         if self.as_root:
             removed += reap_strays(self.slots, older_than.total_seconds())
             removed += self._reap_job_dirs(older_than.total_seconds())

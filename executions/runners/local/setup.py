@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -59,6 +60,10 @@ STAGING_FAILED = "The runtime {name!r} could not be staged for the sandboxes: {d
 COMPILE = "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)"
 COMPILE_FAILED = "The runtime {name!r} could not compile {source}: {detail}"
 NOT_PRIVATE = "{path} must belong to uid {uid} and be writable by nobody else"
+UNTRUSTED_WORK_DIR = (
+    "The local runner's work directory {work_dir} cannot be trusted: {path} {why}. Another user "
+    "could swap what sandboxes are made of; set the runner's work_dir to a directory of uid {uid}"
+)
 STALE_BYTECODE_SECONDS = 7 * 24 * 3600
 USERNS_DISABLED = "User namespaces are disabled on this machine (sysctl user.max_user_namespaces=0)"
 USERNS_RESTRICTED = (
@@ -172,6 +177,35 @@ def _private_dir(directory: Path) -> None:
     info = directory.stat()
     if info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise OSError(NOT_PRIVATE.format(path=directory, uid=os.geteuid()))
+
+
+def trusted_work_dir(work_dir: Path) -> None:
+    """Make ``work_dir`` (mode 0711) unless it exists, then check that nobody but this uid
+    (and root) can change what is in it or where it leads: sandboxes are made of what lies
+    there (the runtimes' staging and empty layers, the entry's bytecode, the uid locks, the
+    job directories). A directory some other user made first (the default is under /tmp)
+    would let that user swap them. Raises OSError."""
+    work_dir = Path(os.path.abspath(work_dir))
+    work_dir.mkdir(mode=0o711, parents=True, exist_ok=True)
+    uid = os.geteuid()
+    own = os.lstat(work_dir)
+    if not stat.S_ISDIR(own.st_mode):
+        _untrusted(work_dir, work_dir, "is not a directory (a symbolic link?)")
+    if own.st_uid != uid or own.st_mode & 0o022:
+        _untrusted(work_dir, work_dir, f"belongs to uid {own.st_uid} or is writable by others")
+    # Every directory on the way, as named and as resolved: owned by root or this uid, and
+    # writable by nobody else unless sticky (/tmp), where others cannot rename what is ours.
+    real = Path(os.path.realpath(work_dir))
+    for path in [*work_dir.parents, *real.parents, real]:
+        info = os.lstat(path)
+        if info.st_uid not in (0, uid):
+            _untrusted(work_dir, path, f"belongs to uid {info.st_uid}")
+        if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            _untrusted(work_dir, path, "is writable by others and not sticky")
+
+
+def _untrusted(work_dir: Path, path: Path, why: str) -> None:
+    raise OSError(UNTRUSTED_WORK_DIR.format(work_dir=work_dir, path=path, why=why, uid=os.geteuid()))
 
 
 _staged: dict[tuple[str, str, str], int] = {}

@@ -5,6 +5,7 @@ import os
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,67 @@ def test_a_lowest_layer_that_is_not_empty_stops_the_staging(tmp_path):
 
     with pytest.raises(OSError, match="must be empty"):
         runtime.staged_namespace()
+
+
+# --- the work directory ------------------------------------------------------------------
+
+OTHER_USER = 4242  # a local user who is not the server
+
+
+@NEEDS_ROOT
+@pytest.mark.parametrize(
+    "plant",
+    [
+        pytest.param(
+            lambda path: (path.mkdir(), os.chown(path, OTHER_USER, OTHER_USER)), id="made-first-by-another-user"
+        ),
+        pytest.param(lambda path: (path.mkdir(), path.chmod(0o777)), id="writable-by-others"),
+        pytest.param(
+            lambda path: (path.parent.joinpath("elsewhere").mkdir(), path.symlink_to("elsewhere")), id="a-link"
+        ),
+        pytest.param(
+            lambda path: (path.parent.chmod(0o777), path.mkdir()), id="in-a-directory-others-can-write-without-sticky"
+        ),
+        pytest.param(
+            lambda path: (os.chown(path.parent, OTHER_USER, OTHER_USER), path.mkdir()), id="in-another-users-directory"
+        ),
+    ],
+)
+def test_a_work_directory_another_user_could_swap_things_in_is_refused_before_any_sandbox(tmp_path, plant):
+    # The default work directory is <tmp>/integr8scode: a local user could make it before the
+    # server does, then replace the runtime's staging directory or plant files in the empty
+    # layer that shows through the sandbox's /usr. The runner refuses such a directory.
+    work_dir = tmp_path / "shared" / "integr8scode"
+    work_dir.parent.mkdir()
+    plant(work_dir)
+    runner = LocalRunner(work_dir=str(work_dir), warm=0)
+    try:
+        assert any("cannot be trusted" in problem for problem in runner.check())
+        spec = RunSpec("x", "print('hi')", "", next(iter(runner.runtimes())), limit_caps())
+        with pytest.raises(RunnerError, match="cannot be trusted"):
+            runner.start(spec, sink=None)
+        with pytest.raises(OSError, match="cannot be trusted"):
+            runner.reap(older_than=timedelta(seconds=0))
+        assert not (work_dir / "runtimes").exists() and not (work_dir / "slots").exists()
+    finally:
+        runner.launchers.close()
+        os.chown(work_dir.parent, 0, 0)
+
+
+@NEEDS_ROOT
+def test_a_work_directory_in_a_sticky_shared_directory_is_made_private_and_used(tmp_path):
+    shared = tmp_path / "tmp"
+    shared.mkdir(mode=0o1777)
+    shared.chmod(0o1777)
+    runner = LocalRunner(work_dir=str(shared / "integr8scode"), warm=0)
+    try:
+        assert not any("cannot be trusted" in problem for problem in runner.check())
+        assert not (shared / "integr8scode").exists()  # a check makes nothing
+        runner.reap(older_than=timedelta(seconds=0))
+        info = (shared / "integr8scode").stat()
+        assert (info.st_uid, info.st_mode & 0o777) == (os.geteuid(), 0o711)
+    finally:
+        runner.launchers.close()
 
 
 def staged_mounts(namespace: Path) -> dict[str, str]:
