@@ -44,7 +44,7 @@ STATIC_SOURCES := $(shell find static -type f -not -path 'static/islands/*' 2>/d
 # An IPv6 address goes in brackets in a URL.
 URL_HOST := $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
 
-.PHONY: run test test-fast lint bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor
+.PHONY: run test test-fast lint bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor data-runtime
 
 # The gVisor isolation level (LOCAL_ISOLATION=gvisor) needs runsc; the test suite runs both levels.
 RUN_DEPS := $(if $(filter gvisor,$(LOCAL_ISOLATION)),gvisor)
@@ -75,9 +75,27 @@ bench: setup-dev
 loadtest: setup-dev
 	$(PY) -m bench.loadtest
 
-setup: system-deps $(SYNCED_RUN) islands
+setup: system-deps $(SYNCED_RUN) islands data-runtime
 
-setup-dev: system-deps $(SYNCED_DEV) islands
+setup-dev: system-deps $(SYNCED_DEV) islands data-runtime
+
+# The data-science runtime (python3.13-data): its locked packages, from wheels only, in an
+# environment of its own (never the server's), bytecode compiled (sandboxes see it read-only),
+# with our matplotlib backend and matplotlib's font list built once. Made beside, then moved
+# into place, so a failed install leaves the last good one.
+DATA_RUNTIME := .runtimes/python-data
+DATA_SOURCES := runtimes/python-data/requirements.txt $(wildcard runtimes/python-data/site/*) runtimes/python-data/finish.py
+data-runtime: $(DATA_RUNTIME)/.installed
+
+$(DATA_RUNTIME)/.installed: $(DATA_SOURCES) $(UV)
+	@rm -rf $(DATA_RUNTIME).new
+	$(UV) pip install --quiet --target $(DATA_RUNTIME).new/site-packages --python $(PYTHON_EXE) \
+	  --require-hashes --no-deps --only-binary :all: --compile-bytecode -r runtimes/python-data/requirements.txt
+	cp runtimes/python-data/site/* $(DATA_RUNTIME).new/site-packages/
+	$(PYTHON_EXE) -I -m compileall -q $(addprefix $(DATA_RUNTIME).new/site-packages/,$(notdir $(filter %.py,$(wildcard runtimes/python-data/site/*))))
+	$(PYTHON_EXE) -I runtimes/python-data/finish.py $(DATA_RUNTIME).new /opt/packages
+	@rm -rf $(DATA_RUNTIME) && mv $(DATA_RUNTIME).new $(DATA_RUNTIME)
+	touch $@
 
 migrate: setup
 	@$(PY) manage.py migrate --noinput -v 0
@@ -144,4 +162,4 @@ browser-deps:
 	  else echo "Chromium is required for the browser tests: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(ISLANDS)/node_modules static/islands
+	rm -rf $(VENV) $(TOOLS) $(ISLANDS)/node_modules static/islands .runtimes

@@ -11,7 +11,7 @@ from accounts.auth import api_auth, caller
 from executions import engine, selectors, services
 from executions.caller import Caller
 from executions.documents import Execution
-from executions.runners.base import get_runner
+from executions.file_responses import file_response
 from executions.schemas import (
     ANY_ERRORS,
     BODY_ERRORS,
@@ -139,15 +139,33 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
     "callers have lower caps than signed-in users.",
 )
 def runtimes(request: HttpRequest):
-    runner = get_runner()
-    available = runner.runtimes()
-    default = settings.DEFAULT_RUNTIME or next(iter(available))
+    caller = Caller.of_request(request)
+    listed = selectors.runtimes_for(caller)
     return {
-        "runtimes": [
-            {"name": n, "description": d, "default": n == default, "isolation": runner.isolation_of(n)}
-            for n, d in available.items()
-        ],
-        "limits": Caller.of_request(request).caps,
+        "runtimes": listed,
+        "limits": next(runtime["limits"] for runtime in listed if runtime["default"]),
         "script_max_bytes": settings.SCRIPT_MAX_BYTES,
         "stdin_max_bytes": settings.STDIN_MAX_BYTES,
+        "input_files": caller.input_file_caps,
+        "output_files": caller.output_file_caps,
     }
+
+
+@router.get(
+    "/executions/{execution_id}/files/{path:name}",
+    response={200: None, **ANY_ERRORS, 404: ErrorOut},
+    summary="A file the run made",
+    description="The bytes of one of the execution's `files`, under the execution's access rule. Images "
+    "(PNG, JPEG, GIF, WebP) are shown inline; everything else downloads as an attachment, and nothing "
+    "served here runs: `X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy.",
+    openapi_extra={
+        "responses": {
+            200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+        }
+    },
+)
+async def execution_file(request: HttpRequest, execution_id: str, name: str):
+    found, data = await in_thread(selectors.execution_file_get_for)(
+        execution_id=execution_id, name=name, user=_caller(request)
+    )
+    return file_response(name=found.name, content_type=found.content_type, data=data)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.http import HttpRequest
 
 from executions import quotas
-from executions.limits import Limits
+from executions.limits import FileCaps, Limits, input_file_caps, output_file_caps
 
 # A request whose peer address the server does not know (a Unix socket without proxy headers):
 # still someone from outside, metered with everyone else it cannot tell apart.
@@ -59,9 +59,26 @@ class Caller:
         return self.address is None
 
     @property
+    def signed_in(self) -> bool:
+        """Whether it gets signed-in users' caps (internal work does too)."""
+        return not self.is_anonymous or self.is_internal
+
+    @property
     def caps(self) -> Limits:
-        """The most it may ask for: anonymous callers have lower caps (internal work has all)."""
-        return quotas.caps_for(signed_in=not self.is_anonymous or self.is_internal)
+        """The most it may ask for in the default runtime: anonymous callers have lower caps."""
+        return quotas.caps_for(signed_in=self.signed_in)
+
+    def caps_in(self, runtime: str) -> Limits:
+        """The most it may ask for in ``runtime`` (some runtimes need more than a hello)."""
+        return quotas.caps_for(signed_in=self.signed_in, runtime=runtime)
+
+    @property
+    def input_file_caps(self) -> dict[str, int]:
+        return input_file_caps(signed_in=self.signed_in)
+
+    @property
+    def output_file_caps(self) -> FileCaps:
+        return output_file_caps(signed_in=self.signed_in)
 
     @property
     def quota_subject(self) -> quotas.Subject | None:

@@ -4,12 +4,16 @@ import secrets
 
 from django.utils import timezone
 from mongoengine import (
+    BinaryField,
     BooleanField,
     DateTimeField,
     DictField,
     Document,
+    EmbeddedDocument,
+    EmbeddedDocumentListField,
     IntField,
     ListField,
+    ObjectIdField,
     StringField,
 )
 from pymongo.errors import OperationFailure
@@ -54,12 +58,30 @@ class StoredDocument(Document):
         return super()._get_db()
 
 
+class InputFile(EmbeddedDocument):
+    """A file given with the submission, placed in the script's working directory."""
+
+    name = StringField(required=True)
+    data = BinaryField(required=True)
+
+
+class OutputFile(EmbeddedDocument):
+    """A file the run made, kept in GridFS (``artifacts.py``) under ``file_id``."""
+
+    name = StringField(required=True)
+    size = IntField(required=True)
+    content_type = StringField(required=True)
+    file_id = ObjectIdField(required=True)
+
+
 class Execution(StoredDocument):
     execution_id = StringField(primary_key=True, default=new_execution_id)
     script = StringField(required=True)
     stdin = StringField(default="")
+    input_files = EmbeddedDocumentListField(InputFile, default=list)
     runtime = StringField(required=True)
     limits = DictField(required=True)
+    file_caps = DictField(default=dict)  # FileCaps of what the run may return; empty: the server's
 
     status = StringField(required=True, choices=Status.ALL, default=Status.QUEUED)
     output = StringField(default="")
@@ -82,6 +104,8 @@ class Execution(StoredDocument):
     # Figures where the sandbox's own report disagreed with the host's measurement (the host's
     # were kept): a sign that something in the sandbox tried to forge its result.
     flags = ListField(StringField(), default=list)
+    files = EmbeddedDocumentListField(OutputFile, default=list)  # what the run made, in name order
+    files_truncated = BooleanField(default=False)  # some were over the caps and left out
 
     runner = StringField(null=True)
     worker = StringField(null=True)

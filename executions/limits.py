@@ -4,7 +4,7 @@ from dataclasses import asdict, fields
 
 from django.conf import settings
 
-from executions.runners.base import Limits
+from executions.runners.base import FileCaps, Limits
 
 LIMIT_ABOVE_CAP = "limits.{name}={value} is above the cap of {cap} on this server"
 LIMIT_NOT_POSITIVE = "limits.{name} must be greater than 0"
@@ -20,8 +20,31 @@ class InvalidLimits(ValueError):
     pass
 
 
-def limit_caps() -> Limits:
-    return Limits(**settings.EXECUTION_LIMITS)
+def limit_caps(runtime: str | None = None) -> Limits:
+    """Signed-in callers' caps: the server's, with the runtime's own where it has some."""
+    return Limits(**(settings.EXECUTION_LIMITS | settings.RUNTIME_EXECUTION_LIMITS.get(runtime, {})))
+
+
+def anonymous_limit_caps(runtime: str | None = None) -> Limits:
+    return Limits(
+        **(settings.ANONYMOUS_EXECUTION_LIMITS | settings.ANONYMOUS_RUNTIME_EXECUTION_LIMITS.get(runtime, {}))
+    )
+
+
+def most_cpu_seconds() -> int:
+    """The highest CPU cap of any runtime."""
+    per_runtime = [caps.get("cpu_seconds", 0) for caps in settings.RUNTIME_EXECUTION_LIMITS.values()]
+    return max([settings.EXECUTION_LIMITS["cpu_seconds"], *per_runtime])
+
+
+def input_file_caps(*, signed_in: bool) -> dict[str, int]:
+    """How many files a submission may give, and their size in all (bytes)."""
+    return dict(settings.INPUT_FILE_CAPS if signed_in else settings.ANONYMOUS_INPUT_FILE_CAPS)
+
+
+def output_file_caps(*, signed_in: bool) -> FileCaps:
+    """How many files a run returns, in all and per file (bytes)."""
+    return FileCaps(**(settings.OUTPUT_FILE_CAPS if signed_in else settings.ANONYMOUS_OUTPUT_FILE_CAPS))
 
 
 def limits_resolve(*, requested: dict | None, caps: Limits) -> Limits:

@@ -26,7 +26,7 @@ from django.core.cache import cache
 
 from executions import engine, errors, metrics
 from executions.documents import Execution
-from executions.limits import Limits, limit_caps
+from executions.limits import Limits, anonymous_limit_caps, limit_caps, most_cpu_seconds
 
 RATE_EXCEEDED = "Too many submissions: at most {limit} per minute. Try again in {retry_after} s."
 CONCURRENCY_EXCEEDED = (
@@ -123,11 +123,9 @@ def quota_for(subject: Subject) -> Quota:
     return Quota(**values)
 
 
-def caps_for(*, signed_in: bool) -> Limits:
-    """The limits a caller may ask for at most: anonymous callers get lower ones."""
-    if signed_in:
-        return limit_caps()
-    return Limits(**settings.ANONYMOUS_EXECUTION_LIMITS)
+def caps_for(*, signed_in: bool, runtime: str | None = None) -> Limits:
+    """The limits a caller may ask for at most in ``runtime``: anonymous callers get lower ones."""
+    return limit_caps(runtime) if signed_in else anonymous_limit_caps(runtime)
 
 
 # --- admission -------------------------------------------------------------------------
@@ -252,7 +250,7 @@ def _must_read(subject: Subject, quota: Quota, *, in_flight: int, unknown: int, 
     they were last read too long ago."""
     if quota.concurrent_executions and in_flight >= quota.concurrent_executions:
         return True
-    most_cpu_ms = cpu_ms_today(subject) + charged + unknown * limit_caps().cpu_seconds * 1000
+    most_cpu_ms = cpu_ms_today(subject) + charged + unknown * most_cpu_seconds() * 1000
     if quota.cpu_seconds_per_day and most_cpu_ms >= quota.cpu_seconds_per_day * 1000:
         return True
     settled = cache.get(_settled_key(subject))

@@ -1,6 +1,8 @@
 """Request and response shapes of the executions API."""
 
 from datetime import datetime
+from typing import Literal
+from urllib.parse import quote
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, field_validator
@@ -47,6 +49,16 @@ class LimitsIn(InputSchema):
     output_bytes: StrictInt | None = None
 
 
+class FileIn(InputSchema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr = Field(
+        ..., description='A path relative to the working directory ("data.csv", "inputs/a.txt"): no ".." parts.'
+    )
+    content: StrictStr = Field(..., description="The file's content, as the encoding says.")
+    encoding: Literal["utf8", "base64"] = Field("utf8", description="utf8 for text, base64 for any bytes.")
+
+
 class ExecutionIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,11 +68,16 @@ class ExecutionIn(InputSchema):
         None, description="A runtime from GET /api/v1/runtimes; the default when omitted."
     )
     limits: LimitsIn | None = Field(None, description="Lower limits for this run; none may exceed the server's caps.")
+    files: list[FileIn] = Field(
+        default_factory=list,
+        description="Files placed in the script's working directory before it starts (caps: GET /api/v1/runtimes).",
+    )
 
     def submission(self) -> dict:
         """The arguments of ``services.execution_submit`` that come from the request body."""
         limits = self.limits.model_dump(exclude_none=True) if self.limits else None
-        return {"script": self.script, "stdin": self.stdin, "runtime": self.runtime, "limits": limits}
+        files = [file.model_dump() for file in self.files]
+        return {"script": self.script, "stdin": self.stdin, "runtime": self.runtime, "limits": limits, "files": files}
 
 
 class LimitsOut(Schema):
@@ -83,11 +100,28 @@ class ResultOut(Schema):
     exit_code: int | None
 
 
+class InputFileOut(Schema):
+    name: str
+    size: int
+
+
+class FileOut(Schema):
+    name: str
+    size: int
+    content_type: str
+    url: str = Field(description="GET it under the execution's access rule (GET /api/v1/executions/{id}/files/{name}).")
+
+
+def file_url(execution_id: str, name: str) -> str:
+    return f"/api/v1/executions/{execution_id}/files/{quote(name)}"
+
+
 class ExecutionOut(Schema):
     execution_id: str
     status: str
     script: str
     stdin: str
+    input_files: list[InputFileOut] = Field(description="The files given with the submission.")
     runtime: str
     limits: LimitsOut
     output: str
@@ -109,26 +143,66 @@ class ExecutionOut(Schema):
         description="Figures the sandbox reported otherwise than the host measured them (the host's are shown): "
         "exit_status, cpu_time, wall_time, reason. Empty for every honest run.",
     )
+    files: list[FileOut] = Field(
+        description="Files the run made or changed in its working directory (plots from plt.show() among them), "
+        "in name order, within the caps."
+    )
+    files_truncated: bool = Field(description="Some files were over the caps and are not kept.")
     runner: str | None
     owner_id: int | None
     cancel_requested: bool
 
+    @staticmethod
+    def resolve_input_files(execution) -> list[dict]:
+        return [{"name": file.name, "size": len(file.data)} for file in execution.input_files]
+
+    @staticmethod
+    def resolve_files(execution) -> list[dict]:
+        return [
+            {
+                "name": file.name,
+                "size": file.size,
+                "content_type": file.content_type,
+                "url": file_url(execution.execution_id, file.name),
+            }
+            for file in execution.files
+        ]
+
+
+class InputFileCapsOut(Schema):
+    count: int
+    total_bytes: int
+
+
+class OutputFileCapsOut(Schema):
+    count: int
+    total_bytes: int
+    file_bytes: int
+
 
 class RuntimeOut(Schema):
     name: str
+    language: str = Field(description="python")
+    version: str
     description: str
+    packages: dict[str, str] = Field(
+        description="What the runtime offers beyond the standard library: name -> version."
+    )
     default: bool
     isolation: str = Field(
         description="What keeps its runs apart from the host: bubblewrap, gvisor, "
         "kubernetes, or kubernetes:<runtime class> (gVisor's, typically)."
     )
+    limits: LimitsOut = Field(description="The most the caller may ask for in this runtime (and what a run gets).")
 
 
 class RuntimesOut(Schema):
     runtimes: list[RuntimeOut]
-    limits: LimitsOut
+    limits: LimitsOut = Field(description="The caps of the default runtime.")
     script_max_bytes: int
     stdin_max_bytes: int
+    input_files: InputFileCapsOut = Field(description="The most files a submission may give, and their size in all.")
+    output_files: OutputFileCapsOut = Field(description="The most files a run returns: how many, in all, per file.")
 
 
 class ErrorOut(Schema):
@@ -166,6 +240,12 @@ class ExecutionSummaryOut(Schema):
     execution_id: str
     status: str
     runtime: str
+    file_count: int = Field(0, description="How many files the run made (listed on the execution).")
+
+    @staticmethod
+    def resolve_file_count(execution) -> int:
+        return len(execution.files)
+
     script_id: int | None
     error_type: str | None
     exit_code: int | None

@@ -4,11 +4,19 @@ import math
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from gridfs.errors import NoFile
+
 from executions import engine, errors
-from executions.documents import OWNER_HISTORY_INDEX, Execution, Status
+from executions.artifacts import artifact_read
+from executions.documents import OWNER_HISTORY_INDEX, Execution, OutputFile, Status
+from executions.runners.base import get_runner
 
 EXECUTION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 EXECUTION_NOT_FOUND = "No execution with id {execution_id!r} is visible to you."
+
+
+FILE_NOT_FOUND = "Execution {execution_id} has no file {name!r}"
 
 
 class ExecutionNotFound(errors.NotFound):
@@ -32,6 +40,43 @@ def execution_get_for(*, execution_id: str, user) -> Execution:
     if execution is None or not execution_visible_to(execution=execution, user=user):
         raise ExecutionNotFound(execution_id)
     return execution
+
+
+def runtimes_for(caller) -> list[dict]:
+    """The runtimes this server runs, as ``caller`` may use them: what each offers, whether it
+    is the default, what isolates it, and the caller's caps in it."""
+    runner = get_runner()
+    available = runner.runtimes()
+    default = runtime_default(available)
+    return [
+        {
+            "name": name,
+            "language": info.language,
+            "version": info.version,
+            "description": info.description,
+            "packages": info.packages,
+            "default": name == default,
+            "isolation": runner.isolation_of(name),
+            "limits": caller.caps_in(name),
+        }
+        for name, info in available.items()
+    ]
+
+
+def runtime_default(available) -> str:
+    return settings.DEFAULT_RUNTIME or next(iter(available))
+
+
+def execution_file_get_for(*, execution_id: str, name: str, user) -> tuple[OutputFile, bytes]:
+    """One file a run made, and its bytes, under the execution's access rule; NotFound else."""
+    execution = execution_get_for(execution_id=execution_id, user=user)
+    found = next((file for file in execution.files if file.name == name), None)
+    if found is None:
+        raise errors.NotFound(FILE_NOT_FOUND.format(name=name[:256], execution_id=execution_id))
+    try:
+        return found, artifact_read(found.file_id)
+    except NoFile:
+        raise errors.NotFound(FILE_NOT_FOUND.format(name=name[:256], execution_id=execution_id)) from None
 
 
 def execution_live(*, execution_id: str, read: Execution | None = None) -> Execution:
@@ -129,5 +174,7 @@ def _page(queryset, *, page: int, per_page: int) -> Page:
     pages = max(1, math.ceil(count / per_page))
     number = min(max(1, page), pages)
     start = (number - 1) * per_page
-    items = list(queryset.order_by("-created_at").exclude("output", "errors", "stdin")[start : start + per_page])
+    items = list(
+        queryset.order_by("-created_at").exclude("output", "errors", "stdin", "input_files")[start : start + per_page]
+    )
     return Page(items=items, number=number, pages=pages, count=count)

@@ -4,6 +4,8 @@ the admin change executions through these functions; the engine's own writes are
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from dataclasses import asdict
 
@@ -12,11 +14,13 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from mongoengine.errors import NotUniqueError
 
-from executions import engine, errors, metrics, quotas
+from executions import engine, errors, metrics, quotas, selectors
+from executions.artifacts import artifacts_delete
 from executions.caller import Caller
-from executions.documents import OWNER_SCOPE, Execution, Status
+from executions.documents import OWNER_SCOPE, Execution, InputFile, Status
 from executions.limits import limits_resolve
 from executions.runners.base import ErrorType, get_runner
+from executions.runners.files import name_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,15 @@ UNMETERED_SCOPE = "unmetered"
 SCOPE_SALT = "executions.idempotency"
 
 
+FILES_TOO_MANY = "{count} files are given; at most {cap} may be"
+FILES_TOO_LARGE = "the files given take {size} bytes; at most {cap} may be given"
+FILES_OVER_DISK = "the files given take {size} bytes, more than the run's disk limit of {disk_mb} MiB"
+FILE_TWICE = "files[{index}]: {name!r} is given twice"
+FILE_UNDER_FILE = "files[{index}]: {name!r} would be inside {parent!r}, which is a file"
+FILE_NOT_BASE64 = "files[{index}]: the content of {name!r} is not base64"
+FILE_BAD_NAME = "files[{index}]: {problem}"
+
+
 class SubmissionRejected(errors.Invalid):
     """The submission cannot be accepted (422, or 413 for what is too large)."""
 
@@ -41,7 +54,7 @@ class AlreadyFinished(errors.Conflict):
 
 def runtime_resolve(*, runtime: str | None) -> str:
     available = list(get_runner().runtimes())
-    chosen = runtime or settings.DEFAULT_RUNTIME or available[0]
+    chosen = runtime or selectors.runtime_default(available)
     if chosen not in available:
         raise SubmissionRejected(UNKNOWN_RUNTIME.format(runtime=chosen, available=", ".join(available)))
     return chosen
@@ -75,6 +88,38 @@ def _check_sizes(*, script: str, stdin: str) -> None:
         raise SubmissionRejected(STDIN_TOO_LARGE.format(size=stdin_size, limit=settings.STDIN_MAX_BYTES), status=413)
 
 
+def input_files_decode(*, files: list[dict], caps: dict[str, int], disk_mb: int) -> list[InputFile]:
+    """The files of a submission (``{"name", "content", "encoding"}``), decoded and checked:
+    names (422), how many (422) and their size in all (413, or 422 beyond the disk limit)."""
+    if len(files) > caps["count"]:
+        raise SubmissionRejected(FILES_TOO_MANY.format(count=len(files), cap=caps["count"]))
+    decoded: dict[str, InputFile] = {}
+    for index, file in enumerate(files):
+        name = file["name"]
+        if problem := name_problem(name):
+            raise SubmissionRejected(FILE_BAD_NAME.format(index=index, problem=problem))
+        if name in decoded:
+            raise SubmissionRejected(FILE_TWICE.format(index=index, name=name))
+        if file.get("encoding", "utf8") == "base64":
+            try:
+                data = base64.b64decode(file["content"], validate=True)
+            except (binascii.Error, ValueError):
+                raise SubmissionRejected(FILE_NOT_BASE64.format(index=index, name=name)) from None
+        else:
+            data = file["content"].encode("utf-8", "surrogatepass")
+        decoded[name] = InputFile(name=name, data=data)
+    for index, name in enumerate(decoded):
+        parents = ["/".join(name.split("/")[:depth]) for depth in range(1, name.count("/") + 1)]
+        if parent := next((parent for parent in parents if parent in decoded), None):
+            raise SubmissionRejected(FILE_UNDER_FILE.format(index=index, name=name, parent=parent))
+    size = sum(len(file.data) for file in decoded.values())
+    if size > caps["total_bytes"]:
+        raise SubmissionRejected(FILES_TOO_LARGE.format(size=size, cap=caps["total_bytes"]), status=413)
+    if size > disk_mb << 20:
+        raise SubmissionRejected(FILES_OVER_DISK.format(size=size, disk_mb=disk_mb))
+    return list(decoded.values())
+
+
 def execution_submit(
     *,
     caller: Caller,
@@ -82,6 +127,7 @@ def execution_submit(
     stdin: str = "",
     runtime: str | None = None,
     limits: dict | None = None,
+    files: list[dict] | None = None,
     script_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Execution, bool]:
@@ -93,15 +139,19 @@ def execution_submit(
     scope = _idempotency_scope(caller) if idempotency_key else None
     if scope and (existing := Execution.objects(idempotency_scope=scope, idempotency_key=idempotency_key).first()):
         return existing, False
+    runtime = runtime_resolve(runtime=runtime)
     try:
-        resolved = limits_resolve(requested=limits, caps=caller.caps)
+        resolved = limits_resolve(requested=limits, caps=caller.caps_in(runtime))
     except ValueError as exc:
         raise SubmissionRejected(str(exc)) from None
+    input_files = input_files_decode(files=files or [], caps=caller.input_file_caps, disk_mb=resolved.disk_mb)
     with quotas.quota_admit(subject=caller.quota_subject) as admitted:
         execution = Execution(
             script=script,
             stdin=stdin,
-            runtime=runtime_resolve(runtime=runtime),
+            input_files=input_files,
+            file_caps=asdict(caller.output_file_caps),
+            runtime=runtime,
             limits=asdict(resolved),
             owner_id=caller.owner_id,
             script_id=script_id,
@@ -173,4 +223,5 @@ def execution_delete(*, execution: Execution) -> None:
         except AlreadyFinished:
             pass
     Execution.objects(execution_id=execution.execution_id).delete()
+    artifacts_delete(execution_id=execution.execution_id)  # after: a run still ending stores none now
     log.info("execution deleted", extra={"execution_id": execution.execution_id})

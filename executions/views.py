@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from executions import selectors
+from executions.caller import Caller
 from executions.documents import Execution, Status
+from executions.file_responses import INLINE_TYPES
 from executions.runners.base import ErrorType
-from executions.schemas import ExecutionOut
+from executions.schemas import ExecutionOut, file_url
 from scripts import selectors as script_selectors
 
 ID_PLACEHOLDER = "__id__"
@@ -47,10 +49,16 @@ SCRIPT_UNAVAILABLE = "That saved script does not exist or is not visible to you,
 @require_safe
 def editor(request: HttpRequest) -> HttpResponse:
     context = _island_context(request)
+    caller = Caller.of_request(request)
     props = {
         **context,
         **_starting_script(request),
         "user_authenticated": request.user.is_authenticated,
+        "runtimes": [
+            {key: runtime[key] for key in ("name", "description", "packages", "default")}
+            for runtime in selectors.runtimes_for(caller)
+        ],
+        "input_file_caps": caller.input_file_caps,
         "urls": {
             **context["urls"],
             "save_script": reverse("api:script_create"),
@@ -72,9 +80,30 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         "submission": submission_facts(execution),
         "visibility": VISIBLE_TO_OWNER if execution.owner_id else VISIBLE_TO_ANYONE_WITH_LINK,
         "live": not execution.is_final,
+        "files": file_facts(execution),
         "props": {**_island_context(request), "execution": execution_payload(execution)},
     }
     return render(request, "executions/detail.html", context)
+
+
+def file_facts(execution: Execution) -> list[dict]:
+    """The run's files as the page lists them (the same as FileList.svelte)."""
+    return [
+        {
+            "name": file.name,
+            "basename": file.name.rpartition("/")[2],
+            "url": file_url(execution.execution_id, file.name),
+            "size_label": format_bytes(file.size),
+            "inline": file.content_type in INLINE_TYPES,
+        }
+        for file in execution.files
+    ]
+
+
+def format_bytes(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
 
 
 def execution_payload(execution: Execution) -> dict:

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -235,10 +236,20 @@ EXECUTION_RUNNER = {
 LOCAL_ISOLATION = env_str("LOCAL_ISOLATION", "bubblewrap")
 if LOCAL_ISOLATION not in ("bubblewrap", "gvisor"):
     raise ConfigError(f"LOCAL_ISOLATION={LOCAL_ISOLATION!r} must be bubblewrap or gvisor")
+# The runtimes: the bare interpreter (the default) and the data-science one, the same interpreter
+# with the locked packages `make` installs (runtimes/python-data/), unless DATA_RUNTIME_DIR is empty.
+BARE_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+DATA_RUNTIME = f"{BARE_RUNTIME}-data"
+DATA_RUNTIME_DIR = env_str("DATA_RUNTIME_DIR", str(BASE_DIR / ".runtimes" / "python-data"))
 if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
+    _interpreter = os.path.realpath(sys._base_executable)
+    _runtimes = {BARE_RUNTIME: _interpreter}
+    if DATA_RUNTIME_DIR:
+        _runtimes[DATA_RUNTIME] = {"python": _interpreter, "packages": f"{DATA_RUNTIME_DIR}/site-packages"}
     EXECUTION_RUNNER["OPTIONS"] = {
         "isolation": LOCAL_ISOLATION,
         "scratch_files": env_int("LIMIT_SCRATCH_FILES", 4096, minimum=16),  # inodes in a sandbox's /tmp
+        "runtimes": _runtimes,
     }
 # --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---
 if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
@@ -366,6 +377,58 @@ ANONYMOUS_EXECUTION_LIMITS = {
     "disk_mb": _anonymous_cap("disk_mb", "DISK_MB", 8, env_int),
     "output_bytes": _anonymous_cap("output_bytes", "OUTPUT_BYTES", 256 * 1024, env_int),
 }
+
+
+# Runtimes that need more than a hello: their caps where they differ from the ones above. A
+# pandas + matplotlib script takes about 90 MiB and 0.8 s of CPU before it does anything.
+def _runtime_caps(prefix: str, *, memory_mb: int, wall_seconds: float, cpu_seconds: int, disk_mb: int) -> dict:
+    return {
+        "memory_mb": env_int(f"{prefix}_MEMORY_MB", memory_mb, minimum=64),
+        "wall_seconds": env_float(f"{prefix}_WALL_SECONDS", wall_seconds, minimum=1.0),
+        "cpu_seconds": env_int(f"{prefix}_CPU_SECONDS", cpu_seconds, minimum=1),
+        "disk_mb": env_int(f"{prefix}_DISK_MB", disk_mb, minimum=1),
+    }
+
+
+RUNTIME_EXECUTION_LIMITS = {
+    DATA_RUNTIME: _runtime_caps("DATA_LIMIT", memory_mb=512, wall_seconds=30.0, cpu_seconds=30, disk_mb=64),
+}
+ANONYMOUS_RUNTIME_EXECUTION_LIMITS = {
+    DATA_RUNTIME: _runtime_caps("DATA_QUOTA_ANON_LIMIT", memory_mb=256, wall_seconds=20.0, cpu_seconds=15, disk_mb=32),
+}
+for _name, _anonymous in ANONYMOUS_RUNTIME_EXECUTION_LIMITS[DATA_RUNTIME].items():
+    if _anonymous > RUNTIME_EXECUTION_LIMITS[DATA_RUNTIME][_name]:
+        raise ConfigError(f"The data runtime's anonymous cap for {_name} ({_anonymous}) must not exceed its cap")
+
+# Files in (given with a submission) and out (what a run leaves in its working directory).
+INPUT_FILE_CAPS = {
+    "count": env_int("FILES_IN_MAX_COUNT", 20, minimum=0),
+    "total_bytes": env_int("FILES_IN_MAX_BYTES", 1 << 20, minimum=0, maximum=8 << 20),
+}
+ANONYMOUS_INPUT_FILE_CAPS = {
+    "count": env_int("QUOTA_ANON_FILES_IN_MAX_COUNT", min(10, INPUT_FILE_CAPS["count"]), minimum=0),
+    "total_bytes": env_int("QUOTA_ANON_FILES_IN_MAX_BYTES", min(256 << 10, INPUT_FILE_CAPS["total_bytes"]), minimum=0),
+}
+OUTPUT_FILE_CAPS = {
+    "count": env_int("FILES_OUT_MAX_COUNT", 20, minimum=0),
+    "total_bytes": env_int("FILES_OUT_MAX_BYTES", 8 << 20, minimum=0),
+    "file_bytes": env_int("FILES_OUT_MAX_FILE_BYTES", 4 << 20, minimum=0),
+}
+ANONYMOUS_OUTPUT_FILE_CAPS = {
+    "count": env_int("QUOTA_ANON_FILES_OUT_MAX_COUNT", min(10, OUTPUT_FILE_CAPS["count"]), minimum=0),
+    "total_bytes": env_int("QUOTA_ANON_FILES_OUT_MAX_BYTES", min(2 << 20, OUTPUT_FILE_CAPS["total_bytes"]), minimum=0),
+    "file_bytes": env_int(
+        "QUOTA_ANON_FILES_OUT_MAX_FILE_BYTES", min(1 << 20, OUTPUT_FILE_CAPS["file_bytes"]), minimum=0
+    ),
+}
+for _caps, _anonymous_caps in (
+    (INPUT_FILE_CAPS, ANONYMOUS_INPUT_FILE_CAPS),
+    (OUTPUT_FILE_CAPS, ANONYMOUS_OUTPUT_FILE_CAPS),
+):
+    for _name, _value in _anonymous_caps.items():
+        if _value > _caps[_name]:
+            raise ConfigError(f"An anonymous file cap ({_name}={_value}) must not exceed everyone's ({_caps[_name]})")
+
 QUOTAS = {
     "anonymous": {  # per client IP address (per /64 for IPv6)
         "submissions_per_minute": env_int("QUOTA_ANON_SUBMISSIONS_PER_MINUTE", 10, minimum=0),

@@ -8,7 +8,7 @@ from scripts.models import Script, Visibility
 
 
 def runtime_choices() -> list[tuple[str, str]]:
-    return [(name, f"{name} — {description}") for name, description in get_runner().runtimes().items()]
+    return [(name, f"{name} — {info.description}") for name, info in get_runner().runtimes().items()]
 
 
 class ScriptForm(forms.Form):

@@ -36,7 +36,9 @@ from executions.engine.output import ExecutionOutput
 from executions.runners.base import (
     BaseRunner,
     ErrorType,
+    FileCaps,
     Limits,
+    RunFile,
     RunnerError,
     RunResult,
     RunSpec,
@@ -369,6 +371,8 @@ def _spec(execution: Execution) -> RunSpec:
         stdin=execution.stdin or "",
         runtime=execution.runtime,
         limits=Limits(**execution.limits),
+        files=tuple(RunFile(file.name, file.data) for file in execution.input_files),
+        file_caps=FileCaps(**(execution.file_caps or settings.OUTPUT_FILE_CAPS)),
     )
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from executions import metrics
+from executions.artifacts import artifacts_delete, artifacts_store
 from executions.documents import Execution, QueueEntry, Status
 from executions.engine import wakeups
 from executions.engine.output import Unpersisted
@@ -117,6 +118,7 @@ def execution_finish(
     longer ours."""
     now = timezone.now()
     succeeded = result.succeeded
+    files = artifacts_store(execution_id=execution_id, files=result.files) if result.files else []
     finished = Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).modify(
         new=True,
         set__status=Status.COMPLETED if succeeded else Status.FAILED,
@@ -132,10 +134,14 @@ def execution_finish(
         set__cpu_ms=result.cpu_ms,
         set__peak_memory_kb=result.peak_memory_kb,
         set__flags=result.flags,
+        set__files=files,
+        set__files_truncated=result.files_truncated,
         set__finished_at=now,
         set__updated_at=now,
         set__lease_until=None,
     )
+    if finished is None and files:
+        artifacts_delete(file_ids=[file.file_id for file in files])  # not ours to finish any more
     if finished is not None:
         log.info(
             "execution finished",

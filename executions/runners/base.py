@@ -46,12 +46,45 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RunFile:
+    """A file of a run: given to the script in its working directory, or found there after it."""
+
+    name: str  # a relative path, "/"-separated, checked (files.py) before it gets here
+    data: bytes
+
+
+@dataclass(frozen=True)
+class FileCaps:
+    """The most a run returns of the files it made: how many, in all, and per file (bytes)."""
+
+    count: int
+    total_bytes: int
+    file_bytes: int
+
+
+@dataclass(frozen=True)
 class RunSpec:
     execution_id: str
     script: str
     stdin: str
     runtime: str
     limits: Limits
+    files: tuple[RunFile, ...] = ()  # placed in the working directory before the script starts
+    file_caps: FileCaps | None = None  # None: no files are taken back
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What a runtime offers: its language, version and the packages installed beside it."""
+
+    language: str
+    version: str
+    packages: dict[str, str] = field(default_factory=dict)  # distribution name -> version
+
+    @property
+    def description(self) -> str:
+        described = f"{self.language.capitalize()} {self.version}".strip()
+        return f"{described} with {len(self.packages)} packages" if self.packages else described
 
 
 class OutputSink(Protocol):
@@ -70,6 +103,10 @@ class RunResult:
     cpu_ms: int | None = None
     peak_memory_kb: int | None = None
     output_truncated: bool = False
+    # Files the script made or changed in its working directory, as the host found them after
+    # the run, within the spec's file caps; files_truncated when some were left out.
+    files: list[RunFile] = field(default_factory=list)
+    files_truncated: bool = False
     # Figures where the sandbox's own report disagreed with the host's measurement (the host's
     # were kept): see runners.outcome.Flag.
     flags: list[str] = field(default_factory=list)
@@ -105,8 +142,8 @@ class BaseRunner:
     def __init__(self, **options):
         self.options = options
 
-    def runtimes(self) -> dict[str, str]:
-        """Runtime name -> human description (e.g. ``{"python3.13": "CPython 3.13.0"}``)."""
+    def runtimes(self) -> dict[str, RuntimeInfo]:
+        """Runtime name -> what it offers (e.g. ``{"python3.13": RuntimeInfo("python", "3.13.0")}``)."""
         raise NotImplementedError
 
     def isolation_of(self, runtime: str) -> str:

@@ -55,6 +55,7 @@ DEFAULTS = {
     # Whether a MemoryError in the script counts as the memory limit: only where the host cannot
     # measure memory itself (the script could say so at will).
     "memory_mark": "0",
+    "packages": "",  # a site-packages directory the runtime offers (its .pth files run, as site.py does)
 }
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
 MEMORY_ERROR_MARK = b"M"
@@ -190,6 +191,10 @@ def run_child(args, out_w, err_w, status_w):
         posix.close(fd)
     set_rlimits(args)
     sys.dont_write_bytecode = True
+    if args["packages"]:
+        import site  # with -S, importing it adds nothing by itself
+
+        site.addsitedir(args["packages"])
     # A pipe is block buffered; line buffering makes output appear live, like a terminal.
     sys.stdout.reconfigure(line_buffering=True)
     code = run_script(args["script"], status_w)

@@ -22,11 +22,21 @@ from datetime import UTC, datetime, timedelta
 
 from kubernetes.client.exceptions import ApiException
 
-from executions.runners.base import BaseRunner, ErrorType, OutputSink, RunnerError, RunResult, RunSpec, Sandbox
+from executions.runners.base import (
+    BaseRunner,
+    ErrorType,
+    OutputSink,
+    RunnerError,
+    RunResult,
+    RunSpec,
+    RuntimeInfo,
+    Sandbox,
+)
 from executions.runners.kubernetes import manifests, status
 from executions.runners.kubernetes.client import KubeApi, KubeConfigError, config_problem, describe, is_retryable
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
 from executions.runners.outcome import HostView, settle
+from executions.runners.packages import DATA_SUFFIX, locked_packages
 from executions.sandbox.protocol import Decoder
 
 log = logging.getLogger(__name__)
@@ -46,8 +56,10 @@ class KubernetesRunner(BaseRunner):
         super().__init__(**{**manifests.DEFAULT_OPTIONS, **options})
         self.api = KubeApi(self.options)
 
-    def runtimes(self) -> dict[str, str]:
-        return {name: f"CPython in {image}" for name, image in self.options["runtime_images"].items()}
+    def runtimes(self) -> dict[str, RuntimeInfo]:
+        """From the names: ``python3.13`` is CPython 3.13 alone, ``python3.13-data`` the same with
+        the data runtime's locked packages (its image is built from that lock file)."""
+        return {name: _runtime_info(name) for name in self.options["runtime_images"]}
 
     def isolation_of(self, runtime: str) -> str:
         """A pod, with the runtime class that runs it where one is set (gVisor's, typically)."""
@@ -308,3 +320,8 @@ def _is_permanent(error: Exception) -> bool:
         return isinstance(error, KubeConfigError)
     quota = error.status == 403 and "exceeded quota" in (error.body or "")
     return error.status in (400, 401, 403, 404, 422) and not quota
+
+
+def _runtime_info(name: str) -> RuntimeInfo:
+    version = name.removeprefix("python").removesuffix(DATA_SUFFIX)
+    return RuntimeInfo("python", version, locked_packages() if name.endswith(DATA_SUFFIX) else {})

@@ -103,8 +103,8 @@ class Bubblewrap:
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
         arguments += runtime.bind_args()
         arguments += ["--perms", "0444", "--ro-bind-data", str(fds["entry"]), files["entry"]]
-        arguments += ["--proc", "/proc", *DEV_OPTIONS, *_job_dir_options(job_dir, disk_mb, files["job"])]
-        arguments += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+        arguments += ["--proc", "/proc", *DEV_OPTIONS, *_job_dir_options(job_dir, disk_mb, files)]
+        arguments += ["--remount-ro", "/", "--chdir", files["work"], "--clearenv"]
         arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
         return arguments
 
@@ -146,10 +146,17 @@ class Bubblewrap:
         return problems
 
 
-def _job_dir_options(job_dir: JobDir, disk_mb: int, seen_as: str) -> list[str]:
+def _job_dir_options(job_dir: JobDir, disk_mb: int, files: dict[str, str]) -> list[str]:
     if job_dir.mounted:
-        return ["--ro-bind-fd", str(job_dir.fds["job"]), seen_as, "--bind-fd", str(job_dir.fds["tmp"]), "/tmp"]
-    return ["--ro-bind", str(job_dir.path), seen_as, "--size", str(disk_mb << 20), "--tmpfs", "/tmp"]
+        return [
+            *("--ro-bind-fd", str(job_dir.fds["job"]), files["job"]),
+            *("--bind-fd", str(job_dir.fds["work"]), files["work"]),
+            *("--bind-fd", str(job_dir.fds["tmp"]), "/tmp"),
+        ]
+    return [
+        *("--ro-bind", str(job_dir.files), files["job"], "--bind", str(job_dir.work), files["work"]),
+        *("--size", str(disk_mb << 20), "--tmpfs", "/tmp"),
+    ]
 
 
 def _children(pid: int) -> list[int]:

@@ -33,7 +33,7 @@ from executions.runners.base import Limits
 from executions.runners.local import cgroups, seccomp
 from executions.runners.local.launcher import Spawn
 from executions.runners.local.scratch import JobDir
-from executions.runners.local.setup import RUNTIME_MOUNT, Runtime, kill_group, merged_usr_link
+from executions.runners.local.setup import Runtime, kill_group, merged_usr_link
 
 if TYPE_CHECKING:
     from executions.runners.local.sandbox import LocalSandbox
@@ -196,6 +196,7 @@ def _config(
         _bind(str(entry), ENTRY),
         _bind(str(seccomp_filter), FILTER),
         _bind(str(job_dir.files), files["job"]),
+        _bind(str(job_dir.work), files["work"], writable=True),
         _bind(str(job_dir.path / "tmp"), "/tmp", writable=True),
         _bind(str(job_dir.path / "tmp"), "/dev/shm", writable=True),
     ]
@@ -204,8 +205,7 @@ def _config(
         for name in HOST_DIRS
         if (rootfs / name).is_dir() and not (rootfs / name).is_symlink()
     ]
-    if runtime.needs_bind:
-        mounts.append(_bind(runtime.prefix, RUNTIME_MOUNT))
+    mounts += [_bind(source, destination) for destination, source in runtime.mounts(staged=False).items()]
     return {
         "ociVersion": "1.0.0",
         "process": {
@@ -213,7 +213,7 @@ def _config(
             "user": {"uid": 0, "gid": 0},
             "args": args,
             "env": [f"{key}={value}" for key, value in environment.items()],
-            "cwd": "/tmp",
+            "cwd": files["work"],
             "capabilities": {kind: CAPABILITIES for kind in ("bounding", "effective", "permitted")},
             "noNewPrivileges": True,
         },

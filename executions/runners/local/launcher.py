@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from executions.runners.base import RunFile
+from executions.runners.files import place
 from executions.runners.local import cgroups
 from executions.runners.local.scratch import JobDir
 from executions.runners.local.setup import Runtime
@@ -167,12 +169,14 @@ class Launcher:
             return False
         return _runnable(self.proc.pid)
 
-    def run(self, settings: str, *, script: bytes, stdin: bytes) -> None:
-        """Start the run: its files into the job directory, its settings to the entry.
+    def run(self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = ()) -> None:
+        """Start the run: its script and stdin into the job directory, its files into the
+        working directory, its settings to the entry.
 
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
         self.job_dir.write("script", script)
         self.job_dir.write("stdin", stdin)
+        place(self.job_dir.work, files, uid=self.uid)
         try:
             self.proc.stdin.write(settings.encode() + b"\n")
             self.proc.stdin.flush()

@@ -25,12 +25,12 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from executions import sandbox
-from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, Sandbox
+from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, RuntimeInfo, Sandbox
 from executions.runners.local import cgroups
 from executions.runners.local.bwrap import Bubblewrap
 from executions.runners.local.gvisor import NEEDS_CGROUPS, GVisor
 from executions.runners.local.launcher import Launcher, LauncherPool
-from executions.runners.local.sandbox import JOB_DIR, SANDBOX_FILES, LauncherBroken, LocalSandbox
+from executions.runners.local.sandbox import JOB_DIR, SANDBOX_FILES, WORK_DIR, LauncherBroken, LocalSandbox
 from executions.runners.local.scratch import JobDir, remove_job_dir, share_mounts_under
 from executions.runners.local.setup import Runtime, SlotPool, process_exists, reap_strays, trusted_work_dir
 
@@ -40,6 +40,7 @@ ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 UNKNOWN_ISOLATION = "Unknown isolation level {level!r} for the local runner; use one of: {levels}"
+RUNTIME_CONFIG = "Runtime {name!r}: give its python (and optionally packages), not {unknown}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
 START_FAILED = "The sandbox could not be started: {error}"
 
@@ -53,7 +54,9 @@ DEFAULT_OPTIONS = {
     "bwrap": "/usr/bin/bwrap",
     "runsc": "/usr/bin/runsc",
     "gvisor_platform": "ptrace",  # gVisor's way of stopping system calls (kvm where it works)
-    "runtimes": None,  # {"name": "/path/to/python"}; default: the interpreter running this
+    # {"name": "/path/to/python"} or {"name": {"python": "/path/to/python", "packages": "/site-packages/dir"}};
+    # default: the interpreter running this, alone
+    "runtimes": None,
     "uid_base": 200000,
     "uid_count": 1024,
     "cgroups": True,
@@ -108,8 +111,18 @@ class LocalRunner(BaseRunner):
         raise ImproperlyConfigured(UNKNOWN_ISOLATION.format(level=level, levels=", ".join(ISOLATION_LEVELS)))
 
     def _build_runtimes(self) -> dict[str, Runtime]:
-        paths = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
-        return {name: Runtime(name, path, self.work_dir / "runtimes", self.as_root) for name, path in paths.items()}
+        configured = self.options["runtimes"] or {_default_runtime_name(): os.path.realpath(sys._base_executable)}
+        runtimes = {}
+        for name, config in configured.items():
+            config = config if isinstance(config, dict) else {"python": config}
+            unknown = set(config) - {"python", "packages"}
+            if unknown or "python" not in config:
+                raise ImproperlyConfigured(RUNTIME_CONFIG.format(name=name, unknown=sorted(unknown)))
+            staging_root = self.work_dir / "runtimes"
+            runtimes[name] = Runtime(
+                name, config["python"], staging_root, self.as_root, packages=config.get("packages")
+            )
+        return runtimes
 
     @property
     def cgroups(self) -> cgroups.CgroupManager | None:
@@ -119,8 +132,8 @@ class LocalRunner(BaseRunner):
                 self._cgroups = cgroups.detect(v2_parent=self.options["cgroup_v2_parent"]) if wanted else None
             return self._cgroups
 
-    def runtimes(self) -> dict[str, str]:
-        return {name: runtime.description for name, runtime in self._runtimes.items()}
+    def runtimes(self) -> dict[str, RuntimeInfo]:
+        return {name: runtime.info for name, runtime in self._runtimes.items()}
 
     def isolation_of(self, runtime: str) -> str:
         return self.isolation.name
@@ -164,9 +177,12 @@ class LocalRunner(BaseRunner):
                 job_dir=job_dir,
                 disk_mb=disk_mb,
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
-                command=[runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"], ENTRY_SETTINGS_ARG],
+                command=[
+                    *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
+                    *(*runtime.entry_args(), ENTRY_SETTINGS_ARG),
+                ],
                 environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
-                files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR},
+                files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR, "work": WORK_DIR},
                 cgroup=cgroup,
             )
             launcher = Launcher(
@@ -220,6 +236,7 @@ class LocalRunner(BaseRunner):
             for name, runtime in self._runtimes.items()
             if not os.access(runtime.interpreter, os.X_OK)
         ]
+        problems += [problem for runtime in self._runtimes.values() for problem in runtime.problems()]
         if self.work_dir.exists():  # a check makes nothing: a missing one is made at the first run
             try:
                 trusted_work_dir(self.work_dir)

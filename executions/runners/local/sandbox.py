@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
+from executions.runners.files import collect
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import JOB_FILES
@@ -31,6 +32,7 @@ EXIT_GRACE_SECONDS = 1.0  # after its exit record the entry ends at once; not by
 STDERR_KEPT = 4096  # bubblewrap's own complaints, for the error message
 
 JOB_DIR = "/sandbox"  # where the sandbox sees its launcher's job directory, read-only
+WORK_DIR = "/work"  # the script's working directory: its files in, and its files out
 SANDBOX_FILES = {
     "entry": "/opt/integr8scode/entry.pyc",  # compiled for the runtime, see Runtime.compiled
     **{name: f"{JOB_DIR}/{file}" for name, file in JOB_FILES.items()},  # script and stdin
@@ -90,7 +92,10 @@ class LocalSandbox(Sandbox):
             self.cpu_base_ns = _tree_cpu_ns(self.proc.pid)
         self.started_at = time.monotonic()
         self.launcher.run(
-            " ".join(self._entry_settings()), script=self.spec.script.encode(), stdin=self.spec.stdin.encode()
+            " ".join(self._entry_settings()),
+            script=self.spec.script.encode(),
+            stdin=self.spec.stdin.encode(),
+            files=self.spec.files,
         )
 
     def _entry_settings(self) -> list[str]:
@@ -225,6 +230,10 @@ class LocalSandbox(Sandbox):
     def _result(self) -> RunResult:
         usage = self.cgroup.usage() if self.cgroup is not None else None
         result = settle(self.decoder, self._host_view(usage), self.limits, no_record=self._no_record())
+        if self.spec.file_caps is not None:  # every process of the sandbox is gone by now
+            result.files, result.files_truncated = collect(
+                self.launcher.job_dir.work, self.spec.files, self.spec.file_caps
+            )
         result.extra.update(start_ms=self.start_ms, uid=self.uid)
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name)

@@ -1,12 +1,14 @@
 """The job directory of a local sandbox: where its script and stdin go, and its scratch space.
 
 When the server runs as root, each sandbox gets a tmpfs of its own, mounted by the host on
-the job directory with a cap on both bytes and files (inodes): ``job/`` holds the run's files
-(the sandbox sees it read-only as ``/sandbox``) and ``tmp/`` is the script's ``/tmp``. Both
-are handed to bubblewrap as open descriptors, so the sandbox's ``/proc/self/mountinfo`` shows
-a tmpfs and neutral paths, nothing of the host's. The host reads the filesystem's fullness
-itself when the run ends. Without root, the job directory is a plain directory and bubblewrap
-makes the scratch tmpfs (bytes capped, files not).
+the job directory with a cap on both bytes and files (inodes): ``job/`` holds the run's script
+and stdin (the sandbox sees it read-only as ``/sandbox``), ``work/`` is the script's working
+directory (``/work``: the given files go there, and what the script leaves there is taken
+back) and ``tmp/`` is its ``/tmp``. They are handed to bubblewrap as open descriptors, so the
+sandbox's ``/proc/self/mountinfo`` shows a tmpfs and neutral paths, nothing of the host's. The
+host reads the filesystem's fullness itself when the run ends. Without root, the job directory
+is a plain directory and bubblewrap makes the scratch tmpfs (bytes capped, files not; in the
+working directory only each file's size is capped, by RLIMIT_FSIZE).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ MNT_DETACH = 2
 MS_BIND, MS_SHARED = 0x1000, 0x100000
 # The run's own files share the filesystem with /tmp: room for the largest script and stdin.
 FILES_ALLOWANCE_BYTES = 256 * 1024
-FILES_ALLOWANCE_INODES = 8  # the two directories, the two files, and the root
+FILES_ALLOWANCE_INODES = 8  # the three directories, the two files, and the root
 
 
 @functools.cache
@@ -65,18 +67,19 @@ class JobDir:
         self.path = path
         self.mounted = False
         self.fds: dict[str, int] = {}
+        self.uid = uid
+        self.files, self.work = path / "job", path / "work"
         if uid is None or inodes is None:
-            self.files = path
+            for directory in (self.files, self.work):
+                directory.mkdir(mode=0o700)
             return
         try:
             self._mount(disk_mb, inodes)
-            # Only the sandbox's own uid may enter either (the server, as root, writes the files).
-            self.files = path / "job"
-            scratch = path / "tmp"
-            for directory, mode in ((self.files, 0o500), (scratch, 0o700)):
+            # Only the sandbox's own uid may enter any (the server, as root, writes the files).
+            for directory, mode in ((self.files, 0o500), (self.work, 0o700), (path / "tmp", 0o700)):
                 directory.mkdir(mode=mode)
                 os.chown(directory, uid, uid)
-            self.fds = {name: os.open(path / name, os.O_PATH | os.O_CLOEXEC) for name in ("job", "tmp")}
+            self.fds = {name: os.open(path / name, os.O_PATH | os.O_CLOEXEC) for name in ("job", "work", "tmp")}
         except BaseException:
             self.remove()
             raise

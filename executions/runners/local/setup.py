@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from executions.runners.base import RuntimeInfo
 from executions.runners.local.cgroups import kill
+from executions.runners.packages import installed_packages
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +34,20 @@ NSENTER, UNSHARE, SH = "/usr/bin/nsenter", "/usr/bin/unshare", "/bin/sh"
 # the device). Overlays need two layers without an upper one; the second is an empty directory.
 # Where the kernel has no overlays, the runtime is bound as it is and /usr left as it is.
 # Then it says how, and waits (for the namespace to be pinned). $1 /usr, $2 the empty layer,
-# $3 the runtime's prefix and $4 its staging directory (both empty when it needs none).
+# then pairs of a directory and its staging directory: the runtime's prefix, its packages.
 STAGE_AND_WAIT = """
 exec 3<"$1" 4<"$2" || exit 1
+usr=$1
+shift 2
 how=overlay
-if [ -n "$3" ]; then
-  exec 5<"$3" || exit 1
-  mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/5:/proc/self/fd/4 -- "$4" 2>/dev/null ||
-    { how=bind; mount --rbind -- "$3" "$4" || exit 1; }
+while [ $# -gt 1 ]; do
+  exec 5<"$1" || exit 1
+  mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/5:/proc/self/fd/4 -- "$2" 2>/dev/null ||
+    { how=bind; mount --rbind -- "$1" "$2" || exit 1; }
   exec 5<&-
-fi
-mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4 -- "$1" 2>/dev/null || how=bind
+  shift 2
+done
+mount -t overlay overlay -o ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4 -- "$usr" 2>/dev/null || how=bind
 exec 3<&- 4<&-
 echo "staged $how"
 exec cat
@@ -72,14 +77,18 @@ USERNS_RESTRICTED = (
 )
 VERSION_PROBE = "import sys; print(sys.version.split()[0])"
 RUNTIME_MOUNT = "/opt/runtime"  # where a runtime from outside /usr appears in the sandbox
+PACKAGES_MOUNT = "/opt/packages"  # where a runtime's packages (a site-packages directory) appear
+PACKAGES_MISSING = "Runtime {name!r}: its packages directory {path} does not exist (make installs it)"
 
 
 class Runtime:
     """An interpreter and what of the host must be visible for it to run in a sandbox."""
 
-    def __init__(self, name: str, path: str, staging_root: Path, as_root: bool):
+    def __init__(self, name: str, path: str, staging_root: Path, as_root: bool, packages: str | None = None):
         self.name = name
         self.interpreter = os.path.realpath(path)
+        # A site-packages directory of its own (the data runtime's), seen at PACKAGES_MOUNT.
+        self.packages = os.path.abspath(packages) if packages else None
         bin_dir = os.path.dirname(self.interpreter)
         parent = os.path.dirname(bin_dir)
         self.prefix = parent if os.path.basename(bin_dir) == "bin" else bin_dir
@@ -90,6 +99,7 @@ class Runtime:
         # /root): the overlay was mounted by root.
         self.staged = as_root
         self.staging = staging_root / name if as_root and self.needs_bind else None
+        self.packages_staging = staging_root / f"{name}.packages" if as_root and self.packages else None
         self.empty_layer = staging_root / EMPTY_LAYER
         # What the sandbox runs: the interpreter as it appears there, not where the host keeps it.
         self.sandbox_prefix = RUNTIME_MOUNT if self.needs_bind else self.prefix
@@ -99,16 +109,35 @@ class Runtime:
         self.library_path = f"{RUNTIME_MOUNT}/lib" if self.needs_bind and _has_libpython(self.prefix) else None
 
     @functools.cached_property
-    def description(self) -> str:
+    def info(self) -> RuntimeInfo:
         if self.interpreter == os.path.realpath(sys._base_executable):
-            return f"CPython {sys.version.split()[0]}"
-        probe = subprocess.run([self.interpreter, "-I", "-S", "-c", VERSION_PROBE], capture_output=True, text=True)
-        return f"CPython {probe.stdout.strip() or '(unknown version)'}"
+            version = sys.version.split()[0]
+        else:
+            probe = subprocess.run([self.interpreter, "-I", "-S", "-c", VERSION_PROBE], capture_output=True, text=True)
+            version = probe.stdout.strip() or "(unknown version)"
+        return RuntimeInfo("python", version, installed_packages(self.packages) if self.packages else {})
+
+    def mounts(self, *, staged: bool = True) -> dict[str, str]:
+        """Where the sandbox sees what: destination -> source, in the staged namespace (bwrap
+        starts there) or on the host (``staged=False``: gVisor's gofer reads the host)."""
+        runtime = self.staging if staged and self.staging else self.prefix
+        packages = self.packages_staging if staged and self.packages_staging else self.packages
+        mounts = {RUNTIME_MOUNT: str(runtime)} if self.needs_bind else {}
+        if packages:
+            mounts[PACKAGES_MOUNT] = str(packages)
+        return mounts
 
     def bind_args(self) -> list[str]:
-        if not self.needs_bind:
-            return []
-        return ["--ro-bind", str(self.staging or self.prefix), RUNTIME_MOUNT]
+        return [arg for destination, source in self.mounts().items() for arg in ("--ro-bind", source, destination)]
+
+    def entry_args(self) -> list[str]:
+        """What the sandbox entry is started with for this runtime: where its packages are."""
+        return [f"packages={PACKAGES_MOUNT}"] if self.packages else []
+
+    def problems(self) -> list[str]:
+        if self.packages and not os.path.isdir(self.packages):
+            return [PACKAGES_MISSING.format(name=self.name, path=self.packages)]
+        return []
 
     def environment(self, system_path: str) -> dict[str, str]:
         """PATH (the runtime's own bin first) and, where needed, the loader's library path."""
@@ -125,21 +154,22 @@ class Runtime:
         Made once per process and staging directory: a helper mounts them in a namespace of
         its own (nothing mounted in it propagates to the host), and the descriptor keeps that
         namespace alive after the helper is gone. Raises OSError."""
-        key = (self.prefix, str(self.staging), str(self.empty_layer))
+        pairs = [(self.prefix, self.staging), (self.packages, self.packages_staging)]
+        pairs = [(source, staging) for source, staging in pairs if staging is not None]
+        key = (str(pairs), str(self.empty_layer))
         with _staged_lock:
             if key not in _staged:
                 _make_empty_dir(self.empty_layer)
-                if self.staging is not None:
-                    _make_reachable_dir(self.staging)
-                prefix = self.prefix if self.staging is not None else ""
-                _staged[key] = _stage(self.name, prefix, str(self.staging or ""), self.empty_layer)
+                for _, staging in pairs:
+                    _make_reachable_dir(staging)
+                _staged[key] = _stage(self.name, pairs, self.empty_layer)
             return _staged[key]
 
     def compiled(self, source: Path, directory: Path, *, shown_as: str) -> Path:
         """``source`` compiled by this runtime's interpreter, once per content and version,
         so that a sandbox runs its bytecode instead of compiling it at every start (~3 ms of
         CPU for the entry). Raises OSError."""
-        fingerprint = hashlib.sha256(source.read_bytes() + f"{self.interpreter}\0{self.description}".encode())
+        fingerprint = hashlib.sha256(source.read_bytes() + f"{self.interpreter}\0{self.info.version}".encode())
         target = directory / f"{source.stem}-{self.name}-{fingerprint.hexdigest()[:16]}.pyc"
         _private_dir(directory)  # before trusting what is in it
         if target.exists():
@@ -208,12 +238,12 @@ def _untrusted(work_dir: Path, path: Path, why: str) -> None:
     raise OSError(UNTRUSTED_WORK_DIR.format(work_dir=work_dir, path=path, why=why, uid=os.geteuid()))
 
 
-_staged: dict[tuple[str, str, str], int] = {}
+_staged: dict[tuple[str, str], int] = {}
 _staged_lock = threading.Lock()
 
 
-def _stage(name: str, prefix: str, staging: str, empty_layer: Path) -> int:
-    arguments = ["/usr", str(empty_layer), prefix, staging]
+def _stage(name: str, pairs: list[tuple[str, Path]], empty_layer: Path) -> int:
+    arguments = ["/usr", str(empty_layer), *(str(part) for pair in pairs for part in pair)]
     helper = subprocess.Popen(
         [UNSHARE, "--mount", "--propagation", "slave", "--", SH, "-c", STAGE_AND_WAIT, "stage", *arguments],
         stdin=subprocess.PIPE,

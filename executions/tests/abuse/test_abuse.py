@@ -258,13 +258,11 @@ CASES = [
         "read the server's files, its settings, secrets or database, or the host's users",
         "not there: only /usr, the runtime and its own files are mounted",
         """
-        for path in ["/etc/shadow", "/etc/passwd", "/work", "$SETTINGS", "$VAR", "/root", "/home", "/sys/fs/cgroup"]:
+        for path in ["/etc/shadow", "/etc/passwd", "$SETTINGS", "$VAR", "/root", "/home", "/sys/fs/cgroup"]:
             shown = path.replace("$SETTINGS", "settings").replace("$VAR", "var")
             print(shown, "exists" if os.path.exists(path) else "absent")
         """,
-        lines=tuple(
-            f"{path} absent" for path in ("/etc/shadow", "/etc/passwd", "/work", "settings", "var", "/root", "/home")
-        ),
+        lines=tuple(f"{path} absent" for path in ("/etc/shadow", "/etc/passwd", "settings", "var", "/root", "/home")),
         level_lines={"bubblewrap": ("/sys/fs/cgroup absent",)},  # gVisor's /sys is its own kernel's
     ),
     Case(

@@ -4,6 +4,7 @@ import secrets
 
 import httpx
 import pytest
+from django.conf import settings
 
 from conftest import wait_until
 
@@ -158,8 +159,9 @@ def test_the_openapi_docs_are_served(http):
         ),
         (
             "server files",
-            "import os\nfor p in ['/etc/shadow', '/work', '/root/.bash_history', os.getcwd() + "
-            "'/manage.py']:\n    assert not os.path.exists(p) or not os.access(p, os.R_OK), p\nprint('ok')",
+            "import os\nfor p in ['/etc/shadow', '/root/.bash_history', os.getcwd() + '/manage.py', "
+            f"'{settings.BASE_DIR}/manage.py']:\n"
+            "    assert not os.path.exists(p) or not os.access(p, os.R_OK), p\nprint('ok')",
             None,
             None,
         ),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, Stream
+from executions.runners.base import ErrorType, Limits, RunnerError, RunResult, RunSpec, RuntimeInfo, Stream
 from executions.runners.local import cgroups
 from executions.runners.local.runner import UNKNOWN_RUNTIME, LocalRunner
 from executions.runners.local.sandbox import SANDBOX_BROKE, LocalSandbox
@@ -242,7 +242,8 @@ def test_an_unknown_runtime_is_refused(runner):
 
 
 def test_runtimes_describe_the_default_interpreter(runner):
-    assert runner.runtimes() == {"python3.13": "CPython 3.13.0"}
+    assert runner.runtimes() == {"python3.13": RuntimeInfo("python", "3.13.0")}
+    assert runner.runtimes()["python3.13"].description == "Python 3.13.0"
     assert runner.check() == []
 
 

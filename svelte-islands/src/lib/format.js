@@ -28,3 +28,8 @@ export function executionFacts(execution) {
     ["Exit code", execution.exit_code ?? NOT_RECORDED],
   ];
 }
+
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
