@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 
 from bench.cpu import children_cpu, server_cpu
+from bench.data import IMPORTS as DATA_IMPORTS
+from bench.data import data_script
 from bench.server import BenchServer
 from bench.stats import summary_ms, timed
 from bench.websocket import first_byte
@@ -216,6 +218,16 @@ def markdown(results: dict) -> str:
         )
     bare = results["startup"]["bare_python"]
     lines.append(f"| bare `python -I -c pass` | {bare['p50_ms']} | 1.0 | | | | |")
+    data = results["data"]
+    lines += [
+        "",
+        "| data runtime (pandas + matplotlib script, CSV in, PNG and CSV out) | p50 ms | p95 ms | × bare |",
+        "|---|---|---|---|",
+        f"| submit -> completed | {data['data_script_submit_to_completed']['p50_ms']} | "
+        f"{data['data_script_submit_to_completed']['p95_ms']} | {data['data_script_ratio']} |",
+        f'| bare `python -c "{DATA_IMPORTS}"` | '
+        f"{data['bare_data_imports']['p50_ms']} | {data['bare_data_imports']['p95_ms']} | 1.0 |",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -237,6 +249,7 @@ def main() -> None:
         results["latency"] = latency(server)
         results["throughput"] = throughput(server)
         results["websocket"] = first_byte(server)
+        results["data"] = data_script(server)
     results["startup"] = startup()
     results["targets"] = verdicts(results)
     RESULTS.mkdir(exist_ok=True)

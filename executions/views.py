@@ -19,6 +19,7 @@ from executions.file_responses import INLINE_TYPES
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut, file_url
 from scripts import selectors as script_selectors
+from scripts.schemas import file_size
 
 ID_PLACEHOLDER = "__id__"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
@@ -138,7 +139,8 @@ def _starting_script(request: HttpRequest) -> dict:
             saved = script_selectors.script_get_for(key=request.GET["script"], user=request.user)
         except script_selectors.ScriptNotFound:
             return {"script": None, "stdin": "", "runtime": None, "notice": SCRIPT_UNAVAILABLE}
-        return {"script": saved.source, "stdin": "", "runtime": saved.runtime, "title": saved.title}
+        files = [file | {"size": file_size(file)} for file in saved.files]
+        return {"script": saved.source, "stdin": "", "runtime": saved.runtime, "title": saved.title, "files": files}
     try:
         source = selectors.execution_get_for(execution_id=request.GET.get("from", ""), user=request.user)
     except selectors.ExecutionNotFound:

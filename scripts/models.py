@@ -32,6 +32,9 @@ class Script(models.Model):
     title = models.CharField(max_length=200)
     source = models.TextField()
     runtime = models.CharField(max_length=64)
+    # Files its runs get in their working directory: [{"name", "content" (base64)}], checked
+    # as a submission's are (scripts/services.py).
+    files = models.JSONField(default=list, blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
     forked_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="forks")
 

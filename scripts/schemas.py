@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictStr
 
-from executions.schemas import InputSchema, LimitsIn
+from executions.schemas import FileIn, InputFileOut, InputSchema, LimitsIn
 from scripts.models import Visibility
 
 
@@ -16,6 +16,9 @@ class ScriptIn(InputSchema):
     source: StrictStr = Field(..., description="Python source.")
     runtime: StrictStr | None = Field(None, description="A runtime from GET /api/v1/runtimes; default if omitted.")
     visibility: Visibility = Visibility.PRIVATE
+    files: list[FileIn] = Field(
+        default_factory=list, description="Files every run of it gets in its working directory."
+    )
 
 
 class ScriptPatch(InputSchema):
@@ -25,6 +28,7 @@ class ScriptPatch(InputSchema):
     source: StrictStr | None = None
     runtime: StrictStr | None = None
     visibility: Visibility | None = None
+    files: list[FileIn] | None = None
 
 
 class ScriptRunIn(InputSchema):
@@ -52,13 +56,24 @@ class ScriptOut(ScriptSummaryOut):
     """The summary, with the source and the rest."""
 
     source: str
+    files: list[InputFileOut] = Field(description="The files its runs get (their content comes with each run).")
     forked_from: str | None
     moderation_reason: str
     created_at: datetime
 
     @staticmethod
+    def resolve_files(script) -> list[dict]:
+        return [{"name": file["name"], "size": file_size(file)} for file in script.files]
+
+    @staticmethod
     def resolve_forked_from(script) -> str | None:
         return script.forked_from.key if script.forked_from_id else None
+
+
+def file_size(file: dict) -> int:
+    """The decoded size of a stored (base64) file."""
+    content = file["content"]
+    return len(content) * 3 // 4 - content[-2:].count("=")
 
 
 class ScriptPageOut(Schema):

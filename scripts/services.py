@@ -3,6 +3,7 @@ through these functions, so the rules live in one place."""
 
 from __future__ import annotations
 
+import base64
 import logging
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import timezone
 from executions import errors, services
 from executions.caller import Caller
 from executions.documents import Execution
+from executions.limits import input_file_caps, limit_caps
 from scripts.models import ModerationState, Script, Visibility
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,12 @@ def script_create(
     source: str,
     runtime: str | None = None,
     visibility: str = Visibility.PRIVATE,
+    files: list[dict] | None = None,
     forked_from: Script | None = None,
 ) -> Script:
     _require_user(owner)
     script = Script(owner=owner, forked_from=forked_from)
-    _apply(script, title=title, source=source, runtime=runtime or "", visibility=visibility)
+    _apply(script, title=title, source=source, runtime=runtime or "", visibility=visibility, files=files or [])
     script.save()
     log.info("script created", extra={"script": script.key, "owner_id": owner.pk})
     return script
@@ -64,10 +67,11 @@ def script_update(
     source: str | None = None,
     runtime: str | None = None,
     visibility: str | None = None,
+    files: list[dict] | None = None,
 ) -> Script:
     """Change what is given; leave the rest. Only the owner may."""
     _require_owner(script, user)
-    _apply(script, title=title, source=source, runtime=runtime, visibility=visibility)
+    _apply(script, title=title, source=source, runtime=runtime, visibility=visibility, files=files)
     script.save()
     return script
 
@@ -84,7 +88,12 @@ def script_fork(*, script: Script, user) -> Script:
     _require_user(user)
     _require_active(script, user)
     return script_create(
-        owner=user, title=_fork_title(script.title), source=script.source, runtime=script.runtime, forked_from=script
+        owner=user,
+        title=_fork_title(script.title),
+        source=script.source,
+        runtime=script.runtime,
+        files=script.files,
+        forked_from=script,
     )
 
 
@@ -105,6 +114,7 @@ def script_run(
         stdin=stdin,
         runtime=script.runtime,
         limits=limits,
+        files=script.files,
         script_id=script.pk,
         idempotency_key=idempotency_key,
     )
@@ -142,10 +152,25 @@ def _apply(script: Script, **values) -> None:
         "runtime": _clean_runtime,
         "visibility": _clean_visibility,
     }
+    files = values.pop("files", None)
     for name, value in values.items():
         if value is not None:
             _refuse_nul(name, value)
             setattr(script, name, checks[name](value))
+    if files is not None:
+        script.files = _clean_files(files, runtime=script.runtime)
+
+
+def _clean_files(files: list[dict], *, runtime: str) -> list[dict]:
+    """Stored as base64, after the checks a submission's files get (a signed-in user's caps):
+    every run of the script gives them again, to whoever runs it."""
+    decoded = services.input_files_decode(
+        files=files, caps=input_file_caps(signed_in=True), disk_mb=limit_caps(runtime or None).disk_mb
+    )
+    return [
+        {"name": file.name, "content": base64.b64encode(file.data).decode("ascii"), "encoding": "base64"}
+        for file in decoded
+    ]
 
 
 def _refuse_nul(name: str, value: str) -> None:

@@ -131,3 +131,45 @@ def test_a_browser_session_saves_scripts_with_its_csrf_token(owner):
     response = create(browser, {"X-CSRFToken": browser.cookies["csrftoken"].value})
 
     assert response.status_code == 201
+
+
+# --- input files ----------------------------------------------------------------------------
+
+
+def test_a_script_keeps_its_files_and_every_run_of_it_gets_them(client, as_owner, dispatcher):
+    files = [
+        {"name": "data/in.txt", "content": "Ada\nGrace\n"},
+        {"name": "raw.bin", "content": "AAEC", "encoding": "base64"},
+    ]
+    source = "print(open('data/in.txt').read().split(), open('raw.bin', 'rb').read())"
+    created = create(client, as_owner, source=source, files=files, visibility="public").json()
+    assert created["files"] == [{"name": "data/in.txt", "size": 10}, {"name": "raw.bin", "size": 3}]
+
+    ran = post_json(client, f"/api/v1/scripts/{created['key']}/run?wait=true", {}, **as_owner).json()
+    assert ran["output"] == "['Ada', 'Grace'] b'\\x00\\x01\\x02'\n"
+    assert ran["input_files"] == created["files"]
+
+    anonymous = post_json(client, f"/api/v1/scripts/{created['key']}/run?wait=true", {}).json()
+    assert anonymous["output"] == ran["output"]  # whoever runs it gets its files
+
+
+def test_files_a_submission_could_not_give_are_refused_when_saving(client, as_owner):
+    response = create(client, as_owner, files=[{"name": "../x", "content": "x"}])
+
+    assert response.status_code == 422 and "is not a file name" in response.json()["detail"]
+
+
+def test_changing_the_files_replaces_them_and_leaving_them_out_keeps_them(client, as_owner):
+    key = create(client, as_owner, files=[{"name": "a.txt", "content": "a"}]).json()["key"]
+
+    kept = client.patch(
+        f"/api/v1/scripts/{key}", {"title": "Renamed"}, content_type="application/json", headers=as_owner
+    )
+    assert kept.json()["files"] == [{"name": "a.txt", "size": 1}]
+    changed = client.patch(
+        f"/api/v1/scripts/{key}",
+        {"files": [{"name": "b.txt", "content": "bb"}]},
+        content_type="application/json",
+        headers=as_owner,
+    )
+    assert changed.json()["files"] == [{"name": "b.txt", "size": 2}]

@@ -40,8 +40,8 @@ export function idempotencyKey() {
 }
 
 // Saves a private script for the signed-in user; answers the saved script (with its key).
-export function saveScript(props, { title, source, runtime }) {
-  return post(props, props.urls.save_script, { title, source, ...(runtime ? { runtime } : {}) });
+export function saveScript(props, { title, source, runtime, files = [] }) {
+  return post(props, props.urls.save_script, { title, source, ...(runtime ? { runtime } : {}), files });
 }
 
 export async function cancelExecution(props, id) {
