@@ -401,9 +401,16 @@ for _name, _anonymous in ANONYMOUS_RUNTIME_EXECUTION_LIMITS[DATA_RUNTIME].items(
         raise ConfigError(f"The data runtime's anonymous cap for {_name} ({_anonymous}) must not exceed its cap")
 
 # Files in (given with a submission) and out (what a run leaves in its working directory).
+# On Kubernetes the given files travel in the run's ConfigMap with its script and stdin, and a
+# ConfigMap holds at most 1 MiB (16 KiB are left for the list of the files).
+_FILES_IN_MOST = (
+    (1 << 20) - SCRIPT_MAX_BYTES - STDIN_MAX_BYTES - (16 << 10)
+    if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]
+    else 8 << 20
+)
 INPUT_FILE_CAPS = {
     "count": env_int("FILES_IN_MAX_COUNT", 20, minimum=0),
-    "total_bytes": env_int("FILES_IN_MAX_BYTES", 1 << 20, minimum=0, maximum=8 << 20),
+    "total_bytes": env_int("FILES_IN_MAX_BYTES", min(1 << 20, _FILES_IN_MOST), minimum=0, maximum=_FILES_IN_MOST),
 }
 ANONYMOUS_INPUT_FILE_CAPS = {
     "count": env_int("QUOTA_ANON_FILES_IN_MAX_COUNT", min(10, INPUT_FILE_CAPS["count"]), minimum=0),

@@ -356,3 +356,27 @@ def test_the_app_image_runs_as_the_user_the_chart_expects():
     user = values["podSecurityContext"]
     assert f"USER {user['runAsUser']}:{user['runAsGroup']}" in dockerfile
     assert "uv sync --frozen --no-dev" in dockerfile and "integr8scode.asgi:application" in dockerfile
+
+
+def test_the_data_runtime_image_puts_the_locked_packages_where_the_runner_tells_the_entry_they_are():
+    dockerfile = (BASE_DIR / "deploy" / "images" / "runtime-python-data.Dockerfile").read_text()
+    ignored = (BASE_DIR / "deploy" / "images" / "runtime-python-data.Dockerfile.dockerignore").read_text()
+    packages = kube_manifests.PACKAGES_DIR
+    assert "--require-hashes --no-deps --only-binary :all:" in dockerfile
+    assert f"--target {packages} -r /build/requirements.txt" in dockerfile
+    assert f"COPY --from=packages --chmod=a-w {packages} {packages}" in dockerfile
+    for source in ("requirements.txt", "site/", "finish.py"):
+        assert f"!runtimes/python-data/{source}" in ignored
+    pod_args = kube_manifests.entry_args(spec_for("python3.13-data"), kube_manifests.DEFAULT_OPTIONS)
+    assert f"packages={packages}" in pod_args
+    assert not any(
+        arg.startswith("packages=")
+        for arg in kube_manifests.entry_args(spec_for("python3.13"), kube_manifests.DEFAULT_OPTIONS)
+    )
+
+
+def spec_for(runtime: str):
+    from executions.limits import limit_caps
+    from executions.runners.base import RunSpec
+
+    return RunSpec("x", "print(1)", "", runtime, limit_caps())

@@ -150,3 +150,19 @@ def _read(dir_fd: int, entry: str, size: int) -> bytes | None:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+REPORTED_BADLY = "the sandbox reported {what}"
+
+
+def reported(files: dict[str, bytes], caps: FileCaps) -> list[RunFile]:
+    """The files a sandbox entry reported (where the host cannot read the directory itself),
+    checked as the host would have taken them; ValueError says what the entry got wrong."""
+    if len(files) > caps.count:
+        raise ValueError(REPORTED_BADLY.format(what=f"{len(files)} files, more than {caps.count}"))
+    for name, data in files.items():
+        if problem := name_problem(name):
+            raise ValueError(REPORTED_BADLY.format(what=f"a file {problem}"))
+        if len(data) > caps.file_bytes:
+            raise ValueError(REPORTED_BADLY.format(what=f"{name!r} of {len(data)} bytes, over {caps.file_bytes}"))
+    return [RunFile(name, bytes(data)) for name, data in files.items()]

@@ -10,7 +10,12 @@ log::
     S v=1                      the interpreter is up (start latency ends here)
     O <base64>                 a chunk of the script's stdout
     E <base64>                 a chunk of the script's stderr
+    F <base64 name> <base64>   a chunk of a file the run left in its working directory
+    T                          some files were over the caps and are left out
     X exit=0 signal=- ...      how it ended (see ``exit_record``)
+
+The F and T records come only where the runner cannot read the working directory itself
+(``collect=``, a pod's): then the entry first places the given files there (``given=``).
 
 Only builtin modules (``posix`` rather than ``os``, ``_signal`` rather than ``signal``) and a
 few small C extensions are imported, all before the fork (so neither process loads one again
@@ -56,7 +61,16 @@ DEFAULTS = {
     # measure memory itself (the script could say so at will).
     "memory_mark": "0",
     "packages": "",  # a site-packages directory the runtime offers (its .pth files run, as site.py does)
+    # A list of the files to place in the working directory before the script starts: one line
+    # each, "<base64 name> <its content's file, beside the list>" (a runner that cannot write
+    # them there itself).
+    "given": "",
+    # "count,total_bytes,file_bytes": report what the run left in its working directory (the
+    # entry's own) as F records, within these caps (a runner that cannot read it itself).
+    "collect": "",
 }
+FILE_CHUNK_BYTES = 48 * 1024  # an F record stays well under the host's longest line
+MAX_DEPTH = 16
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
 MEMORY_ERROR_MARK = b"M"
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
@@ -183,6 +197,8 @@ def become_script(args):
 
 def run_child(args, out_w, err_w, status_w):
     become_script(args)  # first: the script's files are for the script's uid
+    for name, data in read_given(args["given"]).items():
+        place_file(name, data)
     stdin_fd = posix.open(args["stdin"], posix.O_RDONLY)
     posix.dup2(stdin_fd, 0)
     posix.dup2(out_w, 1)
@@ -199,6 +215,108 @@ def run_child(args, out_w, err_w, status_w):
     sys.stdout.reconfigure(line_buffering=True)
     code = run_script(args["script"], status_w)
     posix._exit(finalize(code, status_w))
+
+
+def read_given(manifest):
+    """The given files, name -> bytes, from the list the runner made (``given=``)."""
+    given = {}
+    if not manifest:
+        return given
+    with open(manifest, "rb") as file:
+        lines = file.read().splitlines()
+    beside = manifest.rpartition("/")[0] or "."
+    for line in lines:
+        encoded, _, source = line.partition(b" ")
+        with open(beside + "/" + source.decode(), "rb") as file:
+            given[binascii.a2b_base64(encoded).decode()] = file.read()
+    return given
+
+
+def place_file(name, data):
+    parts = name.split("/")
+    for depth in range(1, len(parts)):
+        try:
+            posix.mkdir("/".join(parts[:depth]), 0o755)
+        except FileExistsError:
+            pass
+    fd = posix.open(name, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o644)
+    try:
+        write_all(fd, data)
+    finally:
+        posix.close(fd)
+
+
+def report_files(args):
+    """After every process of the run is gone: the regular files under the working directory
+    that the run made or changed, in name order, as F records within the caps (T when some are
+    left out). No link is followed; the host checks names and caps again."""
+    count, total, per_file = (int(cap) for cap in args["collect"].split(","))
+    given = read_given(args["given"])
+    sent = sent_bytes = 0
+    left_out = False
+    for name, path, size in regular_files(".", "", 0):
+        if name is None:
+            left_out = True
+            continue
+        data = read_file(path, size) if name in given and size == len(given[name]) else None
+        if data is not None and data == given[name]:
+            continue
+        if size > per_file or sent_bytes + size > total or sent >= count:
+            left_out = True
+            continue
+        data = data if data is not None else read_file(path, size)
+        if data is None:
+            continue
+        sent, sent_bytes = sent + 1, sent_bytes + len(data)
+        encoded = binascii.b2a_base64(name.encode(), newline=False)
+        for start in range(0, max(len(data), 1), FILE_CHUNK_BYTES):
+            write_all(1, b"F " + encoded + b" " + binascii.b2a_base64(data[start : start + FILE_CHUNK_BYTES]))
+    if left_out:
+        write_all(1, b"T\n")
+
+
+def regular_files(directory, prefix, depth):
+    """(name, path, size) of every regular file below ``directory``, sorted by name; (None, ...)
+    for what cannot be named (not UTF-8, or too deep)."""
+    try:
+        entries = sorted(posix.listdir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        path = directory + "/" + entry
+        try:
+            info = posix.lstat(path)
+            name = prefix + entry
+            name.encode()
+        except (OSError, UnicodeEncodeError):
+            yield None, path, 0
+            continue
+        kind = info.st_mode & 0o170000
+        if kind == 0o100000:
+            yield name, path, info.st_size
+        elif kind == 0o040000:
+            if depth + 1 >= MAX_DEPTH:
+                yield None, path, 0
+            else:
+                yield from regular_files(path, name + "/", depth + 1)
+
+
+def read_file(path, size):
+    try:
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        chunks, left = [], size
+        while left > 0:
+            chunk = posix.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        posix.close(fd)
 
 
 def set_rlimits(args):
@@ -382,6 +500,8 @@ class Supervisor:
         self.drain()
         ended = time.monotonic()
         self.classify_child()
+        if self.args["collect"]:
+            report_files(self.args)
         write_all(1, self.exit_record(ended))
         return self.exit_status()
 

@@ -3,10 +3,12 @@
 Every runner reads the same byte stream (a pipe for bubblewrap, the pod log for Kubernetes)
 and feeds it, in chunks of any size, to a :class:`Decoder`. The stream comes from a sandbox,
 so nothing in it is trusted: its grammar is exactly one start record, output records, one exit
-record and the end. Anything else (a malformed, unknown, over-long, repeated or misplaced
-record, or a stream that ends inside a record) is a protocol violation: decoding stops there
-and the runner reports a system error, never the run's own result. The output caps are
-enforced here again; a stream cut short by a kill simply ends without an exit record.
+record and the end (with file records before the exit record where the entry reports the
+working directory's files: ``F`` chunks, a file's all in a row, and at most one ``T``).
+Anything else (a malformed, unknown, over-long, repeated or misplaced record, or a stream
+that ends inside a record) is a protocol violation: decoding stops there and the runner
+reports a system error, never the run's own result. The output and file caps are enforced
+here again; a stream cut short by a kill simply ends without an exit record.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ BAD_CHUNK = "an output record that is not base64"
 UNKNOWN_RECORD = "an unknown record {kind!r}"
 LINE_TOO_LONG = "a line longer than {limit} bytes"
 CUT_RECORD = "the stream ended inside a record"
+BAD_FILE_RECORD = "a malformed file record"
+FILE_SPLIT = "the file {name!r} came in two parts"
+FILES_TOO_LARGE = "file records beyond the {limit} bytes of files a run may return"
+TRUNCATED_TWICE = "a second truncation record"
 REASONS = frozenset({"none", "timeout", "cpu", "memory", "output_limit"})
 _STREAMS = {b"O": Stream.STDOUT, b"E": Stream.STDERR}
 
@@ -52,8 +58,12 @@ class ExitRecord:
 class Decoder:
     """Turns framed bytes into decoded text per stream, the start mark and the exit record."""
 
-    def __init__(self, *, output_bytes: int | None = None):
+    def __init__(self, *, output_bytes: int | None = None, file_bytes: int = 0):
         self.cap = output_bytes
+        self.file_cap = file_bytes  # the most file bytes the entry may report in all
+        self.files: dict[str, bytearray] = {}  # name -> content, in the order reported
+        self.files_truncated = False
+        self._file_bytes = 0
         self.started = False
         self.exit: ExitRecord | None = None
         self.violation: str | None = None  # what broke the protocol, first thing only
@@ -101,7 +111,7 @@ class Decoder:
             elif line + b"\n" != START_LINE:
                 self._violate(UNKNOWN_RECORD.format(kind=line[:16].decode("ascii", "replace")))
             self.started = True
-        elif kind not in _STREAMS and kind != b"X":
+        elif kind not in _STREAMS and kind not in (b"X", b"F", b"T"):
             self._violate(UNKNOWN_RECORD.format(kind=shown))
         elif not self.started:
             self._violate(NOT_STARTED.format(kind=shown))
@@ -109,8 +119,31 @@ class Decoder:
             self.exit = parse_exit(body)
             if self.exit is None:
                 self._violate(MALFORMED_EXIT)
+        elif kind == b"F":
+            self._file(body)
+        elif kind == b"T":
+            if self.files_truncated or line != b"T":
+                self._violate(TRUNCATED_TWICE if self.files_truncated else BAD_FILE_RECORD)
+            self.files_truncated = True
         else:
             self._chunk(_STREAMS[kind], body, out)
+
+    def _file(self, body: bytes) -> None:
+        encoded_name, _, encoded = body.partition(b" ")
+        try:
+            name = binascii.a2b_base64(encoded_name, strict_mode=True).decode()
+            data = binascii.a2b_base64(encoded, strict_mode=True)
+        except (binascii.Error, UnicodeDecodeError):
+            self._violate(BAD_FILE_RECORD)
+            return
+        if name in self.files and name != next(reversed(self.files)):
+            self._violate(FILE_SPLIT.format(name=name[:64]))
+            return
+        self._file_bytes += len(data)
+        if self._file_bytes > self.file_cap:
+            self._violate(FILES_TOO_LARGE.format(limit=self.file_cap))
+            return
+        self.files.setdefault(name, bytearray()).extend(data)
 
     def _chunk(self, stream: Stream, body: bytes, out: list[tuple[Stream, str]]) -> None:
         try:

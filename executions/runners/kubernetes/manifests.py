@@ -10,9 +10,10 @@ import base64
 import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
-from executions.runners.base import Limits, RunSpec
+from executions.runners.base import FileCaps, Limits, RunSpec
+from executions.runners.packages import DATA_SUFFIX
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 COMPONENT = "app.kubernetes.io/component"
@@ -23,7 +24,11 @@ SANDBOX_SELECTOR = ",".join(f"{key}={value}" for key, value in SANDBOX_LABELS.it
 
 CONTAINER = "sandbox"
 SCRIPT_DIR = "/sandbox"
-SCRIPT_KEY, STDIN_KEY = "main.py", "stdin"
+SCRIPT_KEY, STDIN_KEY, FILES_KEY = "main.py", "stdin", "files"
+PACKAGES_DIR = "/opt/packages"  # where the data runtime's image keeps its packages
+WORK_DIR = "/work"  # the script's working directory: the given files in, the run's files out
+# A ConfigMap holds at most 1 MiB: the script, its stdin and the given files together.
+CONFIG_MAP_BYTES = 1 << 20
 # The same environment the bubblewrap runner gives a script: nothing of the server's.
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -85,6 +90,11 @@ def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str
     data = {SCRIPT_KEY: _b64(spec.script)}
     if spec.stdin:
         data[STDIN_KEY] = _b64(spec.stdin)
+    if spec.files:
+        data |= {
+            _file_key(number): base64.b64encode(file.data).decode("ascii") for number, file in enumerate(spec.files)
+        }
+        data[FILES_KEY] = _b64("".join(f"{_b64(file.name)} {_file_key(n)}\n" for n, file in enumerate(spec.files)))
     owner = {"apiVersion": "v1", "kind": "Pod", "name": sandbox.name, "uid": owner_uid, "blockOwnerDeletion": False}
     return {
         "apiVersion": "v1",
@@ -158,9 +168,9 @@ def _container(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
         "image": sandbox.image,
         "imagePullPolicy": options["image_pull_policy"],
         "command": [options["python"], "-I", "-S", options["entry"], *entry_args(spec, options)],
-        "workingDir": "/tmp",
+        "workingDir": WORK_DIR,
         "env": [{"name": key, "value": value} for key, value in (SANDBOX_ENV | {"PATH": SANDBOX_PATH}).items()],
-        "resources": resources(spec.limits, options),
+        "resources": resources(spec.limits, options, spec.file_caps),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -171,6 +181,7 @@ def _container(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
         },
         "volumeMounts": [
             {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
+            {"name": "work", "mountPath": WORK_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
@@ -190,13 +201,17 @@ def entry_args(spec: RunSpec, options: dict) -> list[str]:
         "output": limits.output_bytes,
         "memory_mark": 1,  # a pod has no cgroup of ours to read: a MemoryError is evidence enough
         "filter": options["filter"],
+        "packages": PACKAGES_DIR if spec.runtime.endswith(DATA_SUFFIX) else "",
+        "given": f"{SCRIPT_DIR}/{FILES_KEY}" if spec.files else "",
+        "collect": ",".join(str(cap) for cap in astuple(spec.file_caps)) if spec.file_caps else "",
     }
     return [f"{key}={value}" for key, value in args.items() if value != ""]
 
 
-def resources(limits: Limits, options: dict) -> dict:
+def resources(limits: Limits, options: dict, file_caps: FileCaps | None = None) -> dict:
     memory = f"{limits.memory_mb}Mi"
-    storage = f"{limits.disk_mb + log_allowance_mb(limits)}Mi"
+    # The working directory and /tmp share the disk limit (the container's ephemeral storage).
+    storage = f"{limits.disk_mb + log_allowance_mb(limits, file_caps)}Mi"
     return {
         # Memory and storage requested in full: a sandbox is never the first to be evicted.
         "requests": {"cpu": options["cpu_request"], "memory": memory, "ephemeral-storage": storage},
@@ -204,20 +219,28 @@ def resources(limits: Limits, options: dict) -> dict:
     }
 
 
-def log_allowance_mb(limits: Limits) -> int:
+def log_allowance_mb(limits: Limits, file_caps: FileCaps | None = None) -> int:
     # The kubelet counts the container's log against ephemeral storage: both streams at
-    # their cap, base64 encoded (4/3), plus the CRI framing of each line.
-    return math.ceil(2 * limits.output_bytes * 4 / 3 / MIB) + LOG_SLACK_MB
+    # their cap and the files the run returns, base64 encoded (4/3), plus the CRI framing.
+    logged = 2 * limits.output_bytes + (file_caps.total_bytes if file_caps else 0)
+    return math.ceil(logged * 4 / 3 / MIB) + LOG_SLACK_MB
 
 
 def _volumes(spec: RunSpec, sandbox: Sandbox) -> list[dict]:
-    items = [{"key": SCRIPT_KEY, "path": SCRIPT_KEY}]
-    if spec.stdin:
-        items.append({"key": STDIN_KEY, "path": STDIN_KEY})
+    keys = [SCRIPT_KEY, *([STDIN_KEY] if spec.stdin else [])]
+    if spec.files:
+        keys += [FILES_KEY, *(_file_key(number) for number in range(len(spec.files)))]
+    items = [{"key": key, "path": key} for key in keys]
+    scratch = {"sizeLimit": f"{spec.limits.disk_mb}Mi"}
     return [
         {"name": "script", "configMap": {"name": sandbox.name, "items": items, "defaultMode": 0o444}},
-        {"name": "tmp", "emptyDir": {"sizeLimit": f"{spec.limits.disk_mb}Mi"}},
+        {"name": "work", "emptyDir": scratch},
+        {"name": "tmp", "emptyDir": scratch},
     ]
+
+
+def _file_key(number: int) -> str:
+    return f"file-{number}"
 
 
 def _b64(text: str) -> str:

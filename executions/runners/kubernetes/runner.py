@@ -26,12 +26,14 @@ from executions.runners.base import (
     BaseRunner,
     ErrorType,
     OutputSink,
+    RunFile,
     RunnerError,
     RunResult,
     RunSpec,
     RuntimeInfo,
     Sandbox,
 )
+from executions.runners.files import reported
 from executions.runners.kubernetes import manifests, status
 from executions.runners.kubernetes.client import KubeApi, KubeConfigError, config_problem, describe, is_retryable
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
@@ -114,7 +116,8 @@ class KubeSandbox(Sandbox):
     def __init__(self, runner: KubernetesRunner, spec: RunSpec, sink: OutputSink):
         self.api, self.options, self.spec, self.sink = runner.api, runner.options, spec, sink
         self.plan = manifests.sandbox_for(spec, self.options)
-        self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
+        file_bytes = spec.file_caps.total_bytes if spec.file_caps else 0
+        self.decoder = Decoder(output_bytes=spec.limits.output_bytes, file_bytes=file_bytes)
         self.lines = LogLines(self._decode)
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
@@ -276,7 +279,10 @@ class KubeSandbox(Sandbox):
         for stream, text in self.decoder.finish():
             self.sink.write(stream, text)
         pod = self._final_pod()
+        files = self._reported_files()  # before settling: files reported badly are a broken protocol
         result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
+        if self.decoder.violation is None:
+            result.files, result.files_truncated = files, self.decoder.files_truncated
         result.extra.update(
             start_ms=self.start_ms,
             runner="kubernetes",
@@ -284,6 +290,16 @@ class KubeSandbox(Sandbox):
             node=(pod.get("spec") or {}).get("nodeName"),
         )
         return result
+
+    def _reported_files(self) -> list[RunFile]:
+        """What the entry reported of the pod's working directory (the host cannot read it)."""
+        if self.spec.file_caps is None or self.decoder.violation is not None:
+            return []
+        try:
+            return reported(self.decoder.files, self.spec.file_caps)
+        except ValueError as exc:
+            self.decoder.violation = str(exc)
+            return []
 
     def _final_pod(self) -> dict:
         """The pod once its container shows as ended, when it ran and ended by itself (the

@@ -586,16 +586,18 @@ class Kubelet(threading.Thread):
 
     def _spawn(self) -> None:
         command, environment = self._local_command()
-        scratch = self.workdir / "tmp"
-        scratch.mkdir(mode=0o700)
-        if AS_A_CONTAINER:
-            os.chown(scratch, self.uid, self.uid)
+        scratch, work = self.workdir / "tmp", self.workdir / "work"  # the pod's two emptyDirs
+        for directory in (scratch, work):
+            directory.mkdir(mode=0o700)
+            if AS_A_CONTAINER:
+                os.chown(directory, self.uid, self.uid)
+        assert self.pod["spec"]["containers"][0]["workingDir"] == "/work"
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=scratch,
+            cwd=work,
             start_new_session=True,
             env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment},
         )

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from executions.runners.base import FileCaps, RunFile
-from executions.runners.files import DEPTH_MAX, collect, name_problem, place
+from executions.runners.files import DEPTH_MAX, collect, name_problem, place, reported
 
 ROOMY = FileCaps(count=20, total_bytes=1 << 20, file_bytes=1 << 20)
 
@@ -110,3 +110,15 @@ def test_a_name_that_is_not_utf8_is_left_out_and_said(tmp_path):
 
 def test_no_working_directory_means_no_files(tmp_path):
     assert collect(tmp_path / "missing", (), ROOMY) == ([], False)
+
+
+def test_files_an_entry_reports_are_checked_as_the_host_would_have_taken_them():
+    caps = FileCaps(count=2, total_bytes=100, file_bytes=10)
+    assert reported({"a.txt": bytearray(b"1")}, caps) == [RunFile("a.txt", b"1")]
+    for files, why in [
+        ({"a": b"", "b": b"", "c": b""}, "3 files, more than 2"),
+        ({"../up": b""}, 'no part may be empty, "." or ".."'),
+        ({"big": b"x" * 11}, "'big' of 11 bytes, over 10"),
+    ]:
+        with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(".", r"\.")):
+            reported(files, caps)

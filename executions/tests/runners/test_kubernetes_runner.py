@@ -3,6 +3,7 @@ real HTTP, a real framed log from the real entry; only the cluster is pretend.""
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -14,7 +15,7 @@ from executions import services
 from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.engine import Dispatcher
-from executions.runners.base import ErrorType, RunnerError, Stream
+from executions.runners.base import ErrorType, FileCaps, RunFile, RunnerError, Stream
 from executions.runners.kubernetes import manifests as kube_manifests
 from executions.runners.kubernetes import status
 from executions.runners.kubernetes.client import NO_CONFIG
@@ -368,3 +369,34 @@ def test_the_containers_exit_status_wins_over_a_record_that_disagrees(runner, fa
     result, _ = run(runner, "import sys\nsys.exit(3)")
     assert result.flags == [Flag.EXIT_STATUS]
     assert (result.exit_code, result.signal, result.succeeded) == (0, None, True)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_the_objects_of_a_run_with_files_are_valid_and_the_files_travel_in_its_config_map(runner, fake):
+    given = [RunFile("in/data.csv", b"a,b\n"), RunFile("raw.bin", bytes(range(256)))]
+    sink = RecordingSink()
+    caps = FileCaps(count=5, total_bytes=1 << 20, file_bytes=1 << 20)
+    result = runner.start(
+        spec("print(open('raw.bin','rb').read() == bytes(range(256)))", files=given, file_caps=caps), sink
+    ).wait()
+
+    assert result.succeeded and sink.text(Stream.STDOUT) == "True\n"
+    config_map = next(body for body in fake.created if body["kind"] == "ConfigMap")
+    pod = next(body for body in fake.created if body["kind"] == "Pod")
+    assert sorted(config_map["binaryData"]) == ["file-0", "file-1", "files", "main.py"]
+    container = pod["spec"]["containers"][0]
+    assert container["workingDir"] == "/work" and "collect=5,1048576,1048576" in container["command"]
+    for body in fake.created:
+        validate_manifest(body)
+
+
+def test_file_records_a_script_prints_are_only_its_output(runner):
+    forged = "F " + base64.b64encode(b"stolen.txt").decode() + " " + base64.b64encode(b"forged").decode()
+    caps = FileCaps(count=5, total_bytes=1000, file_bytes=1000)
+    sink = RecordingSink()
+    result = runner.start(spec(f"print({forged!r})\nprint('T')", file_caps=caps), sink).wait()
+
+    assert result.succeeded and sink.text(Stream.STDOUT) == f"{forged}\nT\n"
+    assert (result.files, result.files_truncated) == ([], False)

@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 
 from executions.runners import outcome
-from executions.runners.base import ErrorType, Limits, RunResult, RunSpec, Stream
+from executions.runners.base import ErrorType, FileCaps, Limits, RunFile, RunResult, RunSpec, Stream
 from executions.runners.kubernetes import status
 
 LIMITS = Limits(wall_seconds=10, cpu_seconds=10, memory_mb=128, processes=64, disk_mb=16, output_bytes=1 << 20)
@@ -40,9 +40,15 @@ class RecordingSink:
                 self.changed.wait(remaining)
 
 
-def spec(script: str, *, stdin: str = "", execution_id: str = "exec-1", **limits) -> RunSpec:
+def spec(script: str, *, stdin: str = "", execution_id: str = "exec-1", files=(), file_caps=None, **limits) -> RunSpec:
     return RunSpec(
-        execution_id=execution_id, script=script, stdin=stdin, runtime="python3.13", limits=replace(LIMITS, **limits)
+        execution_id=execution_id,
+        script=script,
+        stdin=stdin,
+        runtime="python3.13",
+        limits=replace(LIMITS, **limits),
+        files=tuple(files),
+        file_caps=file_caps,
     )
 
 
@@ -61,6 +67,34 @@ class RunnerScenarios:
         assert sink.text(Stream.STDOUT) == "hello from a pod\n"
         assert result.exit_code == 0 and result.error_type is None
         assert result.cpu_ms is not None and result.peak_memory_kb > 0 and result.duration_ms is not None
+
+    def test_given_files_are_in_the_working_directory_and_what_the_run_leaves_there_comes_back(self, runner):
+        script = (
+            "import os\n"
+            "print(os.path.basename(os.getcwd()), sorted(os.listdir('.')), open('in/data.csv').read().split())\n"
+            "open('in/data.csv', 'a').write('3,4\\n')\n"
+            "open('plot.png', 'wb').write(bytes(range(256)) * 300)\n"
+            "open('empty.txt', 'w').close()\n"
+            "os.symlink('/etc/hostname', 'link')\n"
+        )
+        given = [RunFile("in/data.csv", b"a,b\n1,2\n"), RunFile("same.bin", b"\x00\x01")]
+        result, sink = run(runner, script, files=given, file_caps=FileCaps(20, 1 << 20, 1 << 20))
+
+        assert result.succeeded, (result, sink.text(Stream.STDERR))
+        assert sink.text(Stream.STDOUT) == "work ['in', 'same.bin'] ['a,b', '1,2']\n"  # /work in a pod
+        assert [(file.name, file.data) for file in result.files] == [
+            ("empty.txt", b""),
+            ("in/data.csv", b"a,b\n1,2\n3,4\n"),
+            ("plot.png", bytes(range(256)) * 300),
+        ]
+        assert result.files_truncated is False
+
+    def test_files_over_the_caps_are_left_out_and_said(self, runner):
+        script = "for n in range(4): open(f'f{n}', 'w').write('x' * 10)"
+        result, _ = run(runner, script, file_caps=FileCaps(count=2, total_bytes=100, file_bytes=100))
+
+        assert result.succeeded, result
+        assert [file.name for file in result.files] == ["f0", "f1"] and result.files_truncated is True
 
     def test_stdout_and_stderr_stay_apart(self, runner):
         result, sink = run(runner, "import sys\nprint('out')\nprint('err', file=sys.stderr)\nsys.exit(3)")

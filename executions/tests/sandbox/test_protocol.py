@@ -175,3 +175,46 @@ def test_implausible_exit_records_are_malformed(old, new):
     line = EXIT_LINE[2:-1]
     assert old in line
     assert parse_exit(line.replace(old, new)) is None
+
+
+# --- file records (where the entry reports the working directory) ---------------------------
+
+
+def file_record(name: str, data: bytes) -> bytes:
+    return b"F " + binascii.b2a_base64(name.encode(), newline=False) + b" " + binascii.b2a_base64(data)
+
+
+def test_file_records_rebuild_each_file_from_its_chunks():
+    decoder = started(file_bytes=100)
+    decoder.feed(file_record("a.csv", b"x,y\n") + file_record("a.csv", b"1,2\n") + file_record("e", b"") + b"T\n")
+    decoder.feed(EXIT_LINE)
+
+    assert decoder.violation is None
+    assert decoder.files == {"a.csv": b"x,y\n1,2\n", "e": b""}
+    assert decoder.files_truncated is True
+
+
+@pytest.mark.parametrize(
+    ("records", "violation"),
+    [
+        (file_record("a", b"1") + file_record("b", b"2") + file_record("a", b"3"), "the file 'a' came in two parts"),
+        (file_record("big", b"x" * 101), "file records beyond the 100 bytes of files a run may return"),
+        (b"F not-base64! eA==\n", protocol.BAD_FILE_RECORD),
+        (b"F " + binascii.b2a_base64(b"\xff", newline=False) + b" eA==\n", protocol.BAD_FILE_RECORD),
+        (b"T\nT\n", protocol.TRUNCATED_TWICE),
+        (b"T extra\n", protocol.BAD_FILE_RECORD),
+        (EXIT_LINE + file_record("late", b"x"), "a 'F' record after the exit record"),
+    ],
+)
+def test_file_records_out_of_the_grammar_are_violations(records, violation):
+    decoder = started(file_bytes=100)
+    decoder.feed(records)
+
+    assert decoder.violation == violation
+
+
+def test_a_decoder_that_takes_no_files_refuses_any():
+    decoder = started()
+    decoder.feed(file_record("a", b"1"))
+
+    assert decoder.violation == "file records beyond the 0 bytes of files a run may return"

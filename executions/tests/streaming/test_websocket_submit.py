@@ -75,6 +75,30 @@ def test_stdin_runtime_and_lower_limits_are_taken_like_on_the_http_api(http, dap
     assert (final["output"], final["runtime"], final["limits"]["wall_seconds"]) == ("cba\n", runtime, 2)
 
 
+def test_files_go_in_with_a_websocket_submit_and_the_finished_message_lists_what_came_out(http, daphne_server):
+    body = {
+        "type": "submit",
+        "script": "open('out.txt', 'w').write(open('in.txt').read().upper())",
+        "files": [{"name": "in.txt", "content": "shout"}],
+    }
+
+    messages, _ = run(submit(submit_url(daphne_server), body))
+
+    final = messages[-1]
+    assert final["type"] == "finished" and final["execution"]["input_files"] == [{"name": "in.txt", "size": 5}]
+    [made] = final["execution"]["files"]
+    assert (made["name"], made["size"], made["content_type"]) == ("out.txt", 5, "text/plain")
+    assert http.get(made["url"]).content == b"SHOUT"
+
+
+def test_files_that_break_a_rule_close_the_websocket_like_the_api_answers(daphne_server):
+    body = {"type": "submit", "script": "print(1)", "files": [{"name": "../x", "content": "x"}]}
+
+    messages, code = run(submit(submit_url(daphne_server), body))
+
+    assert code == 4422 and messages[-1]["status"] == 422 and "is not a file name" in messages[-1]["detail"]
+
+
 def test_the_submitter_can_cancel_on_the_same_connection(daphne_server):
     script = "import time\nprint('up', flush=True)\ntime.sleep(30)"
 
