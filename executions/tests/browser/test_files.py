@@ -68,3 +68,27 @@ def test_files_given_by_the_picker_are_in_the_working_directory_and_the_runtime_
 
     page.reload()
     expect(page.locator("#runtime-picker")).to_have_value("python3.13-data")
+
+
+DROP_A_FILE = """() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(["x,y\\n1,2\\n"], "dropped.csv", { type: "text/csv" }));
+    const zone = document.querySelector(".drop-zone");
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_a_file_dropped_on_the_editor_is_given_to_the_run_and_can_be_removed(page):
+    editor = EditorPage(page).open()
+    editor.type_script("import os\nprint(open('dropped.csv').read().split())")
+    page.locator(".input-files summary").click()
+
+    page.evaluate(DROP_A_FILE)
+    expect(page.locator(".input-files")).to_contain_text("dropped.csv")
+    editor.run_button.click()
+
+    expect(editor.status).to_have_text("Completed", timeout=30000)
+    expect(editor.stdout).to_have_text("['x,y', '1,2']\n")
+    page.get_by_role("button", name="Remove dropped.csv").click()
+    expect(page.locator(".input-files")).not_to_contain_text("dropped.csv")

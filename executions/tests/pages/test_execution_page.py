@@ -129,3 +129,23 @@ def test_a_run_whose_sandbox_report_disagreed_says_so_and_an_honest_one_does_not
     assert shown in page(client, flagged).content.decode()
     assert "Sandbox report" not in page(client, failed_run()).content.decode()
     assert client.get(f"/api/v1/executions/{flagged.execution_id}").json()["flags"] == ["exit_status", "cpu_time"]
+
+
+def test_a_finished_run_with_files_lists_them_shows_images_and_carries_the_files_island(client):
+    from bson import ObjectId
+
+    from executions.documents import OutputFile
+
+    files = [
+        OutputFile(name="figure-1.png", size=2048, content_type="image/png", file_id=ObjectId()),
+        OutputFile(name="out/table.csv", size=10, content_type="text/csv", file_id=ObjectId()),
+    ]
+    execution = make_execution(status=Status.COMPLETED, files=files, files_truncated=True)
+
+    html = page(client, execution).content.decode()
+
+    url = f"/api/v1/executions/{execution.execution_id}/files/"
+    assert f'<img class="file-image" src="{url}figure-1.png"' in html
+    assert f'href="{url}out/table.csv" download="table.csv"' in html and "2.0 KiB" in html
+    assert "were over the size or count limits" in html
+    assert 'data-island="execution-files"' in html

@@ -99,3 +99,21 @@ def test_the_history_page_asks_anonymous_visitors_to_sign_in():
     response = Client().get("/history/")
 
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_history_says_which_runs_made_files(owner):
+    from bson import ObjectId
+
+    from executions.documents import OutputFile
+
+    made = [OutputFile(name=f"f{n}.png", size=1, content_type="image/png", file_id=ObjectId()) for n in range(2)]
+    with_files = make_execution(owner_id=owner.pk, status=Status.COMPLETED, files=made).execution_id
+    make_execution(owner_id=owner.pk, status=Status.COMPLETED)
+    client = Client()
+    client.force_login(owner)
+
+    html = client.get("/history/").content.decode()
+    api = Client().get("/api/v1/executions", headers=bearer(obtain_tokens(Client(), owner)["access_token"])).json()
+
+    assert html.count(">2 files</span>") == 1 and 'title="The run made 2 files"' in html
+    assert {item["execution_id"]: item["file_count"] for item in api["items"]}[with_files] == 2
