@@ -92,3 +92,15 @@ def test_a_file_dropped_on_the_editor_is_given_to_the_run_and_can_be_removed(pag
     expect(editor.stdout).to_have_text("['x,y', '1,2']\n")
     page.get_by_role("button", name="Remove dropped.csv").click()
     expect(page.locator(".input-files")).not_to_contain_text("dropped.csv")
+
+
+def test_a_small_text_file_is_previewed_and_a_large_binary_is_only_a_link(page):
+    editor = EditorPage(page).open()
+    editor.type_script("open('notes.txt', 'w').write('first line')\nopen('blob.bin', 'wb').write(bytes(5000))")
+    editor.run_button.click()
+
+    expect(editor.status).to_have_text("Completed", timeout=30000)
+    expect(page.locator("[data-file='notes.txt'] .file-text")).to_have_text("first line")
+    blob = page.locator("[data-file='blob.bin']")
+    expect(blob.get_by_role("link", name="blob.bin")).to_be_visible()
+    expect(blob.locator("img, table, pre")).to_have_count(0)
