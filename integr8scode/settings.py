@@ -245,7 +245,11 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
     _interpreter = os.path.realpath(sys._base_executable)
     _runtimes = {BARE_RUNTIME: _interpreter}
     if DATA_RUNTIME_DIR:
-        _runtimes[DATA_RUNTIME] = {"python": _interpreter, "packages": f"{DATA_RUNTIME_DIR}/site-packages"}
+        _runtimes[DATA_RUNTIME] = {
+            "python": _interpreter,
+            "packages": f"{DATA_RUNTIME_DIR}/site-packages",
+            "preload": "integr8scode_warm",  # numpy, pandas, matplotlib and a first figure, ahead
+        }
     EXECUTION_RUNNER["OPTIONS"] = {
         "isolation": LOCAL_ISOLATION,
         "scratch_files": env_int("LIMIT_SCRATCH_FILES", 4096, minimum=16),  # inodes in a sandbox's /tmp

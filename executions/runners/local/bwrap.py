@@ -61,6 +61,7 @@ class Bubblewrap:
     name = "bubblewrap"
     nproc_offset = 1  # RLIMIT_NPROC counts the entry too: it shares the script's uid
     cpu_clock_shared = True  # the CPU clock is the host kernel's
+    preloads = True  # the supervisor shares the script's uid and /tmp: it can import ahead
 
     def __init__(self, *, bwrap: str):
         self.bwrap = bwrap

@@ -60,6 +60,9 @@ class GVisor:
     name = "gvisor"
     nproc_offset = -1  # the entry is another uid; gVisor lets a uid start one process beyond RLIMIT_NPROC
     cpu_clock_shared = False  # gVisor's CPU clock runs ahead of the host's when the host is busy
+    # The supervisor is another uid than the script and cannot write the script's /tmp, which
+    # matplotlib needs at import: its sandboxes import nothing ahead.
+    preloads = False
 
     def __init__(self, *, runsc: str, platform: str, work_dir: Path):
         self.runsc, self.platform = runsc, platform

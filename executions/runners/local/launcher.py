@@ -56,6 +56,7 @@ class Isolation(Protocol):
     name: str
     nproc_offset: int  # RLIMIT_NPROC = the processes limit + this
     cpu_clock_shared: bool  # whether the sandbox's CPU clock is the host's (see outcome.HostView)
+    preloads: bool  # whether its supervisor can import a runtime's preload ahead of the run
 
     def spawn(self, **parts) -> Spawn: ...
 

@@ -40,7 +40,7 @@ ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 UNKNOWN_ISOLATION = "Unknown isolation level {level!r} for the local runner; use one of: {levels}"
-RUNTIME_CONFIG = "Runtime {name!r}: give its python (and optionally packages), not {unknown}"
+RUNTIME_CONFIG = "Runtime {name!r}: give its python (and optionally packages, preload), not {unknown}"
 NO_FREE_UID = "All sandbox uids are in use; try again when a run finishes"
 START_FAILED = "The sandbox could not be started: {error}"
 
@@ -54,7 +54,8 @@ DEFAULT_OPTIONS = {
     "bwrap": "/usr/bin/bwrap",
     "runsc": "/usr/bin/runsc",
     "gvisor_platform": "ptrace",  # gVisor's way of stopping system calls (kvm where it works)
-    # {"name": "/path/to/python"} or {"name": {"python": "/path/to/python", "packages": "/site-packages/dir"}};
+    # {"name": "/path/to/python"} or {"name": {"python": "/path/to/python", "packages": "/site-packages/dir",
+    # "preload": "module,module"}} (preload: imported while a sandbox waits for its run);
     # default: the interpreter running this, alone
     "runtimes": None,
     "uid_base": 200000,
@@ -115,12 +116,17 @@ class LocalRunner(BaseRunner):
         runtimes = {}
         for name, config in configured.items():
             config = config if isinstance(config, dict) else {"python": config}
-            unknown = set(config) - {"python", "packages"}
+            unknown = set(config) - {"python", "packages", "preload"}
             if unknown or "python" not in config:
                 raise ImproperlyConfigured(RUNTIME_CONFIG.format(name=name, unknown=sorted(unknown)))
             staging_root = self.work_dir / "runtimes"
             runtimes[name] = Runtime(
-                name, config["python"], staging_root, self.as_root, packages=config.get("packages")
+                name,
+                config["python"],
+                staging_root,
+                self.as_root,
+                packages=config.get("packages"),
+                preload=config.get("preload", ""),
             )
         return runtimes
 
@@ -179,7 +185,7 @@ class LocalRunner(BaseRunner):
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
                 command=[
                     *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
-                    *(*runtime.entry_args(), ENTRY_SETTINGS_ARG),
+                    *(*runtime.entry_args(preload=self.isolation.preloads), ENTRY_SETTINGS_ARG),
                 ],
                 environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
                 files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR, "work": WORK_DIR},

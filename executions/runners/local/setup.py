@@ -84,11 +84,14 @@ PACKAGES_MISSING = "Runtime {name!r}: its packages directory {path} does not exi
 class Runtime:
     """An interpreter and what of the host must be visible for it to run in a sandbox."""
 
-    def __init__(self, name: str, path: str, staging_root: Path, as_root: bool, packages: str | None = None):
+    def __init__(
+        self, name: str, path: str, staging_root: Path, as_root: bool, packages: str | None = None, preload: str = ""
+    ):
         self.name = name
         self.interpreter = os.path.realpath(path)
         # A site-packages directory of its own (the data runtime's), seen at PACKAGES_MOUNT.
         self.packages = os.path.abspath(packages) if packages else None
+        self.preload = preload  # modules its sandboxes import while they wait for a run
         bin_dir = os.path.dirname(self.interpreter)
         parent = os.path.dirname(bin_dir)
         self.prefix = parent if os.path.basename(bin_dir) == "bin" else bin_dir
@@ -130,9 +133,11 @@ class Runtime:
     def bind_args(self) -> list[str]:
         return [arg for destination, source in self.mounts().items() for arg in ("--ro-bind", source, destination)]
 
-    def entry_args(self) -> list[str]:
-        """What the sandbox entry is started with for this runtime: where its packages are."""
-        return [f"packages={PACKAGES_MOUNT}"] if self.packages else []
+    def entry_args(self, *, preload: bool = True) -> list[str]:
+        """What the sandbox entry is started with for this runtime: where its packages are, and
+        (where the isolation level lets its supervisor do it) what it imports ahead."""
+        preloaded = [f"preload={self.preload}"] if preload and self.preload else []
+        return [f"packages={PACKAGES_MOUNT}"] * bool(self.packages) + preloaded
 
     def problems(self) -> list[str]:
         if self.packages and not os.path.isdir(self.packages):

@@ -30,7 +30,7 @@ GVISOR = pytest.param(
 @pytest.fixture(scope="module", params=["bubblewrap", GVISOR])
 def runner(request):
     runtimes = {"bare": settings.EXECUTION_RUNNER["OPTIONS"]["runtimes"][settings.BARE_RUNTIME]}
-    runtimes["data"] = {"python": runtimes["bare"], "packages": PACKAGES}
+    runtimes["data"] = {"python": runtimes["bare"], "packages": PACKAGES, "preload": "integr8scode_warm"}
     runner = LocalRunner(runtimes=runtimes, warm=0, isolation=request.param)
     yield runner
     runner.launchers.close()
@@ -143,3 +143,28 @@ def test_the_data_runtime_keeps_to_one_thread_for_numeric_work(runner):
 
     assert result.succeeded, sink.text(Stream.STDERR)
     assert sink.text(Stream.STDOUT) == "1 1 1\n"
+
+
+def test_a_data_sandbox_has_its_heavy_modules_imported_before_the_run_and_charges_none_of_it(runner):
+    script = """
+        import sys
+        print(all(name in sys.modules for name in ("numpy", "pandas", "matplotlib.pyplot")))
+        import matplotlib.pyplot as plt
+        print(plt.get_fignums(), plt.get_backend())
+    """
+    result, sink = run(runner, script, runtime="data")
+
+    assert result.succeeded, sink.text(Stream.STDERR)
+    preloaded = runner.isolation.preloads  # gVisor's sandboxes import nothing ahead
+    assert sink.text(Stream.STDOUT) == f"{preloaded}\n[] module://integr8scode_figures\n"  # the warm-up figure is gone
+    if preloaded:
+        assert result.cpu_ms < 300  # the imports (about 0.6 s of CPU) happened before the run
+
+
+def test_two_data_runs_draw_different_random_numbers(runner):
+    script = "import numpy, random\nprint(numpy.random.random(), random.random())"
+    first, first_sink = run(runner, script, runtime="data")
+    second, second_sink = run(runner, script, runtime="data")
+
+    assert first.succeeded and second.succeeded
+    assert first_sink.text(Stream.STDOUT) != second_sink.text(Stream.STDOUT)

@@ -21,6 +21,8 @@ def _settle():
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_MAX_THREADS"):
         os.environ.setdefault(name, "1")
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    # Arrow's own allocator keeps a thread: the system's is counted the same and starts none.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     os.environ.setdefault("MPLBACKEND", "module://integr8scode_figures")
     os.environ.setdefault("FONTCONFIG_FILE", os.path.join(HERE, "integr8scode_fonts.conf"))
     if "MPLCONFIGDIR" in os.environ:
