@@ -130,10 +130,12 @@ def execution_submit(
     files: list[dict] | None = None,
     script_id: int | None = None,
     idempotency_key: str | None = None,
+    input_caps: dict[str, int] | None = None,
 ) -> tuple[Execution, bool]:
     """Queue a script for ``caller``: theirs, within their caps and quotas
     (:class:`quotas.QuotaExceeded`). Returns the execution and whether it was created (False:
-    an earlier submission of the same caller with the same idempotency key)."""
+    an earlier submission of the same caller with the same idempotency key). ``input_caps``:
+    the caps the files are held to where the caller did not give them (a saved script's)."""
     _check_idempotency_key(idempotency_key)
     _check_sizes(script=script, stdin=stdin)
     scope = _idempotency_scope(caller) if idempotency_key else None
@@ -144,7 +146,8 @@ def execution_submit(
         resolved = limits_resolve(requested=limits, caps=caller.caps_in(runtime))
     except ValueError as exc:
         raise SubmissionRejected(str(exc)) from None
-    input_files = input_files_decode(files=files or [], caps=caller.input_file_caps, disk_mb=resolved.disk_mb)
+    caps = input_caps or caller.input_file_caps
+    input_files = input_files_decode(files=files or [], caps=caps, disk_mb=resolved.disk_mb)
     with quotas.quota_admit(subject=caller.quota_subject) as admitted:
         execution = Execution(
             script=script,

@@ -12,6 +12,7 @@ requests it refuses itself (too long, too large, malformed) answered in JSON
 import atexit
 import logging
 import os
+import sys
 from pathlib import Path
 
 import daphne.cli
@@ -66,6 +67,19 @@ def prepare() -> None:
         atexit.register(engine.stop)
 
 
+def websocket_message_bytes() -> int:
+    """The largest submission a WebSocket message may carry: the script, its stdin and the
+    files (base64, the largest encoding) at their caps, with room for the JSON around them.
+    Daphne's own default (1 MiB) would drop a signed-in user's submission without a word."""
+    from django.conf import settings
+
+    files = settings.INPUT_FILE_CAPS["total_bytes"] * 4 // 3 + 1024 * settings.INPUT_FILE_CAPS["count"]
+    return 6 * (settings.SCRIPT_MAX_BYTES + settings.STDIN_MAX_BYTES) + files + (64 << 10)
+
+
 if __name__ == "__main__":
     prepare()
+    if not any(arg.startswith("--websocket-max-") for arg in sys.argv):
+        size = str(websocket_message_bytes())
+        sys.argv[1:1] = ["--websocket-max-message-size", size, "--websocket-max-frame-size", size]
     daphne.cli.CommandLineInterface.entrypoint()

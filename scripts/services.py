@@ -115,6 +115,7 @@ def script_run(
         runtime=script.runtime,
         limits=limits,
         files=script.files,
+        input_caps=input_file_caps(signed_in=True),  # its owner's files, checked when saved
         script_id=script.pk,
         idempotency_key=idempotency_key,
     )

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from pathlib import Path
 
 from executions.runners.base import FileCaps, RunFile
 
+# Control characters (NUL, newline, C1), format characters (bidi overrides, zero-width) and
+# line or paragraph separators: a name with one reads as another name, or breaks a URL.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 NAME_MAX_BYTES = 255  # one part of a path
 PATH_MAX_BYTES = 1024
 DEPTH_MAX = 16
@@ -26,8 +30,8 @@ def name_problem(name: str) -> str | None:
         return BAD_NAME.format(name=name, why="it is empty")
     if name.startswith("/"):
         return BAD_NAME.format(name=name, why="it must be relative to the working directory")
-    if any(ord(character) < 32 or character == "\x7f" for character in name):
-        return BAD_NAME.format(name=name, why="it holds a NUL or another control character")
+    if any(unicodedata.category(character) in HIDDEN_CATEGORIES for character in name):
+        return BAD_NAME.format(name=name, why="it holds a NUL, a control, format or line-separator character")
     if "\\" in name:
         return BAD_NAME.format(name=name, why='parts are separated by "/", not "\\"')
     if len(name.encode()) > PATH_MAX_BYTES:
@@ -79,8 +83,8 @@ def collect(root: Path, given: tuple[RunFile, ...], caps: FileCaps) -> tuple[lis
         return [], False  # no working directory (the sandbox never started)
     try:
         for name, dir_fd, entry, size in _regular_files(root_fd, "", 0):
-            if name is None:
-                left_out = True  # a name that is not UTF-8, or too deep: not returned
+            if name is None or name_problem(name):
+                left_out = True  # a name that could not be given back (not UTF-8, too deep...)
                 continue
             data = None
             if name in unchanged and size == len(unchanged[name]):
@@ -155,14 +159,15 @@ def _read(dir_fd: int, entry: str, size: int) -> bytes | None:
 REPORTED_BADLY = "the sandbox reported {what}"
 
 
-def reported(files: dict[str, bytes], caps: FileCaps) -> list[RunFile]:
+def reported(files: dict[str, bytes], caps: FileCaps) -> tuple[list[RunFile], bool]:
     """The files a sandbox entry reported (where the host cannot read the directory itself),
-    checked as the host would have taken them; ValueError says what the entry got wrong."""
+    taken as ``collect`` takes them: a name that could not be given back is left out (and
+    said); more files or bytes than the caps allow mean the entry broke the protocol
+    (ValueError says how)."""
     if len(files) > caps.count:
         raise ValueError(REPORTED_BADLY.format(what=f"{len(files)} files, more than {caps.count}"))
     for name, data in files.items():
-        if problem := name_problem(name):
-            raise ValueError(REPORTED_BADLY.format(what=f"a file {problem}"))
         if len(data) > caps.file_bytes:
             raise ValueError(REPORTED_BADLY.format(what=f"{name!r} of {len(data)} bytes, over {caps.file_bytes}"))
-    return [RunFile(name, bytes(data)) for name, data in files.items()]
+    kept = [RunFile(name, bytes(data)) for name, data in files.items() if not name_problem(name)]
+    return kept, len(kept) < len(files)

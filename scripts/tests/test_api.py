@@ -153,6 +153,14 @@ def test_a_script_keeps_its_files_and_every_run_of_it_gets_them(client, as_owner
     assert anonymous["output"] == ran["output"]  # whoever runs it gets its files
 
 
+def test_an_anonymous_visitor_runs_a_script_with_more_files_than_they_could_give(client, as_owner, dispatcher):
+    files = [{"name": f"f{n}.txt", "content": "x"} for n in range(15)]  # over the anonymous 10
+    key = create(client, as_owner, source="import os; print(len(os.listdir('.')))", files=files, visibility="public")
+    ran = post_json(client, f"/api/v1/scripts/{key.json()['key']}/run?wait=true", {})
+
+    assert ran.status_code == 201 and ran.json()["output"] == "15\n"
+
+
 def test_files_a_submission_could_not_give_are_refused_when_saving(client, as_owner):
     response = create(client, as_owner, files=[{"name": "../x", "content": "x"}])
 

@@ -279,10 +279,10 @@ class KubeSandbox(Sandbox):
         for stream, text in self.decoder.finish():
             self.sink.write(stream, text)
         pod = self._final_pod()
-        files = self._reported_files()  # before settling: files reported badly are a broken protocol
+        files, left_out = self._reported_files()  # before settling: files over the caps break the protocol
         result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
         if self.decoder.violation is None:
-            result.files, result.files_truncated = files, self.decoder.files_truncated
+            result.files, result.files_truncated = files, self.decoder.files_truncated or left_out
         result.extra.update(
             start_ms=self.start_ms,
             runner="kubernetes",
@@ -291,15 +291,15 @@ class KubeSandbox(Sandbox):
         )
         return result
 
-    def _reported_files(self) -> list[RunFile]:
+    def _reported_files(self) -> tuple[list[RunFile], bool]:
         """What the entry reported of the pod's working directory (the host cannot read it)."""
         if self.spec.file_caps is None or self.decoder.violation is not None:
-            return []
+            return [], False
         try:
             return reported(self.decoder.files, self.spec.file_caps)
         except ValueError as exc:
             self.decoder.violation = str(exc)
-            return []
+            return [], False
 
     def _final_pod(self) -> dict:
         """The pod once its container shows as ended, when it ran and ended by itself (the

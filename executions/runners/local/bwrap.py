@@ -154,9 +154,19 @@ def _job_dir_options(job_dir: JobDir, disk_mb: int, files: dict[str, str]) -> li
             *("--bind-fd", str(job_dir.fds["work"]), files["work"]),
             *("--bind-fd", str(job_dir.fds["tmp"]), "/tmp"),
         ]
+    size = str(disk_mb << 20)
     return [
-        *("--ro-bind", str(job_dir.files), files["job"], "--bind", str(job_dir.work), files["work"]),
-        *("--size", str(disk_mb << 20), "--tmpfs", "/tmp"),
+        "--ro-bind",
+        str(job_dir.files),
+        files["job"],
+        "--size",
+        size,
+        "--tmpfs",
+        files["work"],
+        "--size",
+        size,
+        "--tmpfs",
+        "/tmp",
     ]
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Protocol
 
 from executions.runners.base import RunFile
-from executions.runners.files import place
 from executions.runners.local import cgroups
 from executions.runners.local.scratch import JobDir
 from executions.runners.local.setup import Runtime
@@ -177,7 +176,7 @@ class Launcher:
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
         self.job_dir.write("script", script)
         self.job_dir.write("stdin", stdin)
-        place(self.job_dir.work, files, uid=self.uid)
+        self.job_dir.place(files)
         try:
             self.proc.stdin.write(settings.encode() + b"\n")
             self.proc.stdin.flush()

@@ -10,14 +10,15 @@ import os
 import select
 import threading
 import time
+from dataclasses import astuple
 from pathlib import Path
 from typing import Protocol
 
-from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
-from executions.runners.files import collect
+from executions.runners.base import ErrorType, OutputSink, RunFile, RunResult, RunSpec, Sandbox
+from executions.runners.files import collect, reported
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
-from executions.runners.local.scratch import JOB_FILES
+from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
 from executions.runners.local.setup import SlotPool, end_processes_of, kill_group
 from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import START_LINE, Decoder
@@ -58,7 +59,10 @@ class LocalSandbox(Sandbox):
         self.pidfd = launcher.pidfd  # readable once bwrap has exited
         self.bwrap_exited = False
         self.limits = spec.limits
-        self.decoder = Decoder(output_bytes=spec.limits.output_bytes)
+        # Where the host cannot read the working directory (no tmpfs of its own), the entry reports it.
+        self.entry_reports = spec.file_caps is not None and not launcher.job_dir.mounted
+        file_bytes = spec.file_caps.total_bytes if self.entry_reports else 0
+        self.decoder = Decoder(output_bytes=spec.limits.output_bytes, file_bytes=file_bytes)
         self.decoder.feed(START_LINE)  # read by the launcher, which waited for it
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
@@ -114,6 +118,10 @@ class LocalSandbox(Sandbox):
             # With a cgroup the host measures memory itself: a MemoryError is only the script's word.
             "memory_mark": 0 if self.cgroup else 1,
         }
+        if not self.launcher.job_dir.mounted and self.spec.files:
+            arguments["given"] = f"{JOB_DIR}/{GIVEN_LIST}"
+        if self.entry_reports:
+            arguments["collect"] = ",".join(str(cap) for cap in astuple(self.spec.file_caps))
         return [f"{key}={value}" for key, value in arguments.items()]
 
     # --- following --------------------------------------------------------------------
@@ -229,8 +237,11 @@ class LocalSandbox(Sandbox):
 
     def _result(self) -> RunResult:
         usage = self.cgroup.usage() if self.cgroup is not None else None
+        files, left_out = self._reported_files()  # before settling: files over the caps break the protocol
         result = settle(self.decoder, self._host_view(usage), self.limits, no_record=self._no_record())
-        if self.spec.file_caps is not None:  # every process of the sandbox is gone by now
+        if self.entry_reports and self.decoder.violation is None:
+            result.files, result.files_truncated = files, left_out or self.decoder.files_truncated
+        elif self.spec.file_caps is not None and not self.entry_reports:  # every process of it is gone
             result.files, result.files_truncated = collect(
                 self.launcher.job_dir.work, self.spec.files, self.spec.file_caps
             )
@@ -238,6 +249,15 @@ class LocalSandbox(Sandbox):
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name)
         return result
+
+    def _reported_files(self) -> tuple[list[RunFile], bool]:
+        if not self.entry_reports or self.decoder.violation is not None:
+            return [], False
+        try:
+            return reported(self.decoder.files, self.spec.file_caps)
+        except ValueError as exc:
+            self.decoder.violation = str(exc)
+            return [], False
 
     def _host_view(self, usage: cgroups.Usage | None) -> HostView:
         ended = self.record_at or time.monotonic()

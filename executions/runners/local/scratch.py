@@ -7,12 +7,14 @@ directory (``/work``: the given files go there, and what the script leaves there
 back) and ``tmp/`` is its ``/tmp``. They are handed to bubblewrap as open descriptors, so the
 sandbox's ``/proc/self/mountinfo`` shows a tmpfs and neutral paths, nothing of the host's. The
 host reads the filesystem's fullness itself when the run ends. Without root, the job directory
-is a plain directory and bubblewrap makes the scratch tmpfs (bytes capped, files not; in the
-working directory only each file's size is capped, by RLIMIT_FSIZE).
+is a plain directory holding the script, and bubblewrap makes /tmp and /work tmpfs mounts of
+the disk limit each (bytes capped, files not); the entry then places the given files and
+reports what the run left in /work, as in a pod.
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import ctypes.util
 import functools
@@ -20,9 +22,12 @@ import os
 import shutil
 from pathlib import Path
 
+from executions.runners.base import RunFile
+from executions.runners.files import place
 from executions.runners.outcome import DISK_FULL, INODES_FULL
 
 JOB_FILES = {"script": "main.py", "stdin": "stdin"}
+GIVEN_LIST = "given.list"  # where the host cannot reach /work: the list the entry places files from
 MNT_DETACH = 2
 MS_BIND, MS_SHARED = 0x1000, 0x100000
 # The run's own files share the filesystem with /tmp: room for the largest script and stdin.
@@ -70,8 +75,9 @@ class JobDir:
         self.uid = uid
         self.files, self.work = path / "job", path / "work"
         if uid is None or inodes is None:
-            for directory in (self.files, self.work):
-                directory.mkdir(mode=0o700)
+            self.files.mkdir(mode=0o700)  # /work is bubblewrap's capped tmpfs: nothing of it here
+            if uid is not None:
+                os.chown(self.files, uid, uid)
             return
         try:
             self._mount(disk_mb, inodes)
@@ -93,13 +99,20 @@ class JobDir:
         self.mounted = True
 
     def write(self, name: str, data: bytes) -> None:
-        fd = os.open(self.files / JOB_FILES[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        _write_new(self.files / JOB_FILES[name], data)
+
+    def place(self, files: tuple[RunFile, ...]) -> None:
+        """The run's given files: into the working directory where the host can reach it (its
+        own tmpfs), else beside the script with a list the entry places them from (given=)."""
+        if self.mounted:
+            place(self.work, files, uid=self.uid)
+            return
+        listed = []
+        for number, file in enumerate(files):
+            _write_new(self.files / f"given-{number}", file.data)
+            listed.append(f"{base64.b64encode(file.name.encode()).decode()} given-{number}\n")
+        if files:
+            _write_new(self.files / GIVEN_LIST, "".join(listed).encode())
 
     def fullness(self) -> str | None:
         """DISK_FULL or INODES_FULL when the scratch space is used up, by the host's reading."""
@@ -125,7 +138,34 @@ class JobDir:
         remove_job_dir(self.path)
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def remove_job_dir(path: Path) -> None:
     """Unmount the job directory's tmpfs, if it has one, then remove the directory."""
     _libc().umount2(bytes(path), MNT_DETACH)  # EINVAL when it is no mount point: nothing to do
-    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(path, onexc=_open_up_and_retry)
+
+
+def _open_up_and_retry(function, failed: str, error: BaseException) -> None:
+    # A directory the sandbox made unreadable (mode 0) is still ours to open up and remove.
+    try:
+        os.chmod(os.path.dirname(failed), 0o700)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, 0o700)
+            shutil.rmtree(failed, onexc=_ignore)
+        else:
+            function(failed)
+    except OSError:
+        pass
+
+
+def _ignore(*_) -> None:
+    pass

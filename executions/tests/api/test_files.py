@@ -99,7 +99,7 @@ def file(name, content="x", encoding="utf8"):
         (
             [file("nul\x00")],
             422,
-            "files[0]: 'nul\\x00' is not a file name: it holds a NUL or another control character",
+            "files[0]: 'nul\\x00' is not a file name: it holds a NUL, a control, format or line-separator character",
         ),
         ([file("a.txt"), file("a.txt")], 422, "files[1]: 'a.txt' is given twice"),
         ([file("a"), file("a/b.txt")], 422, "files[1]: 'a/b.txt' would be inside 'a', which is a file"),

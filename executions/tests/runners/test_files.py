@@ -29,6 +29,10 @@ def test_relative_names_are_file_names(name):
         ("a/", "empty"),
         ("nul\x00byte", "NUL"),
         ("line\nbreak", "control"),
+        ("x\u202egnp.html", "format"),  # a bidi override: reads as "xlmth.png"
+        ("zero\u200bwidth", "format"),
+        ("c1\x85control", "control"),
+        ("line\u2028separator", "separator"),
         ("back\\slash", '"/"'),
         ("x" * 256, "longer than 255"),
         ("/".join(["d"] * (DEPTH_MAX + 1)), "deep"),
@@ -114,11 +118,23 @@ def test_no_working_directory_means_no_files(tmp_path):
 
 def test_files_an_entry_reports_are_checked_as_the_host_would_have_taken_them():
     caps = FileCaps(count=2, total_bytes=100, file_bytes=10)
-    assert reported({"a.txt": bytearray(b"1")}, caps) == [RunFile("a.txt", b"1")]
+    assert reported({"a.txt": bytearray(b"1")}, caps) == ([RunFile("a.txt", b"1")], False)
+    # A name the local runner would not give back either is left out, and said: not a broken run.
+    assert reported({"a\nb": b"1", "ok": b"2"}, caps) == ([RunFile("ok", b"2")], True)
+    assert reported({"back\\slash": b""}, caps) == ([], True)
     for files, why in [
         ({"a": b"", "b": b"", "c": b""}, "3 files, more than 2"),
-        ({"../up": b""}, 'no part may be empty, "." or ".."'),
         ({"big": b"x" * 11}, "'big' of 11 bytes, over 10"),
     ]:
         with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(".", r"\.")):
             reported(files, caps)
+
+
+def test_what_the_run_made_under_a_name_it_could_not_be_given_back_by_is_left_out_and_said(tmp_path):
+    (tmp_path / "a\nb").write_bytes(b"x")
+    (tmp_path / "back\\slash").write_bytes(b"y")
+    (tmp_path / "fine.txt").write_bytes(b"z")
+
+    found, left_out = collect(tmp_path, (), ROOMY)
+
+    assert [file.name for file in found] == ["fine.txt"] and left_out is True

@@ -27,11 +27,20 @@ GVISOR = pytest.param(
 )
 
 
-@pytest.fixture(scope="module", params=["bubblewrap", GVISOR])
+# Without a tmpfs of the host's for each sandbox (a server that is not root, or
+# scratch_files=None), /work is bubblewrap's capped tmpfs: the entry places the given files and
+# reports what the run left there, as in a pod.
+ENTRY_REPORTS = pytest.param("bubblewrap-entry-reports", id="bubblewrap-entry-reports")
+
+
+@pytest.fixture(scope="module", params=["bubblewrap", GVISOR, ENTRY_REPORTS])
 def runner(request):
     runtimes = {"bare": settings.EXECUTION_RUNNER["OPTIONS"]["runtimes"][settings.BARE_RUNTIME]}
     runtimes["data"] = {"python": runtimes["bare"], "packages": PACKAGES, "preload": "integr8scode_warm"}
-    runner = LocalRunner(runtimes=runtimes, warm=0, isolation=request.param)
+    if request.param == "bubblewrap-entry-reports":
+        runner = LocalRunner(runtimes=runtimes, warm=0, scratch_files=None)
+    else:
+        runner = LocalRunner(runtimes=runtimes, warm=0, isolation=request.param)
     yield runner
     runner.launchers.close()
 

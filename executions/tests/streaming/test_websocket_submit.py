@@ -246,3 +246,25 @@ def test_a_watcher_sending_something_that_is_not_a_json_object_is_told_so_and_cl
     finally:
         http.post(f"/api/v1/executions/{execution_id}/cancel")
     assert (error["status"], error["detail"], code) == (400, MALFORMED_MESSAGE, 4400)
+
+
+def test_a_signed_in_users_submission_with_files_at_their_caps_goes_through_the_websocket(daphne_server):
+    import base64
+
+    import httpx
+
+    live_user(daphne_server, "filer")
+    with httpx.Client(base_url=daphne_server.url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {live_tokens(client, 'filer')['access_token']}"}
+    content = base64.b64encode(b"\x00" * ((1 << 20) - 64)).decode()  # about 1.33 MiB as base64
+    body = {
+        "type": "submit",
+        "script": "import os; print(os.path.getsize('blob.bin'))",
+        "files": [{"name": "blob.bin", "content": content, "encoding": "base64"}],
+        "limits": {"disk_mb": 4},
+    }
+
+    messages, code = run(submit(submit_url(daphne_server), body, origin=None, headers=headers))
+
+    assert code == 1000, messages[-1:]
+    assert messages[-1]["execution"]["output"] == f"{(1 << 20) - 64}\n"
