@@ -171,3 +171,15 @@ def reported(files: dict[str, bytes], caps: FileCaps) -> tuple[list[RunFile], bo
             raise ValueError(REPORTED_BADLY.format(what=f"{name!r} of {len(data)} bytes, over {caps.file_bytes}"))
     kept = [RunFile(name, bytes(data)) for name, data in files.items() if not name_problem(name)]
     return kept, len(kept) < len(files)
+
+
+def reported_by(decoder, caps: FileCaps | None) -> tuple[list[RunFile], bool]:
+    """``reported`` for what ``decoder`` (a sandbox.protocol.Decoder) rebuilt; files over the
+    caps become the decoder's protocol violation (so the run settles as a system_error)."""
+    if caps is None or decoder.violation is not None:
+        return [], False
+    try:
+        return reported(decoder.files, caps)
+    except ValueError as exc:
+        decoder.violation = str(exc)
+        return [], False

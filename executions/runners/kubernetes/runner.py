@@ -26,14 +26,13 @@ from executions.runners.base import (
     BaseRunner,
     ErrorType,
     OutputSink,
-    RunFile,
     RunnerError,
     RunResult,
     RunSpec,
     RuntimeInfo,
     Sandbox,
 )
-from executions.runners.files import reported
+from executions.runners.files import reported_by
 from executions.runners.kubernetes import manifests, status
 from executions.runners.kubernetes.client import KubeApi, KubeConfigError, config_problem, describe, is_retryable
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
@@ -279,7 +278,9 @@ class KubeSandbox(Sandbox):
         for stream, text in self.decoder.finish():
             self.sink.write(stream, text)
         pod = self._final_pod()
-        files, left_out = self._reported_files()  # before settling: files over the caps break the protocol
+        files, left_out = reported_by(
+            self.decoder, self.spec.file_caps
+        )  # before settling: files over the caps break the protocol
         result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
         if self.decoder.violation is None:
             result.files, result.files_truncated = files, self.decoder.files_truncated or left_out
@@ -290,16 +291,6 @@ class KubeSandbox(Sandbox):
             node=(pod.get("spec") or {}).get("nodeName"),
         )
         return result
-
-    def _reported_files(self) -> tuple[list[RunFile], bool]:
-        """What the entry reported of the pod's working directory (the host cannot read it)."""
-        if self.spec.file_caps is None or self.decoder.violation is not None:
-            return [], False
-        try:
-            return reported(self.decoder.files, self.spec.file_caps)
-        except ValueError as exc:
-            self.decoder.violation = str(exc)
-            return [], False
 
     def _final_pod(self) -> dict:
         """The pod once its container shows as ended, when it ran and ended by itself (the

@@ -14,8 +14,8 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Protocol
 
-from executions.runners.base import ErrorType, OutputSink, RunFile, RunResult, RunSpec, Sandbox
-from executions.runners.files import collect, reported
+from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
+from executions.runners.files import collect, reported_by
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
@@ -237,7 +237,9 @@ class LocalSandbox(Sandbox):
 
     def _result(self) -> RunResult:
         usage = self.cgroup.usage() if self.cgroup is not None else None
-        files, left_out = self._reported_files()  # before settling: files over the caps break the protocol
+        files, left_out = reported_by(
+            self.decoder, self.spec.file_caps if self.entry_reports else None
+        )  # before settling: files over the caps break the protocol
         result = settle(self.decoder, self._host_view(usage), self.limits, no_record=self._no_record())
         if self.entry_reports and self.decoder.violation is None:
             result.files, result.files_truncated = files, left_out or self.decoder.files_truncated
@@ -249,15 +251,6 @@ class LocalSandbox(Sandbox):
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name)
         return result
-
-    def _reported_files(self) -> tuple[list[RunFile], bool]:
-        if not self.entry_reports or self.decoder.violation is not None:
-            return [], False
-        try:
-            return reported(self.decoder.files, self.spec.file_caps)
-        except ValueError as exc:
-            self.decoder.violation = str(exc)
-            return [], False
 
     def _host_view(self, usage: cgroups.Usage | None) -> HostView:
         ended = self.record_at or time.monotonic()
