@@ -59,15 +59,20 @@ def place(root: Path, files: tuple[RunFile, ...], *, uid: int | None) -> None:
                 directory.mkdir(mode=0o755)
                 if uid is not None:
                     os.chown(directory, uid, uid)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        try:
-            view = memoryview(file.data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if uid is not None:
-                os.fchown(fd, uid, uid)
-        finally:
-            os.close(fd)
+        write_new(target, file.data, mode=0o644, uid=uid)
+
+
+def write_new(path: Path, data: bytes, *, mode: int, uid: int | None = None) -> None:
+    """A new file (never through a link, never over one that is there) holding ``data``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if uid is not None:
+            os.fchown(fd, uid, uid)
+    finally:
+        os.close(fd)
 
 
 def collect(root: Path, given: tuple[RunFile, ...], caps: FileCaps) -> tuple[list[RunFile], bool]:

@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from executions.runners.base import RunFile
-from executions.runners.files import place
+from executions.runners.files import place, write_new
 from executions.runners.outcome import DISK_FULL, INODES_FULL
 
 JOB_FILES = {"script": "main.py", "stdin": "stdin"}
@@ -99,7 +99,7 @@ class JobDir:
         self.mounted = True
 
     def write(self, name: str, data: bytes) -> None:
-        _write_new(self.files / JOB_FILES[name], data)
+        write_new(self.files / JOB_FILES[name], data, mode=0o444)
 
     def place(self, files: tuple[RunFile, ...]) -> None:
         """The run's given files: into the working directory where the host can reach it (its
@@ -109,10 +109,10 @@ class JobDir:
             return
         listed = []
         for number, file in enumerate(files):
-            _write_new(self.files / f"given-{number}", file.data)
+            write_new(self.files / f"given-{number}", file.data, mode=0o444)
             listed.append(f"{base64.b64encode(file.name.encode()).decode()} given-{number}\n")
         if files:
-            _write_new(self.files / GIVEN_LIST, "".join(listed).encode())
+            write_new(self.files / GIVEN_LIST, "".join(listed).encode(), mode=0o444)
 
     def fullness(self) -> str | None:
         """DISK_FULL or INODES_FULL when the scratch space is used up, by the host's reading."""
@@ -136,16 +136,6 @@ class JobDir:
     def remove(self) -> None:
         self.close_fds()
         remove_job_dir(self.path)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 def remove_job_dir(path: Path) -> None:
