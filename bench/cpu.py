@@ -26,14 +26,37 @@ class Meter:
 
 
 def server_cpu(pid: int) -> Meter:
-    """(server's own, its reaped sandboxes', the store's) CPU seconds of a running server."""
-    store_pids = _children_of(pid)  # sandboxes come and go; the store is there from the start
+    """(server's own, its sandboxes', the store's) CPU seconds of a running server. Sandboxes:
+    those it has reaped, and those still there (the templates runs fork from, with every fork
+    they have reaped; a cold sandbox in progress) counted live, so that a stretch of work counts
+    each sandbox's CPU once whether it ended in it or not."""
+    store_pids = [child for child in _children_of(pid) if _name(child) != "bwrap"]  # the embedded store
 
     def sample() -> tuple[float, float, float]:
         own, reaped = _times(pid)
-        return own, reaped, sum(sum(_times(store)) for store in store_pids)
+        return own, reaped + live_sandboxes_cpu(pid, exclude=store_pids), sum(sum(_times(s)) for s in store_pids)
 
     return Meter(sample)
+
+
+def live_sandboxes_cpu(pid: int, *, exclude: list[int] = ()) -> float:
+    """CPU seconds of the sandboxes ``pid`` started that are still there (bubblewrap and the
+    process it started, a template or an entry), with what they have reaped."""
+    total = 0.0
+    for child in _children_of(pid):
+        if child in exclude:
+            continue
+        for process in (child, *_children_of_quietly(child)):
+            try:
+                total += sum(_times(process))
+            except (OSError, IndexError):
+                pass  # gone meanwhile: its parent has reaped it, or will
+    return total
+
+
+def template_cpu() -> Meter:
+    """CPU seconds of the sandboxes this process started and has not reaped (see above)."""
+    return Meter(lambda: (live_sandboxes_cpu(os.getpid()),))
 
 
 def children_cpu() -> Meter:
@@ -48,4 +71,26 @@ def _times(pid: int) -> tuple[float, float]:
 
 
 def _children_of(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """Children of ``pid``'s main thread (Python's subprocesses are forked from every thread)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in _task_children(task)]
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _task_children(task: Path) -> list[str]:
+    try:
+        return (task / "children").read_text().split()
+    except OSError:
+        return []
+
+
+def _children_of_quietly(pid: int) -> list[int]:
+    try:
+        return _children_of(pid)
+    except OSError:
+        return []

@@ -253,6 +253,8 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
     EXECUTION_RUNNER["OPTIONS"] = {
         "isolation": LOCAL_ISOLATION,
         "scratch_files": env_int("LIMIT_SCRATCH_FILES", 4096, minimum=16),  # inodes in a sandbox's /tmp
+        # bubblewrap, as root: every run forks from a warm template of its runtime (docs/templates.md)
+        "templates": env_bool("LOCAL_TEMPLATES", True),
         "runtimes": _runtimes,
     }
 # --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---

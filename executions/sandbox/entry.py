@@ -71,6 +71,9 @@ DEFAULTS = {
     # "count,total_bytes,file_bytes": report what the run left in its working directory (the
     # entry's own) as F records, within these caps (a runner that cannot read it itself).
     "collect": "",
+    # "1": be a template (see serve_forks): stay warm, and fork each run into namespaces of its
+    # own; the filter= program is then installed by each run, after its namespaces are made.
+    "template": "",
 }
 FILE_CHUNK_BYTES = 48 * 1024  # an F record stays well under the host's longest line
 MAX_DEPTH = 16
@@ -148,7 +151,7 @@ def harden_supervisor(args):
     """Before the fork: what the child inherits and then undoes for itself (no race)."""
     prctl(PR_SET_DUMPABLE, 0)
     _signal.signal(SIGINT, _signal.SIG_DFL)
-    if args["filter"]:
+    if args["filter"] and not args["template"]:
         install_filter(args["filter"])
 
 
@@ -635,6 +638,230 @@ class Supervisor:
         return posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status)
 
 
+# --- a template: one warm interpreter, forked into fresh namespaces for each run -----------
+#
+# The host keeps one template per runtime (runners/local/template.py). It holds no user data:
+# it only ever receives, on the socket that is its fd 0, a request with four descriptors (the
+# run's scratch filesystem, a detached mount the host made, and the run's settings, stdout and
+# stderr pipes). For each it forks a child that waits for the host to move it into the run's
+# cgroup ("g" on the settings pipe), enters new user, mount, PID, network, IPC, UTS and cgroup
+# namespaces, mounts the scratch space as /sandbox (read-only), /work and /tmp, and forks
+# PID 1 of the new PID namespace: a fresh /proc, no more user namespaces, no capabilities, the
+# full system-call filter, generators reseeded; then it goes on as an ordinary entry would.
+# The child in between waits for it and exits with its status, which the template reports.
+
+CLONE_NEW = 0x20000 | 0x2000000 | 0x4000000 | 0x8000000 | 0x10000000 | 0x20000000 | 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+SYS_MOVE_MOUNT, MOVE_MOUNT_F_EMPTY_PATH, AT_FDCWD = 429, 4, -100  # the same number on every 64-bit arch
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SCM_RIGHTS_FDS = 4  # scratch, settings, stdout, stderr
+RUN_MOUNTS = (("work", "/work", 0), ("job", "/sandbox", MS_RDONLY), ("tmp", "/tmp", 0))  # /tmp last
+SCRATCH_AT = "/tmp"  # where the whole scratch filesystem goes first, covered by its tmp/ after
+GO = b"g"
+SETUP_FAILED = 126
+
+
+class _CharP(_ctypes._SimpleCData):
+    _type_ = "z"
+
+
+class _Long(_ctypes._SimpleCData):
+    _type_ = "l"
+
+
+def _libc(name, restype, *argtypes):
+    function = type(name, (_CFunction,), {"_restype_": restype, "_flags_": _CFunction._flags_})((name, _Process))
+    function.argtypes = argtypes
+    return function
+
+
+_unshare = _libc("unshare", _Int, _Int)
+_mount = _libc("mount", _Int, _CharP, _CharP, _CharP, _ULong, _CharP)
+_capset = _libc("capset", _Int, _ULong, _ULong)
+_ioctl = _libc("ioctl", _Int, _Int, _ULong, _ULong)
+SIOCSIFFLAGS, IFF_UP = 0x8914, 0x1
+_syscall = _libc("syscall", _Long, _Long, _Int, _CharP, _Int, _CharP, _Int)
+
+
+def _check(result, what):
+    if result < 0:
+        error = _ctypes.get_errno()
+        raise OSError(error, f"{what}: {posix.strerror(error)}")
+
+
+def mount(source, target, kind, flags):
+    _check(_mount(source, target.encode(), kind, flags, None), f"mount {target}")
+
+
+def write_file(path, data):
+    fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
+    try:
+        write_all(fd, data)
+    finally:
+        posix.close(fd)
+
+
+def serve_forks(args):
+    """The template's loop; returns only in a run's new PID 1 (see above)."""
+    import _socket
+
+    control = _socket.socket(fileno=0)
+    wake_r, wake_w = posix.pipe2(posix.O_NONBLOCK | posix.O_CLOEXEC)
+    _signal.signal(_signal.SIGCHLD, lambda *_: None)
+    _signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    poller = select.poll()
+    poller.register(0, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    forked = set()
+    write_all(1, b"S v=1\n")
+    while True:
+        for fd, _ in poller.poll():
+            if fd == wake_r:
+                drain_wakeups(wake_r)
+                report_exits(control, forked)
+                continue
+            fds = receive_fds(control)
+            if fds is None:
+                posix._exit(0)  # the host is gone: PID 1 ending ends every run it forked
+            if len(fds) != SCM_RIGHTS_FDS:
+                for fd in fds:
+                    posix.close(fd)
+                continue
+            child = posix.fork()
+            if child == 0:
+                _signal.set_wakeup_fd(-1)
+                _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+                for fd in (wake_r, wake_w):
+                    posix.close(fd)
+                control.close()
+                try:
+                    become_run(args, fds)
+                except BaseException as exc:
+                    posix.write(2, f"The sandbox could not be set up: {exc!r}\n".encode())
+                    posix._exit(SETUP_FAILED)
+                return
+            for fd in fds:
+                posix.close(fd)
+            forked.add(child)
+            control.send(b"forked %d" % child)
+
+
+def receive_fds(control):
+    """The descriptors of one request, or None at the end of the stream."""
+    import _socket
+
+    message, ancillary, _, _ = control.recvmsg(64, _socket.CMSG_SPACE(8 * SCM_RIGHTS_FDS))
+    if not message:
+        return None
+    fds = []
+    for level, kind, data in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i : i + 4], sys.byteorder) for i in range(0, len(data) - len(data) % 4, 4)]
+    return fds
+
+
+def report_exits(control, forked):
+    while True:
+        try:
+            pid, status = posix.waitpid(-1, posix.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid in forked:  # else an orphan of a run that ended: PID 1 reaps it, nobody asks
+            forked.discard(pid)
+            control.send(b"exit %d %d" % (pid, status))
+
+
+def become_run(args, fds):
+    scratch, settings, out, err = fds
+    for target, fd in enumerate((settings, out, err)):
+        posix.dup2(fd, target)
+        posix.close(fd)
+    if posix.read(0, 1) != GO:  # the host moves this process into the run's cgroup first
+        posix._exit(SETUP_FAILED)
+    uid, gid = posix.getuid(), posix.getgid()
+    prctl(PR_SET_DUMPABLE, 1)  # its own /proc files, to write its id maps
+    _check(_unshare(CLONE_NEW), "unshare")
+    write_file("/proc/self/setgroups", b"deny")
+    write_file("/proc/self/uid_map", b"%d %d 1" % (uid, uid))
+    write_file("/proc/self/gid_map", b"%d %d 1" % (gid, gid))
+    prctl(PR_SET_DUMPABLE, 0)
+    loopback_up()
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted elsewhere reaches it from now on
+    flags = MS_NOSUID | MS_NODEV
+    _check(_syscall(SYS_MOVE_MOUNT, scratch, b"", AT_FDCWD, SCRATCH_AT.encode(), MOVE_MOUNT_F_EMPTY_PATH), "move_mount")
+    posix.close(scratch)
+    for name, target, readonly in RUN_MOUNTS:
+        mount(f"{SCRATCH_AT}/{name}".encode(), target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_REMOUNT | MS_BIND | flags | readonly)
+    child = posix.fork()  # PID 1 of the new PID namespace
+    if child:
+        wait_for_run(child)
+    mount(b"proc", "/proc", b"proc", flags | MS_NOEXEC)
+    write_file("/proc/sys/user/max_user_namespaces", b"0")
+    posix.chdir(RUN_MOUNTS[0][1])
+    drop_capabilities()
+    reseed()
+    if args["filter"]:
+        install_filter(args["filter"])
+
+
+def loopback_up():
+    """The new network namespace has only a loopback interface, down: up, as bubblewrap does."""
+    import _socket
+
+    probe = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
+        request = _buffer(b"lo".ljust(16, b"\0") + IFF_UP.to_bytes(2, sys.byteorder) + bytes(22))
+        _check(_ioctl(probe.fileno(), SIOCSIFFLAGS, _ctypes.addressof(request)), "bringing up the loopback")
+    finally:
+        probe.close()
+
+
+def wait_for_run(child):
+    """The process between the template and a run's PID 1: no capabilities, no pipes, and the
+    run's status as its own (as bubblewrap gives it: the exit code, or 128 + the signal)."""
+    drop_capabilities()
+    null = posix.open("/dev/null", posix.O_RDWR)
+    for fd in (0, 1, 2):
+        posix.dup2(null, fd)
+    posix.close(null)
+    while True:
+        try:
+            _, status = posix.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    posix._exit(posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status))
+
+
+def drop_capabilities():
+    with open("/proc/sys/kernel/cap_last_cap", "rb") as file:
+        last = int(file.read())
+    for capability in range(last + 1):
+        prctl(PR_CAPBSET_DROP, capability)
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = _buffer(LINUX_CAPABILITY_VERSION_3.to_bytes(4, sys.byteorder) + bytes(4))
+    data = _buffer(bytes(24))  # effective, permitted, inheritable: nothing, twice (64 bits)
+    _check(_capset(_ctypes.addressof(header), _ctypes.addressof(data)), "capset")
+
+
+def reseed():
+    """What the template's modules seeded at import differs in every run: ``random`` (also
+    reseeded by its own fork hook), numpy's global generator, multiprocessing's key."""
+    modules = sys.modules
+    if "random" in modules:
+        modules["random"].seed()
+    if "numpy.random" in modules:
+        modules["numpy.random"].seed()
+    if "multiprocessing.process" in modules:
+        config = modules["multiprocessing.process"].current_process()._config
+        config["authkey"] = modules["multiprocessing.process"].AuthenticationString(posix.urandom(32))
+
+
 def main():
     # Nothing the sandbox inherited beyond 0/1/2 may reach the script.
     posix.closerange(3, 1 << 16)
@@ -642,6 +869,8 @@ def main():
     harden_supervisor(args)
     if args["preload"]:
         load_packages(args)  # ahead, while the sandbox waits; else the script's own process does
+    if args["template"]:
+        serve_forks(args)  # returns in a run's PID 1, in its own namespaces
     write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
     read_settings(args)
     out_r, out_w = posix.pipe()

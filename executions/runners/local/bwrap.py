@@ -82,21 +82,47 @@ class Bubblewrap:
         fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC), "seccomp": memory_file(seccomp.program())}
         # bwrap takes only options from --args; it is the process the chain ends in.
         argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
-        options = self._options(runtime, job_dir, disk_mb, fds, environment, files)
+        options = self._options(runtime, _job_dir_options(job_dir, disk_mb, files), fds, environment, files)
         return Spawn(argv=argv, fds=fds, passed=[*fds.values(), *job_dir.fds.values()], arguments=options)
+
+    def spawn_template(
+        self,
+        *,
+        runtime: Runtime,
+        uid: int,
+        entry: Path,
+        command: list[str],
+        environment: dict[str, str],
+        files: dict[str, str],
+    ) -> Spawn:
+        """A template sandbox (template.py): the same walls but for one thing, user namespaces,
+        which it must make for each run it forks. Its filter lets it; every run installs the
+        whole filter (at ``files["filter"]``) and allows no user namespace of its own. It has
+        no job directory: empty mount points where each run mounts its scratch space."""
+        fds = {
+            "entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC),
+            "seccomp": memory_file(seccomp.program(namespaces=True)),
+            "filter": memory_file(seccomp.program()),
+        }
+        argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
+        mount_points = [arg for name in ("job", "work") for arg in ("--dir", files[name])]
+        scratch = [*mount_points, "--size", "65536", "--tmpfs", "/tmp"]
+        options = self._options(runtime, scratch, fds, environment, files, template=True)
+        return Spawn(argv=argv, fds=fds, passed=list(fds.values()), arguments=options)
 
     def _options(
         self,
         runtime: Runtime,
-        job_dir: JobDir,
-        disk_mb: int,
+        scratch: list[str],
         fds: dict[str, int],
         environment: dict[str, str],
         files: dict[str, str],
+        *,
+        template: bool = False,
     ) -> list[str]:
         # No user namespaces of its own either: they would hand the script every capability
         # over them, and with that kernel code that unprivileged processes never reach.
-        arguments = ["--unshare-all", "--unshare-user", "--disable-userns"]
+        arguments = ["--unshare-all", "--unshare-user"] + ([] if template else ["--disable-userns"])
         arguments += ["--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL"]
         arguments += ["--seccomp", str(fds["seccomp"])]
         arguments += ["--uid", str(SANDBOX_USER), "--gid", str(SANDBOX_USER), "--hostname", "sandbox"]
@@ -104,8 +130,10 @@ class Bubblewrap:
         arguments += [arg for name in ("bin", "lib", "lib64", "sbin") for arg in merged_usr_link(name)]
         arguments += runtime.bind_args()
         arguments += ["--perms", "0444", "--ro-bind-data", str(fds["entry"]), files["entry"]]
-        arguments += ["--proc", "/proc", *DEV_OPTIONS, *_job_dir_options(job_dir, disk_mb, files)]
-        arguments += ["--remount-ro", "/", "--chdir", files["work"], "--clearenv"]
+        if template:
+            arguments += ["--perms", "0444", "--ro-bind-data", str(fds["filter"]), files["filter"]]
+        arguments += ["--proc", "/proc", *DEV_OPTIONS, *scratch]
+        arguments += ["--remount-ro", "/", "--chdir", "/" if template else files["work"], "--clearenv"]
         arguments += [arg for key, value in environment.items() for arg in ("--setenv", key, value)]
         return arguments
 

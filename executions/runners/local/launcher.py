@@ -28,7 +28,7 @@ from typing import Protocol
 from executions.runners.base import RunFile
 from executions.runners.local import cgroups
 from executions.runners.local.scratch import JobDir
-from executions.runners.local.setup import Runtime
+from executions.runners.local.setup import Runtime, kill_group
 from executions.sandbox.protocol import START_LINE
 
 ARM_TIMEOUT_SECONDS = 10.0
@@ -74,6 +74,10 @@ class Isolation(Protocol):
 
 class Launcher:
     """A sandbox with its entry up, in its cgroup and uid, waiting for a run."""
+
+    nproc_offset: int | None = None  # None: the isolation level's
+    forked = False  # True: from a template (template.py), whose uid it shares and does not release
+    template = None
 
     def __init__(
         self,
@@ -139,18 +143,7 @@ class Launcher:
                 self.args_w = -1
             self._close_fds()
             self.job_dir.close_fds()
-        # Read exactly the start line (then the entry waits for its settings): whatever
-        # follows belongs to the run.
-        ready, deadline, fd = b"", time.monotonic() + ARM_TIMEOUT_SECONDS, self.proc.stdout.fileno()
-        while len(ready) < len(START_LINE):
-            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise TimeoutError("the sandbox entry did not come up")
-            chunk = os.read(fd, len(START_LINE) - len(ready))
-            if not chunk:
-                raise BrokenPipeError("the sandbox ended before its entry came up")
-            ready += chunk
-        if ready != START_LINE:
-            raise OSError(f"the sandbox entry said {ready!r} instead of {START_LINE!r}")
+        read_start_line(self.proc.stdout.fileno(), ARM_TIMEOUT_SECONDS)
 
     @property
     def alive(self) -> bool:
@@ -168,6 +161,24 @@ class Launcher:
         if poller.poll(0):
             return False
         return _runnable(self.proc.pid)
+
+    def wait4(self) -> tuple[int | None, os.struct_rusage | None]:
+        """Block until bubblewrap has exited: its exit code, and its rusage (with every process
+        of the sandbox, all reaped inside it)."""
+        _, status, rusage = os.wait4(self.proc.pid, 0)
+        return os.waitstatus_to_exitcode(status), rusage
+
+    def kill_run(self, sandbox) -> None:
+        sandbox.runner.isolation.kill(sandbox)
+
+    def kill_hard(self) -> None:
+        """The backstop: bubblewrap's whole process group, and whatever is in the cgroup."""
+        kill_group(self.proc.pid)
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+
+    def shelter(self, isolation) -> None:
+        isolation.shelter(self)
 
     def run(self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = ()) -> None:
         """Start the run: its script and stdin into the job directory, its files into the
@@ -224,6 +235,21 @@ class Launcher:
         for fd in self.fds.values():
             os.close(fd)
         self.fds = {}
+
+
+def read_start_line(fd: int, timeout: float) -> None:
+    """Read exactly the entry's start line (then it waits for its settings: whatever follows
+    belongs to the run). Raises OSError (BrokenPipeError when it is gone, TimeoutError)."""
+    ready, deadline = b"", time.monotonic() + timeout
+    while len(ready) < len(START_LINE):
+        if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise TimeoutError("the sandbox entry did not come up")
+        chunk = os.read(fd, len(START_LINE) - len(ready))
+        if not chunk:
+            raise BrokenPipeError("the sandbox ended before its entry came up")
+        ready += chunk
+    if ready != START_LINE:
+        raise OSError(f"the sandbox entry said {ready!r} instead of {START_LINE!r}")
 
 
 def memory_file(data: bytes) -> int:
@@ -309,6 +335,18 @@ class LauncherPool:
             self._idle.clear()
         for launcher in idle:
             launcher.discard()
+
+    def discard_idle(self, unwanted: Callable[[Launcher], bool]) -> None:
+        """Discard the idle launchers ``unwanted`` picks (those of a retired template)."""
+        with self._wanted:
+            dropped = [launcher for queue in self._idle.values() for launcher in queue if unwanted(launcher)]
+            for queue in self._idle.values():
+                for launcher in dropped:
+                    if launcher in queue:
+                        queue.remove(launcher)
+            self._wake_refill()
+        for launcher in dropped:
+            _discard_later(launcher)
 
     def idle(self, runtime_name: str) -> list[Launcher]:
         with self._wanted:

@@ -14,6 +14,7 @@ concurrent run, claimed with a lock file): bubblewrap runs as it, gVisor runs th
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -31,11 +32,15 @@ from executions.runners.local.bwrap import Bubblewrap
 from executions.runners.local.gvisor import NEEDS_CGROUPS, GVisor
 from executions.runners.local.launcher import Launcher, LauncherPool
 from executions.runners.local.sandbox import JOB_DIR, SANDBOX_FILES, WORK_DIR, LauncherBroken, LocalSandbox
-from executions.runners.local.scratch import JobDir, remove_job_dir, share_mounts_under
+from executions.runners.local.scratch import DetachedScratch, JobDir, remove_job_dir, share_mounts_under
 from executions.runners.local.setup import Runtime, SlotPool, process_exists, reap_strays, trusted_work_dir
+from executions.runners.local.template import TEMPLATE_PIDS, ForkLauncher, Template, TemplatePool
 
 ENTRY_PATH = Path(sandbox.__file__).resolve().parent / "entry.py"
 ENTRY_SHOWN_AS = "/opt/integr8scode/entry.py"  # its file name in the bytecode (and tracebacks)
+TEMPLATE_FILTER = "/opt/integr8scode/filter.bpf"  # the whole filter, which each forked run installs
+
+log = logging.getLogger(__name__)
 
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
@@ -67,6 +72,11 @@ DEFAULT_OPTIONS = {
     "open_files": 256,
     "scratch_files": 4096,  # inodes in a sandbox's /tmp (as root; bubblewrap cannot cap them)
     "warm": 2,  # sandboxes started ahead per runtime and scratch size, see launcher.py
+    # bubblewrap, as root, with cgroups: fork every run from a warm template of its runtime
+    # (template.py), replaced when older than this or above this much memory
+    "templates": True,
+    "template_max_age_seconds": 3600.0,
+    "template_memory_mb": 1024,
 }
 
 
@@ -86,6 +96,13 @@ class LocalRunner(BaseRunner):
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
+        self.templates = TemplatePool(
+            factory=self._new_template,
+            # Its armed forks go too: the template ends once the runs it forked have.
+            retired=lambda template: self.launchers.discard_idle(lambda launcher: launcher.template is template),
+            max_age_seconds=self.options["template_max_age_seconds"],
+            memory_bytes=self.options["template_memory_mb"] << 20,
+        )
         self._host_prepared = False
 
     def _prepare_host(self) -> None:
@@ -168,8 +185,102 @@ class LocalRunner(BaseRunner):
             raise RunnerError(START_FAILED.format(error=exc), permanent=isinstance(exc, FileNotFoundError)) from exc
 
     def _new_launcher(self, runtime: Runtime, disk_mb: int) -> Launcher:
-        """A sandbox for ``runtime`` with ``disk_mb`` of scratch space, its entry up and waiting."""
+        """A sandbox for ``runtime`` with ``disk_mb`` of scratch space, its entry up and waiting:
+        forked from the runtime's template where there is one ready, else started cold."""
         self._prepare_host()
+        if self.forks_runs():
+            template = self.templates.get(runtime, self.template_fingerprint(runtime))
+            if template is not None:
+                try:
+                    return self._forked_launcher(template, disk_mb)
+                except (OSError, RunnerError) as exc:
+                    log.warning("A run of %s starts cold: its template could not fork it (%s)", runtime.name, exc)
+        return self._cold_launcher(runtime, disk_mb)
+
+    def forks_runs(self) -> bool:
+        """Whether runs fork from templates here: bubblewrap, as root (with the host's tmpfs for
+        each run's scratch space), with cgroups that account CPU time (the host measures a
+        fork's run from its cgroup alone)."""
+        manager = self.cgroups
+        return bool(
+            self.options["templates"]
+            and self.as_root
+            and self.options["scratch_files"] is not None
+            and isinstance(self.isolation, Bubblewrap)
+            and manager is not None
+            and (manager.v2 or len(manager.parents) > 2)
+        )
+
+    def wait_for_templates(self, *, timeout: float) -> bool:
+        """Start every runtime's template and wait until they are up (tests, the bench); False
+        where runs do not fork here or a template did not come up in time."""
+        if not self.forks_runs():
+            return False
+        self._prepare_host()
+        deadline = time.monotonic() + timeout
+        return all(
+            self.templates.wait_ready(runtime, self.template_fingerprint(runtime), timeout=deadline - time.monotonic())
+            for runtime in self._runtimes.values()
+        )
+
+    def template_fingerprint(self, runtime: Runtime) -> tuple:
+        """What a template was started from: when it changes, the template is replaced."""
+        entry = runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS)
+        files = [runtime.interpreter, runtime.packages] if runtime.packages else [runtime.interpreter]
+        stats = [os.stat(path) for path in files]
+        return (str(entry), *((info.st_ino, info.st_mtime_ns) for info in stats))
+
+    def _forked_launcher(self, template: Template, disk_mb: int) -> ForkLauncher:
+        cgroup = self.cgroups.create(str(template.uid))
+        try:
+            job_dir = DetachedScratch(uid=template.uid, disk_mb=disk_mb, inodes=self.options["scratch_files"])
+            launcher = ForkLauncher(template=template, cgroup=cgroup, job_dir=job_dir)
+        except BaseException:
+            cgroup.remove()
+            raise
+        return self._armed(launcher)
+
+    def _new_template(self, runtime: Runtime) -> Template:
+        """The runtime's template: its own uid, its own cgroup (memory bounded), its warm modules
+        imported. Called only by the template pool's thread."""
+        self._prepare_host()
+        uid = self.slots.claim()
+        if uid is None:
+            raise RunnerError(NO_FREE_UID)
+        cgroup = spawn = None
+        try:
+            fingerprint = self.template_fingerprint(runtime)
+            cgroup = self.cgroups.create(str(uid))
+            cgroup.limit(memory_bytes=self.options["template_memory_mb"] << 20, pids=TEMPLATE_PIDS)
+            spawn = self.isolation.spawn_template(
+                runtime=runtime,
+                uid=uid,
+                entry=Path(fingerprint[0]),
+                command=[
+                    *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
+                    *runtime.entry_args(preload=True),
+                    *("template=1", f"filter={TEMPLATE_FILTER}", ENTRY_SETTINGS_ARG),
+                ],
+                environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
+                files={"entry": SANDBOX_FILES["entry"], "filter": TEMPLATE_FILTER, "job": JOB_DIR, "work": WORK_DIR},
+            )
+        except BaseException:
+            for fd in spawn.fds.values() if spawn is not None else ():
+                os.close(fd)
+            if cgroup is not None:
+                cgroup.remove()
+            self.slots.release(uid)
+            raise
+        return Template(
+            spawn=spawn,
+            runtime=runtime,
+            uid=uid,
+            cgroup=cgroup,
+            fingerprint=fingerprint,
+            release=lambda template: self.slots.release(template.uid),
+        )
+
+    def _cold_launcher(self, runtime: Runtime, disk_mb: int) -> Launcher:
         uid = self.slots.claim() if self.as_root else None
         if self.as_root and uid is None:
             raise RunnerError(NO_FREE_UID)
@@ -210,9 +321,14 @@ class LocalRunner(BaseRunner):
             if uid is not None:
                 self.slots.release(uid)
             raise
+        return self._armed(launcher)
+
+    def _armed(self, launcher: Launcher) -> Launcher:
+        """The launcher once its entry is up, sheltered from the out-of-memory killer; discarded
+        if it does not come up."""
         try:
             launcher.arm()
-            self.isolation.shelter(launcher)
+            launcher.shelter(self.isolation)
         except BaseException:
             launcher.discard()
             raise

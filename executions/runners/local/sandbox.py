@@ -19,7 +19,7 @@ from executions.runners.files import collect, reported_by
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
-from executions.runners.local.setup import SlotPool, end_processes_of, kill_group
+from executions.runners.local.setup import SlotPool, end_processes_of
 from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import START_LINE, Decoder
 
@@ -102,6 +102,10 @@ class LocalSandbox(Sandbox):
             files=self.spec.files,
         )
 
+    def _nproc_offset(self) -> int:
+        offset = self.launcher.nproc_offset
+        return self.runner.isolation.nproc_offset if offset is None else offset
+
     def _entry_settings(self) -> list[str]:
         limits = self.limits
         memory = (limits.memory_mb << 20) + (ADDRESS_SPACE_HEADROOM if self.cgroup else 0)
@@ -111,7 +115,7 @@ class LocalSandbox(Sandbox):
             "wall": limits.wall_seconds,
             "cpu": limits.cpu_seconds,
             "memory": memory,
-            "nproc": max(1, limits.processes + self.runner.isolation.nproc_offset),
+            "nproc": max(1, limits.processes + self._nproc_offset()),
             "fsize": limits.disk_mb << 20,
             "nofile": self.runner.options["open_files"],
             "output": limits.output_bytes,
@@ -143,8 +147,7 @@ class LocalSandbox(Sandbox):
     def _end_bwrap(self) -> None:
         self._follow()
         with self._kill_lock:
-            _, status, self.rusage = os.wait4(self.proc.pid, 0)
-            self.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.proc.returncode, self.rusage = self.launcher.wait4()
             self._finished = True
 
     def _follow(self) -> None:
@@ -207,14 +210,12 @@ class LocalSandbox(Sandbox):
             if self._finished:
                 return  # the pid may already belong to someone else
             self._killed_at = self._killed_at or time.monotonic()
-            self.runner.isolation.kill(self)
+            self.launcher.kill_run(self)
 
     def _kill_bwrap(self) -> None:
         with self._kill_lock:
             if not self._finished:
-                kill_group(self.proc.pid)
-                if self.cgroup is not None:
-                    self.cgroup.kill_all()
+                self.launcher.kill_hard()
 
     def _release(self) -> None:
         # Called once bwrap has been waited for. The uid goes last: until it is released, a
@@ -228,9 +229,9 @@ class LocalSandbox(Sandbox):
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-        elif self.uid is not None and self.bwrap_exited:
+        elif self.uid is not None and self.bwrap_exited and not self.launcher.forked:
             end_processes_of(self.uid)  # bwrap may have gone first (killed): nothing else got them
-        if self.uid is not None:
+        if self.uid is not None and not self.launcher.forked:
             self.runner.slots.release(self.uid)
 
     # --- reporting --------------------------------------------------------------------
@@ -247,7 +248,7 @@ class LocalSandbox(Sandbox):
             result.files, result.files_truncated = collect(
                 self.launcher.job_dir.work, self.spec.files, self.spec.file_caps
             )
-        result.extra.update(start_ms=self.start_ms, uid=self.uid)
+        result.extra.update(start_ms=self.start_ms, uid=self.uid, forked=self.launcher.forked)
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name)
         return result
@@ -300,6 +301,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _exit_detail(returncode: int | None) -> str:
+    if returncode is None:
+        return "its template ended with it"
     if returncode is not None and returncode < 0:
         return f"killed by signal {-returncode}"
     return f"exit status {returncode}"

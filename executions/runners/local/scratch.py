@@ -40,6 +40,7 @@ def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
     libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    libc.syscall.restype = ctypes.c_long
     return libc
 
 
@@ -136,6 +137,57 @@ class JobDir:
     def remove(self) -> None:
         self.close_fds()
         remove_job_dir(self.path)
+
+
+class DetachedScratch(JobDir):
+    """The scratch space of a run forked from a template (template.py): the same tmpfs, with the
+    same caps and the same ``job/``, ``work/`` and ``tmp/``, but mounted nowhere on the host. It
+    is a detached mount the host holds by a descriptor (and reaches at ``/proc/self/fd/N``);
+    the run's first process moves it into its own mount namespace. Nothing is left on disk, and
+    it is gone once the run's namespace and this descriptor are."""
+
+    def __init__(self, *, uid: int, disk_mb: int, inodes: int):
+        self.uid, self.mounted, self.fds = uid, True, {}
+        self.mount_fd = _detached_tmpfs((disk_mb << 20) + FILES_ALLOWANCE_BYTES, inodes + FILES_ALLOWANCE_INODES)
+        self.path = Path(f"/proc/self/fd/{self.mount_fd}")
+        self.files, self.work = self.path / "job", self.path / "work"
+        try:
+            for directory, mode in ((self.files, 0o500), (self.work, 0o700), (self.path / "tmp", 0o700)):
+                directory.mkdir(mode=mode)
+                os.chown(directory, uid, uid)
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        if self.mount_fd >= 0:
+            os.close(self.mount_fd)
+            self.mount_fd = -1
+
+
+SYS_FSOPEN, SYS_FSCONFIG, SYS_FSMOUNT = 430, 431, 432  # the same numbers on every 64-bit architecture
+FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, FSCONFIG_SET_STRING, FSCONFIG_CMD_CREATE = 1, 1, 1, 6
+MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x2, 0x4
+
+
+def _detached_tmpfs(size: int, inodes: int) -> int:
+    """A descriptor of a new tmpfs mounted nowhere (the kernel's new mount API). Raises OSError."""
+    libc = _libc()
+    context = libc.syscall(SYS_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
+    if context < 0:
+        _raise("opening a tmpfs context")
+    try:
+        for key, value in ((b"size", str(size).encode()), (b"nr_inodes", str(inodes).encode()), (b"mode", b"0711")):
+            if libc.syscall(SYS_FSCONFIG, context, FSCONFIG_SET_STRING, key, value, 0) < 0:
+                _raise(f"setting the scratch space's {key.decode()}")
+        if libc.syscall(SYS_FSCONFIG, context, FSCONFIG_CMD_CREATE, None, None, 0) < 0:
+            _raise("creating the scratch space")
+        mount = libc.syscall(SYS_FSMOUNT, context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+        if mount < 0:
+            _raise("mounting the scratch space")
+        return mount
+    finally:
+        os.close(context)
 
 
 def remove_job_dir(path: Path) -> None:

@@ -145,8 +145,11 @@ def problems() -> list[str]:
 
 
 @functools.cache
-def program() -> bytes:
-    """The filter as compiled BPF (what ``bwrap --seccomp FD`` reads). Raises OSError."""
+def program(*, namespaces: bool = False) -> bytes:
+    """The filter as compiled BPF (what ``bwrap --seccomp FD`` reads). Raises OSError.
+
+    ``namespaces``: the filter of a template (template.py), which must make each run's
+    namespaces; every run it forks installs the whole filter before anything of the run."""
     library = _library()
     if library is None:
         raise OSError(LIBSECCOMP_MISSING)
@@ -167,7 +170,7 @@ def program() -> bytes:
         for owner in (SUPERVISOR_PID, -SUPERVISOR_PID):
             _deny(library, context, "fcntl", errno.EPERM, _equals(1, F_SETOWN), _equals(2, owner))
         _deny(library, context, "fcntl", errno.EPERM, _equals(1, F_SETOWN_EX))
-        for name in NAMESPACE_CALLS:
+        for name in NAMESPACE_CALLS if not namespaces else ():
             for flag in CLONE_NEW.values():
                 _deny(library, context, name, errno.EPERM, _ArgCmp(0, _CMP_MASKED_EQ, flag, flag))
         return _exported(library, context)

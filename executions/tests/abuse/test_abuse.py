@@ -643,6 +643,8 @@ def runner(level):
     if level == "gvisor" and not shutil.which("runsc"):
         pytest.skip("gVisor (runsc) is not installed: make installs it (apt-get install runsc)")
     runner = LocalRunner(isolation=level)
+    if level == "bubblewrap":
+        assert runner.wait_for_templates(timeout=60)  # every run forks from its runtime's template
     yield runner
     runner.launchers.close()
 
