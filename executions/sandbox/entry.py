@@ -839,8 +839,11 @@ def wait_for_run(child):
 
 
 def drop_capabilities():
-    with open("/proc/sys/kernel/cap_last_cap", "rb") as file:
-        last = int(file.read())
+    fd = posix.open("/proc/sys/kernel/cap_last_cap", posix.O_RDONLY)
+    try:
+        last = int(posix.read(fd, 16))
+    finally:
+        posix.close(fd)
     for capability in range(last + 1):
         prctl(PR_CAPBSET_DROP, capability)
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)

@@ -54,6 +54,7 @@ DEV_OPTIONS = [
 ]
 SANDBOX_USER = 1000  # the uid and gid the script sees
 PIDS_OVERHEAD = 2  # bubblewrap's monitor and the entry share the cgroup with the script
+TEMPLATE_TMP_BYTES = 16 << 20
 SHELTERED_OOM_SCORE = -999  # killable still, when nothing else is left
 
 
@@ -106,7 +107,8 @@ class Bubblewrap:
         }
         argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
         mount_points = [arg for name in ("job", "work") for arg in ("--dir", files[name])]
-        scratch = [*mount_points, "--size", "65536", "--tmpfs", "/tmp"]
+        # Its own /tmp (covered in every run): room for the caches its modules write at import.
+        scratch = [*mount_points, "--size", str(TEMPLATE_TMP_BYTES), "--tmpfs", "/tmp"]
         options = self._options(runtime, scratch, fds, environment, files, template=True)
         return Spawn(argv=argv, fds=fds, passed=list(fds.values()), arguments=options)
 

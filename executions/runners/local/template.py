@@ -102,13 +102,21 @@ class Template:
                 os.close(fd)
             read_start_line(self.proc.stdout.fileno(), START_TIMEOUT_SECONDS)
             self.pid = _only_child(self.proc.pid)  # the template itself, PID 1 of its sandbox
-        except BaseException:
+            threads = len(os.listdir(f"/proc/{self.pid}/task"))
+            if threads != 1:  # a fork would copy a process whose other threads may hold locks
+                raise OSError(f"the template runs {threads} threads after its imports: forking it is not safe")
+        except BaseException as exc:
             if args_w >= 0:
                 os.close(args_w)
+            said = _available(self.proc.stderr.fileno())
             self.close()
+            if isinstance(exc, OSError) and said:
+                raise OSError(f"{exc} (it said: {said})") from exc
             raise
         self._reader = threading.Thread(target=self._read_reports, name="sandbox-template", daemon=True)
         self._reader.start()
+        # What it writes on its stderr (warnings of its modules) must never fill the pipe.
+        threading.Thread(target=self._log_stderr, name="sandbox-template-stderr", daemon=True).start()
 
     # --- forking ----------------------------------------------------------------------
 
@@ -173,6 +181,13 @@ class Template:
             self.dead = True
             self._exited.notify_all()
         self._replies.put(None)
+
+    def _log_stderr(self) -> None:
+        try:
+            while chunk := os.read(self.proc.stderr.fileno(), 4096):
+                log.warning("The template of %s said: %s", self.runtime.name, chunk.decode(errors="replace").strip())
+        except (OSError, ValueError):
+            pass  # closed with the template
 
     # --- its life ---------------------------------------------------------------------
 
@@ -419,6 +434,17 @@ class TemplatePool:
             self._changed.notify_all()
         for template in templates:
             template.close()
+
+
+def _available(fd: int) -> str:
+    """What can be read from ``fd`` now, without waiting."""
+    data = b""
+    while len(data) < 4096 and select.select([fd], [], [], 0)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
 
 
 def _children(pid: int) -> list[int]:

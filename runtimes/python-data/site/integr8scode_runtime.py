@@ -23,6 +23,9 @@ def _settle():
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     # Arrow's own allocator keeps a thread: the system's is counted the same and starts none.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    # ...and libarrow's jemalloc starts a purging thread when it loads, pool or not: a template
+    # (one process forked for each run) must have no thread but its own.
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", "background_thread:false")
     os.environ.setdefault("MPLBACKEND", "module://integr8scode_figures")
     os.environ.setdefault("FONTCONFIG_FILE", os.path.join(HERE, "integr8scode_fonts.conf"))
     if "MPLCONFIGDIR" in os.environ:
