@@ -715,6 +715,12 @@ def serve_forks(args):
     poller.register(0, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
     forked = set()
+    # What the warm modules made stays shared with every fork: a collection in a run must not
+    # walk (and so copy) the template's objects.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     write_all(1, b"S v=1\n")
     while True:
         for fd, _ in poller.poll():
