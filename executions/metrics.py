@@ -49,6 +49,11 @@ dispatcher_workers = Gauge(f"{PREFIX}_dispatcher_workers", "Dispatcher execution
 dispatcher_heartbeat = Gauge(
     f"{PREFIX}_dispatcher_heartbeat_timestamp_seconds", "When this process's dispatcher last completed a heartbeat."
 )
+template_memory = Gauge(
+    f"{PREFIX}_sandbox_template_memory_bytes",
+    "Memory a runtime's warm template uses (the local runner's bubblewrap level forks runs from it).",
+    ["runtime"],
+)
 lease_expiries = Counter(f"{PREFIX}_lease_expiries", "Running executions whose worker stopped renewing.", ["outcome"])
 
 

@@ -92,6 +92,10 @@ class Dispatcher:
         metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.busy())
         for flag in Flag.ALL:  # exported at 0, so that an alert on an increase sees the first one
             metrics.report_disagreements.labels(self.runner.name, flag)
+        for runtime in self.runner.runtimes():
+            metrics.template_memory.labels(runtime).set_function(
+                lambda runtime=runtime: self.runner.template_memory().get(runtime, 0)
+            )
 
     # --- lifecycle --------------------------------------------------------------------
 

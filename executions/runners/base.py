@@ -162,6 +162,10 @@ class BaseRunner:
         """Problems that stop this runner from working on this machine (empty when healthy)."""
         return []
 
+    def template_memory(self) -> dict[str, int]:
+        """Runtime name -> bytes its warm template uses (runners that fork runs from one)."""
+        return {}
+
 
 _runner: BaseRunner | None = None
 

@@ -223,6 +223,9 @@ class LocalRunner(BaseRunner):
             for runtime in self._runtimes.values()
         )
 
+    def template_memory(self) -> dict[str, int]:
+        return {name: template.memory_bytes() for name, template in self.templates.templates().items()}
+
     def template_fingerprint(self, runtime: Runtime) -> tuple:
         """What a template was started from: when it changes, the template is replaced."""
         entry = runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS)

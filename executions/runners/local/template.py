@@ -43,6 +43,7 @@ FORK_TIMEOUT_SECONDS = 2.0  # the template answers a fork request at once
 EXIT_REPORT_SECONDS = 5.0  # after a fork has gone, the template reports its status about at once
 GO = b"g"  # on the settings pipe: the fork is in the run's cgroup, it may go on
 TEMPLATE_PIDS = 64  # processes of the template's own cgroup: it, and forks not yet moved to their run's
+REPLACE_AT = 0.8  # of its memory bound: a template that grew this far is replaced
 FORK_PROCESSES = 2  # the fork between the template and the run's PID 1, and that PID 1
 
 
@@ -148,10 +149,8 @@ class Template:
         """The wait status of a fork that has ended (None if the template cannot tell any more)."""
         with self._exited:
             self._exited.wait_for(lambda: inner in self._exits or self.dead, timeout=timeout)
-            if inner not in self._exits:
-                return None
-            status = self._exits.pop(inner)
-        self._fork_ended()
+            status = self._exits.pop(inner, None)
+        self._fork_ended()  # asked once per fork: a dead template's forks count as ended too
         return status
 
     def _fork_ended(self) -> None:
@@ -196,6 +195,7 @@ class Template:
         return not self.dead and self.proc.poll() is None
 
     def memory_bytes(self) -> int:
+        """The most memory its cgroup has used (the template, and forks before they moved out)."""
         usage = self.cgroup.usage()
         return (usage.peak_memory_kb or 0) * 1024
 
@@ -380,7 +380,7 @@ class TemplatePool:
             return False  # the runtime's files (or the entry) changed since it started
         if time.monotonic() - template.started_at > self.max_age:
             return False
-        return template.memory_bytes() <= self.memory_bytes
+        return template.memory_bytes() <= self.memory_bytes * REPLACE_AT  # the cgroup stops it at the bound
 
     def wait_ready(self, runtime: Runtime, fingerprint: tuple, *, timeout: float) -> Template | None:
         """For tests and the bench: the runtime's template once it is up."""

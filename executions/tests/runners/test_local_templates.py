@@ -235,3 +235,5 @@ def test_the_templates_memory_is_bounded_and_reported(runner):
         assert 0 < template.memory_bytes() <= runner.options["template_memory_mb"] << 20
         limit = int((template.cgroup.memory_dir / "memory.limit_in_bytes").read_text())
         assert limit == runner.options["template_memory_mb"] << 20
+    # What the dispatcher exports as integr8scode_sandbox_template_memory_bytes{runtime}.
+    assert set(runner.template_memory()) == {BARE, DATA} and all(runner.template_memory().values())
