@@ -75,6 +75,7 @@ DEFAULTS = {
     # own; the filter= program is then installed by each run, after its namespaces are made.
     "template": "",
 }
+SIGNALS_PENDING = 1024  # queued signals per run (the kernel counts them per uid, and per user namespace)
 FILE_CHUNK_BYTES = 48 * 1024  # an F record stays well under the host's longest line
 MAX_DEPTH = 16
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
@@ -339,10 +340,21 @@ def set_rlimits(args):
     cpu = int(args["cpu"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGNALS_PENDING, SIGNALS_PENDING))
     resource.setrlimit(resource.RLIMIT_NOFILE, (int(args["nofile"]),) * 2)
     for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_NPROC", "nproc"), ("RLIMIT_FSIZE", "fsize")):
         if int(args[key]) > 0:
             resource.setrlimit(getattr(resource, name), (int(args[key]),) * 2)
+
+
+def warm_interpreter():
+    """Ahead of the run (while the sandbox waits, or once in a template): what the script's
+    process would otherwise set up at its first use, the compiler's state (about 2 ms the first
+    time a process compiles anything), the module behind exit() and help(), and atexit (which
+    the script's shutdown imports)."""
+    compile("def warm(up):\n    return f'{up}'\n", "<warm-up>", "exec")
+    import _sitebuiltins  # noqa: F401
+    import atexit  # noqa: F401
 
 
 def install_site_builtins():
@@ -660,6 +672,13 @@ SCM_RIGHTS_FDS = 4  # scratch, settings, stdout, stderr
 RUN_MOUNTS = (("work", "/work", 0), ("job", "/sandbox", MS_RDONLY), ("tmp", "/tmp", 0))  # /tmp last
 SCRATCH_AT = "/tmp"  # where the whole scratch filesystem goes first, covered by its tmp/ after
 GO = b"g"
+RUN_USERNS_LIMITS = (
+    *((f"max_{kind}_namespaces", b"0") for kind in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")),
+    ("max_inotify_instances", b"8"),  # of 128 per uid
+    ("max_inotify_watches", b"8192"),
+    ("max_fanotify_groups", b"8"),  # of 128 per uid
+    ("max_fanotify_marks", b"8192"),
+)
 SETUP_FAILED = 126
 
 
@@ -807,7 +826,14 @@ def become_run(args, fds):
     if child:
         wait_for_run(child)
     mount(b"proc", "/proc", b"proc", flags | MS_NOEXEC)
-    write_file("/proc/sys/user/max_user_namespaces", b"0")
+    # Every run of a template shares its uid, and the kernel counts some things per uid in the
+    # template's user namespace too: each run's share is capped in its own, so that one run
+    # cannot use up what the others get. No namespaces of any kind.
+    for name, value in RUN_USERNS_LIMITS:
+        try:
+            write_file(f"/proc/sys/user/{name}", value)
+        except FileNotFoundError:
+            pass  # an older kernel without that counter
     posix.chdir(RUN_MOUNTS[0][1])
     drop_capabilities()
     reseed()
@@ -878,6 +904,7 @@ def main():
     harden_supervisor(args)
     if args["preload"]:
         load_packages(args)  # ahead, while the sandbox waits; else the script's own process does
+    warm_interpreter()
     if args["template"]:
         serve_forks(args)  # returns in a run's PID 1, in its own namespaces
     write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side

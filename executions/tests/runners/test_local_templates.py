@@ -167,6 +167,42 @@ def test_two_runs_of_one_template_cannot_see_or_touch_each_other(runner):
     assert finish(runner, first).result.error_type is ErrorType.CANCELLED
 
 
+def test_one_run_cannot_use_up_what_the_kernel_counts_per_uid_for_the_others(runner):
+    """Runs of a template share its host uid: what the kernel counts per uid (inotify
+    instances, fanotify groups, queued signals) is capped per run, in its own user namespace."""
+    hog = start(
+        runner,
+        """
+        import ctypes, os, signal, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        instances = 0
+        while libc.inotify_init1(0) >= 0:
+            instances += 1
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+        queued = 0
+        while queued < 200000 and libc.sigqueue(os.getpid(), signal.SIGRTMIN, 0) == 0:
+            queued += 1
+        print(instances, queued, flush=True)
+        time.sleep(30)
+        """,
+        wall_seconds=30,
+    )
+    assert hog.sink.first_output.wait(DEADLINE_SECONDS), hog.sink.chunks
+    other = run(
+        runner,
+        """
+        import ctypes, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+        print(libc.inotify_init1(0) >= 0, libc.sigqueue(os.getpid(), signal.SIGRTMIN, 0) == 0)
+        """,
+    )
+    assert other.stdout == "True True\n", other
+    assert hog.sink.text(Stream.STDOUT) == "8 1024\n"
+    hog.sandbox.stop()
+    finish(runner, hog)
+
+
 @pytest.mark.parametrize("runtime", [BARE, DATA])
 def test_concurrent_runs_draw_different_random_numbers(runner, runtime):
     script = "import random; print(random.random())"
