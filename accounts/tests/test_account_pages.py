@@ -103,3 +103,11 @@ def test_a_banned_user_cannot_sign_in(client, owner):
     response = sign_in(client, "owner", PASSWORD)
 
     assert response.status_code == 302 and response["Location"] == "/accounts/inactive/"
+
+
+def test_the_session_list_answers(client, owner):
+    """allauth's session list loads django.contrib.humanize; without it the page was a 500."""
+    client.force_login(owner)
+    page = client.get("/accounts/sessions/")
+    assert page.status_code == 200
+    assert SITE_LAYOUT in page.content.decode()
