@@ -117,3 +117,9 @@ def test_the_history_says_which_runs_made_files(owner):
 
     assert html.count(">2 files</span>") == 1 and 'title="The run made 2 files"' in html
     assert {item["execution_id"]: item["file_count"] for item in api["items"]}[with_files] == 2
+
+
+def test_executions_leads_to_the_history_page(client):
+    """Where people guess it is (the README once sent them there): a redirect, query kept."""
+    response = client.get("/executions/?page=2")
+    assert (response.status_code, response["Location"]) == (302, "/history/?page=2")
