@@ -340,7 +340,10 @@ def set_rlimits(args):
     cpu = int(args["cpu"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGNALS_PENDING, SIGNALS_PENDING))
+    try:
+        resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGNALS_PENDING, SIGNALS_PENDING))
+    except (OSError, ValueError):
+        pass  # gVisor's kernel keeps its own count, per sandbox
     resource.setrlimit(resource.RLIMIT_NOFILE, (int(args["nofile"]),) * 2)
     for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_NPROC", "nproc"), ("RLIMIT_FSIZE", "fsize")):
         if int(args[key]) > 0:
