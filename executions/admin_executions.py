@@ -27,6 +27,9 @@ NO_SUCH_USER = "No user {who!r}: nothing to show."
 
 
 class ExecutionFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False, label="Search", max_length=200, help_text="An execution id (or its start), or script text."
+    )
     status = forms.ChoiceField(choices=[("", "Any status"), *((s, s) for s in Status.ALL)], required=False)
     user = forms.CharField(required=False, help_text=f"Username or email, or “{ANONYMOUS}”.")
     created_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -36,6 +39,8 @@ class ExecutionFilterForm(forms.Form):
         """Keyword arguments for :func:`selectors.executions_search` (form must be valid)."""
         data = self.cleaned_data
         filters = {"status": data["status"] or None, **_owner_filter(data["user"].strip())}
+        if data["q"].strip():
+            filters["text"] = data["q"].strip()
         if data["created_from"]:
             filters["created_from"] = _midnight(data["created_from"])
         if data["created_to"]:  # inclusive: up to the end of that day

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from gridfs.errors import NoFile
+from mongoengine.queryset.visitor import Q as MongoQ
 
 from executions import engine, errors
 from executions.artifacts import artifact_read
@@ -136,10 +137,12 @@ def executions_search(
     anonymous_only: bool = False,
     created_from=None,
     created_to=None,
+    text: str | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """Every execution matching the filters, newest first (the admin's list)."""
+    """Every execution matching the filters, newest first (the admin's list); ``text``: the
+    start of its id, or text of its script (any case)."""
     filters = {}
     if owner_id is not None:
         filters["owner_id"] = owner_id
@@ -149,7 +152,10 @@ def executions_search(
         filters["created_at__gte"] = created_from
     if created_to is not None:
         filters["created_at__lt"] = created_to
-    return _page(_with_status(_executions(filters), status), page=page, per_page=per_page)
+    found = _executions(filters)
+    if text:
+        found = found.filter(MongoQ(execution_id__startswith=text.lower()) | MongoQ(script__icontains=text))
+    return _page(_with_status(found, status), page=page, per_page=per_page)
 
 
 def _executions(filters: dict):

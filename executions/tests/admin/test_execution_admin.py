@@ -42,6 +42,16 @@ def test_the_list_filters_by_status_user_and_date(moderator_client, owner, other
     assert _only(listed(moderator_client, f"created_from={today}&user=owner"), mine, [old])
 
 
+def test_the_search_finds_an_execution_by_its_id_or_its_script(moderator_client, owner):
+    needle = make_execution(owner_id=owner.pk, script="import numpy\nprint('Needle in a haystack')")
+    hay = make_execution(owner_id=owner.pk, script="print('hay')")
+
+    assert _only(listed(moderator_client, "q=needle"), needle, [hay])
+    assert _only(listed(moderator_client, f"q={hay.execution_id[:8]}"), hay, [needle])
+    assert _only(listed(moderator_client, f"q={hay.execution_id.upper()}&user=owner"), hay, [needle])
+    assert not _only(listed(moderator_client, "q=nothing+like+it"), needle, [])
+
+
 def _only(html: str, present, absent) -> bool:
     return present.execution_id in html and not any(e.execution_id in html for e in absent)
 
