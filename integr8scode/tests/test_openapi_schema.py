@@ -69,3 +69,11 @@ def test_callers_with_a_token_get_only_answers_the_schema_describes(case, daphne
         base_url=daphne_server.url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=30
     )
     assert response.status_code < 500
+
+
+def test_the_api_docs_fit_a_phone_and_lead_back_to_the_site(client):
+    page = client.get("/api/docs")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert '<a href="/">' in html and "swagger-ui-bundle.js" in html
