@@ -330,7 +330,7 @@ if _email_host:
         },
     }
 else:  # verification and reset links appear in the server's output
-    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    _mailer = {"BACKEND": "accounts.console_email.ReadableEmailBackend"}
 MAILERS = {"default": _mailer}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Integr8sCode <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -73,7 +73,7 @@ def test_email_goes_to_the_console_unless_an_smtp_host_is_set(tmp_path):
     console = django_python(code, env={"VAR_DIR": str(tmp_path)})
     smtp = django_python(code, env={"VAR_DIR": str(tmp_path), "EMAIL_HOST": "smtp.example.com"})
 
-    assert console.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+    assert console.stdout.strip() == "accounts.console_email.ReadableEmailBackend"
     assert smtp.stdout.strip() == "django.core.mail.backends.smtp.EmailBackend"
 
 
