@@ -113,7 +113,7 @@ def make_user(db):
         user = get_user_model().objects.create_user(
             username, email, PASSWORD, is_staff=staff or superuser, is_superuser=superuser, **fields
         )
-        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
         return user
 
     return make

@@ -83,6 +83,17 @@ def account_reactivate(*, user) -> None:
     Profile.objects.filter(user=user).update(banned_at=None, ban_reason="")
 
 
+def superuser_email_verified(*, user) -> None:
+    """A superuser's address counts as verified (made with ``createsuperuser`` or by another
+    superuser, by someone who runs the server): they sign in at once, with no mail to wait for."""
+    from allauth.account.models import EmailAddress
+
+    if not (user.is_superuser and user.email):
+        return
+    if not EmailAddress.objects.filter(email__iexact=user.email).exists():
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
 def profile_ensure(*, user) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile

@@ -111,3 +111,14 @@ def test_the_session_list_answers(client, owner):
     page = client.get("/accounts/sessions/")
     assert page.status_code == 200
     assert SITE_LAYOUT in page.content.decode()
+
+
+def test_a_superuser_made_with_createsuperuser_signs_in_at_once(client, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("createsuperuser", interactive=False, username="root", email="root@example.com", verbosity=0)
+
+    response = client.post("/accounts/login/", {"login": "root", "password": PASSWORD})
+    assert (response.status_code, response["Location"]) == (302, "/")
+    assert client.get("/admin/").status_code == 200
