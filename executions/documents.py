@@ -92,6 +92,11 @@ class Execution(StoredDocument):
     error_type = StringField(null=True, choices=[e.value for e in ErrorType], default=None)
     error_message = StringField(default="")
     exit_code = IntField(null=True, default=None)
+    # The uncaught exception that ended a failed run (its type, message and line in the script),
+    # as the script's process described it: for display, none for any other end.
+    exception_type = StringField(null=True, default=None)
+    exception_message = StringField(null=True, default=None)
+    exception_line = IntField(null=True, default=None)
     signal = IntField(null=True, default=None)
 
     created_at = DateTimeField(required=True, default=timezone.now)

@@ -131,6 +131,11 @@ class ExecutionOut(Schema):
     error_message: str
     exit_code: int | None
     signal: int | None
+    exception_type: str | None = Field(
+        None, description="The uncaught exception that ended a runtime error (e.g. ZeroDivisionError); null otherwise."
+    )
+    exception_message: str | None = Field(None, description="Its message (e.g. division by zero).")
+    exception_line: int | None = Field(None, description="The line of the script it was raised from, where known.")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from executions.sandbox.protocol import Stream  # the runner contract speaks of the sandbox's streams
+from executions.sandbox.protocol import Stream, Uncaught  # the runner contract speaks of the sandbox's streams
 
 
 class ErrorType(enum.StrEnum):
@@ -110,6 +110,8 @@ class RunResult:
     # Figures where the sandbox's own report disagreed with the host's measurement (the host's
     # were kept): see runners.outcome.Flag.
     flags: list[str] = field(default_factory=list)
+    # A runtime error's uncaught exception, as the script's process described it (display only).
+    uncaught: Uncaught | None = None
     extra: dict = field(default_factory=dict)
 
     @property

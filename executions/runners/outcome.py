@@ -82,6 +82,8 @@ def settle(decoder: Decoder, host: HostView, limits: Limits, *, no_record: tuple
     result.output_truncated = result.output_truncated or any(decoder.overflowed.values())
     result.error_type, result.message = _classify(decoder, record, host, flags, no_record=no_record)
     result.flags = flags
+    if result.error_type is ErrorType.RUNTIME_ERROR and record is not None:
+        result.uncaught = decoder.uncaught  # an exception explains a runtime error, nothing else
     return result
 
 

@@ -12,6 +12,7 @@ log::
     E <base64>                 a chunk of the script's stderr
     F <base64 name> <base64>   a chunk of a file the run left in its working directory
     T                          some files were over the caps and are left out
+    U <b64 type> <b64 msg> <n> the uncaught exception that ended the script, and its line
     X exit=0 signal=- ...      how it ended (see ``exit_record``)
 
 The F and T records come only where the runner cannot read the working directory itself
@@ -80,6 +81,7 @@ FILE_CHUNK_BYTES = 48 * 1024  # an F record stays well under the host's longest 
 MAX_DEPTH = 16
 SIGKILL, SIGXCPU, SIGINT = _signal.SIGKILL, _signal.SIGXCPU, _signal.SIGINT
 MEMORY_ERROR_MARK = b"M"
+STATUS_BYTES = 8192
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 38, 22, 2
 
 
@@ -412,6 +414,11 @@ def system_exit_code(exc):
 def report_uncaught(exc, status_w):
     if isinstance(exc, MemoryError) and status_w >= 0:
         posix.write(status_w, MEMORY_ERROR_MARK)
+    if status_w >= 0:
+        try:
+            posix.write(status_w, uncaught_line(exc))
+        except BaseException:
+            pass  # str() of the exception raised, or the pipe is full: no summary, the traceback stays
     tb = exc.__traceback__
     # This file's frames, by the name compiled into them (the local runner runs its bytecode).
     while tb is not None and tb.tb_frame.f_code.co_filename == report_uncaught.__code__.co_filename:
@@ -423,6 +430,28 @@ def report_uncaught(exc, status_w):
     if isinstance(exc, KeyboardInterrupt):
         return -SIGINT
     return 1
+
+
+def uncaught_line(exc):
+    """``U <base64 type> <base64 message> <line>``: the exception that ended the script, and the
+    line of the script it came from (``-`` when none: raised in a module it imported)."""
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    script = sys.argv[0] if sys.argv else ""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == script:
+        line = exc.lineno
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == script:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    fields = [
+        binascii.b2a_base64(text[:limit].encode(errors="replace"), newline=False)
+        for text, limit in ((name, 200), (message, 1000))
+    ]
+    return b"U " + b" ".join(fields) + b" " + (b"-" if line is None else str(line).encode()) + b"\n"
 
 
 def finalize(code, status_w):
@@ -502,6 +531,7 @@ class Supervisor:
         self.cpu_limit = int(args["cpu"])
         self.in_own_pid_namespace = posix.getpid() == 1
         self.status_r = status_r
+        self.status = b""
         self.stdout, self.stderr = [b"O ", 0, False], [b"E ", 0, False]  # prefix, bytes, truncated
         self.streams = {out_r: self.stdout, err_r: self.stderr}  # the ones still open
         self.cap = int(args["output"])
@@ -530,7 +560,10 @@ class Supervisor:
         self.reap(block=True)
         self.drain()
         ended = time.monotonic()
+        self.read_status()
         self.classify_child()
+        if self.reason == "none" and self.child_status is not None:
+            write_all(1, self.uncaught_record())
         if self.args["collect"]:
             report_files(self.args)
         write_all(1, self.exit_record(ended))
@@ -620,14 +653,32 @@ class Supervisor:
         at_limit = sum(cpu for cpu, _ in self.rusage) >= self.cpu_limit * 0.9
         if signal in (SIGXCPU, SIGKILL) and at_limit:
             self.reason = "cpu"
-        elif self.args["memory_mark"] == "1" and self.read_status() == MEMORY_ERROR_MARK:
+        elif self.args["memory_mark"] == "1" and self.status.startswith(MEMORY_ERROR_MARK):
             self.reason = "memory"
 
     def read_status(self):
+        """What the script's process said of its end on the status pipe (the memory mark, the
+        uncaught exception), once it is reaped: whatever is there, within bounds."""
         try:
-            return posix.read(self.status_r, 1)
+            self.status = posix.read(self.status_r, STATUS_BYTES)
         except OSError:
-            return b""
+            self.status = b""
+
+    def uncaught_record(self):
+        """The ``U`` record, rebuilt from the status pipe's line when it is well formed (the
+        script could write anything there: it is only the script's own word, as its stderr is)."""
+        for line in self.status.lstrip(MEMORY_ERROR_MARK).split(b"\n")[:1]:
+            parts = line.split(b" ")
+            if len(parts) != 4 or parts[0] != b"U" or not (parts[3] == b"-" or parts[3].isdigit()):
+                return b""
+            try:
+                name, message = (binascii.a2b_base64(part, strict_mode=True) for part in parts[1:3])
+            except binascii.Error:
+                return b""
+            if len(name) > 800 or len(message) > 4000:
+                return b""
+            return line + b"\n"
+        return b""
 
     def exit_record(self, ended):
         status = self.child_status

@@ -39,6 +39,7 @@ BAD_FILE_RECORD = "a malformed file record"
 FILE_SPLIT = "the file {name!r} came in two parts"
 FILES_TOO_LARGE = "file records beyond the {limit} bytes of files a run may return"
 TRUNCATED_TWICE = "a second truncation record"
+BAD_UNCAUGHT = "a malformed or repeated exception record"
 REASONS = frozenset({"none", "timeout", "cpu", "memory", "output_limit"})
 _STREAMS = {b"O": Stream.STDOUT, b"E": Stream.STDERR}
 
@@ -55,6 +56,16 @@ class ExitRecord:
     reason: str  # one of REASONS
 
 
+@dataclass(frozen=True)
+class Uncaught:
+    """The exception that ended the script, as its own process described it (display only:
+    the script could have written it itself)."""
+
+    type: str
+    message: str
+    line: int | None
+
+
 class Decoder:
     """Turns framed bytes into decoded text per stream, the start mark and the exit record."""
 
@@ -66,6 +77,7 @@ class Decoder:
         self._file_bytes = 0
         self.started = False
         self.exit: ExitRecord | None = None
+        self.uncaught: Uncaught | None = None
         self.violation: str | None = None  # what broke the protocol, first thing only
         self.received = {Stream.STDOUT: 0, Stream.STDERR: 0}  # raw bytes kept, per stream
         self.overflowed = {Stream.STDOUT: False, Stream.STDERR: False}
@@ -111,7 +123,7 @@ class Decoder:
             elif line + b"\n" != START_LINE:
                 self._violate(UNKNOWN_RECORD.format(kind=line[:16].decode("ascii", "replace")))
             self.started = True
-        elif kind not in _STREAMS and kind not in (b"X", b"F", b"T"):
+        elif kind not in _STREAMS and kind not in (b"X", b"F", b"T", b"U"):
             self._violate(UNKNOWN_RECORD.format(kind=shown))
         elif not self.started:
             self._violate(NOT_STARTED.format(kind=shown))
@@ -121,6 +133,10 @@ class Decoder:
                 self._violate(MALFORMED_EXIT)
         elif kind == b"F":
             self._file(body)
+        elif kind == b"U":
+            self.uncaught = None if self.uncaught is not None else parse_uncaught(body)
+            if self.uncaught is None:
+                self._violate(BAD_UNCAUGHT)
         elif kind == b"T":
             if self.files_truncated or line != b"T":
                 self._violate(TRUNCATED_TWICE if self.files_truncated else BAD_FILE_RECORD)
@@ -165,6 +181,20 @@ class Decoder:
             self.overflowed[stream] = True
         self.received[stream] += len(raw)
         return raw
+
+
+def parse_uncaught(body: bytes) -> Uncaught | None:
+    """``<base64 type> <base64 message> <line or ->``, or None when it is not that."""
+    parts = body.split(b" ")
+    if len(parts) != 3 or not (parts[2] == b"-" or parts[2].isdigit()) or len(parts[2]) > 9:
+        return None
+    try:
+        name, message = (binascii.a2b_base64(part, strict_mode=True).decode() for part in parts[:2])
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not name or len(name) > 200 or len(message) > 1000:
+        return None
+    return Uncaught(name, message, None if parts[2] == b"-" else int(parts[2]))
 
 
 def parse_exit(body: bytes) -> ExitRecord | None:

@@ -209,3 +209,19 @@ def test_bad_input_over_real_http_gets_a_json_4xx(http, method, path, content, c
 
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json") and response.json()["detail"]
+
+
+def test_a_runtime_error_carries_its_exception_and_line(http):
+    failed = http.post("/api/v1/executions?wait=true", json={"script": "x = 1\nprint(x / 0)\n"}).json()
+    assert (failed["status"], failed["error_type"]) == ("failed", "runtime_error")
+    assert (failed["exception_type"], failed["exception_message"], failed["exception_line"]) == (
+        "ZeroDivisionError",
+        "division by zero",
+        2,
+    )
+    syntax = http.post("/api/v1/executions?wait=true", json={"script": "print('a'\n"}).json()
+    assert (syntax["exception_type"], syntax["exception_line"]) == ("SyntaxError", 1)
+    fine = http.post("/api/v1/executions?wait=true", json={"script": "print('ok')"}).json()
+    assert (fine["exception_type"], fine["exception_message"], fine["exception_line"]) == (None, None, None)
+    exited = http.post("/api/v1/executions?wait=true", json={"script": "raise SystemExit(3)"}).json()
+    assert (exited["exit_code"], exited["exception_type"]) == (3, None)

@@ -218,3 +218,43 @@ def test_a_decoder_that_takes_no_files_refuses_any():
     decoder.feed(file_record("a", b"1"))
 
     assert decoder.violation == "file records beyond the 0 bytes of files a run may return"
+
+
+def uncaught_line(name: bytes, message: bytes, line: bytes) -> bytes:
+    return (
+        b"U "
+        + binascii.b2a_base64(name, newline=False)
+        + b" "
+        + binascii.b2a_base64(message, newline=False)
+        + b" "
+        + line
+        + b"\n"
+    )
+
+
+def test_the_uncaught_exception_record_is_decoded_once():
+    decoder = started()
+    decoder.feed(uncaught_line(b"ZeroDivisionError", b"division by zero", b"2") + EXIT_LINE)
+    assert decoder.violation is None
+    assert decoder.uncaught == protocol.Uncaught("ZeroDivisionError", "division by zero", 2)
+    without_line = started()
+    without_line.feed(uncaught_line("é.Error".encode(), b"", b"-"))
+    assert without_line.uncaught == protocol.Uncaught("é.Error", "", None)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        uncaught_line(b"E", b"m", b"1") * 2,  # twice
+        uncaught_line(b"", b"m", b"1"),  # no type
+        uncaught_line(b"E" * 201, b"m", b"1"),  # a type longer than any
+        uncaught_line(b"E", b"m" * 1001, b"1"),  # a message over its cap
+        uncaught_line(b"E", b"m", b"-1"),  # not a line number
+        b"U RQ== bQ==\n",  # a field missing
+        b"U R!== bQ== 1\n",  # not base64
+    ],
+)
+def test_a_malformed_or_repeated_exception_record_is_a_violation(record):
+    decoder = started()
+    decoder.feed(record)
+    assert decoder.violation == protocol.BAD_UNCAUGHT
