@@ -151,6 +151,10 @@ def _starting_script(request: HttpRequest) -> dict:
 def failure_reason(execution: Execution) -> str:
     if execution.status != Status.FAILED:
         return ""
+    if execution.error_type == ErrorType.RUNTIME_ERROR and execution.exception_type:
+        line = f" (line {execution.exception_line})" if execution.exception_line else ""
+        message = f": {execution.exception_message}" if execution.exception_message else ""
+        return f"{execution.exception_type}{message}{line}"
     if execution.error_type == ErrorType.RUNTIME_ERROR:
         return f"{ERROR_TYPE_LABELS[ErrorType.RUNTIME_ERROR]} ({_how_it_ended(execution)})"
     return execution.error_message or ERROR_TYPE_LABELS.get(

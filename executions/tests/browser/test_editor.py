@@ -54,7 +54,7 @@ def test_a_failing_script_shows_its_traceback_as_an_error_with_status_failed(pag
     editor.run_button.click()
 
     expect(editor.status).to_have_text("Failed")
-    expect(editor.reason).to_have_text("Runtime error (exit code 1)")
+    expect(editor.reason).to_have_text("ZeroDivisionError: division by zero (line 3)")
     expect(editor.stdout).to_have_text("before\n")
     expect(editor.stderr).to_contain_text("Traceback (most recent call last)")
     expect(editor.stderr).to_contain_text("ZeroDivisionError: division by zero")

@@ -72,6 +72,19 @@ def test_output_is_escaped_not_interpreted(client):
         ),
         ({"error_type": "memory_limit", "error_message": ""}, views.ERROR_TYPE_LABELS["memory_limit"]),
         ({"error_type": "runtime_error", "exit_code": None, "signal": 9}, "Runtime error (killed by signal 9)"),
+        (
+            {"error_type": "runtime_error", "exit_code": 1, "exception_type": "KeyError", "exception_message": "'x'"},
+            "KeyError: &#x27;x&#x27;",
+        ),
+        (
+            {
+                "error_type": "runtime_error",
+                "exception_type": "ZeroDivisionError",
+                "exception_message": "division by zero",
+                "exception_line": 2,
+            },
+            "ZeroDivisionError: division by zero (line 2)",
+        ),
     ],
 )
 def test_a_failed_execution_says_why_it_failed(client, fields, reason):

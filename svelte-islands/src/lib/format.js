@@ -13,6 +13,11 @@ export function formatKb(kb) {
 
 export function failureReason(execution, labels) {
   if (execution.status !== "failed") return "";
+  if (execution.error_type === "runtime_error" && execution.exception_type) {
+    const message = execution.exception_message ? `: ${execution.exception_message}` : "";
+    const line = execution.exception_line ? ` (line ${execution.exception_line})` : "";
+    return `${execution.exception_type}${message}${line}`;
+  }
   if (execution.error_type === "runtime_error") {
     const how = execution.signal ? `killed by signal ${execution.signal}` : `exit code ${execution.exit_code}`;
     return `${labels.error_type.runtime_error} (${how})`;
