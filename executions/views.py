@@ -22,6 +22,7 @@ from scripts import selectors as script_selectors
 from scripts.schemas import file_size
 
 ID_PLACEHOLDER = "__id__"
+CANCELLED = "cancelled"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
 SUBMIT_WEBSOCKET_PATH = "/ws/executions/"  # see executions.consumers.SubmitConsumer
 
@@ -30,6 +31,7 @@ STATUS_LABELS = {
     Status.RUNNING: "Running",
     Status.COMPLETED: "Completed",
     Status.FAILED: "Failed",
+    CANCELLED: "Cancelled",  # shown for a failed run whose error_type is cancelled: nobody's error
 }
 ERROR_TYPE_LABELS = {
     ErrorType.TIMEOUT: "Time limit exceeded",
@@ -75,7 +77,8 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = selectors.execution_get_for(execution_id=execution_id, user=request.user)  # or the 404 page
     context = {
         "execution": execution,
-        "status_label": STATUS_LABELS[execution.status],
+        "shown_status": shown_status(execution),
+        "status_label": STATUS_LABELS[shown_status(execution)],
         "failure_reason": failure_reason(execution),
         "facts": execution_facts(execution),
         "submission": submission_facts(execution),
@@ -146,6 +149,12 @@ def _starting_script(request: HttpRequest) -> dict:
     except selectors.ExecutionNotFound:
         return {"script": None, "stdin": "", "runtime": None}
     return {"script": source.script, "stdin": source.stdin, "runtime": None}
+
+
+def shown_status(execution: Execution) -> str:
+    """The status as the pages show it: a cancelled run is failed by status, shown as cancelled."""
+    cancelled = execution.status == Status.FAILED and execution.error_type == ErrorType.CANCELLED
+    return CANCELLED if cancelled else execution.status
 
 
 def failure_reason(execution: Execution) -> str:

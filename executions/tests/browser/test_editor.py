@@ -69,7 +69,9 @@ def test_the_run_button_becomes_cancel_and_stops_a_long_run(page):
 
     editor.cancel_button.click()
 
-    expect(editor.status).to_have_text("Failed")
+    expect(editor.status).to_have_text("Cancelled")  # not shown as a failure: nobody's error
+    expect(editor.status).to_have_class(re.compile(r"\bbadge-cancelled\b"))
+    expect(editor.status).to_have_attribute("data-status", "failed")
     expect(editor.reason).to_have_text("Cancelled on request.")
     expect(editor.run_button).to_be_enabled()
     expect(editor.run_button).to_be_focused()

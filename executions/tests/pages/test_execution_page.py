@@ -162,3 +162,9 @@ def test_a_finished_run_with_files_lists_them_shows_images_and_carries_the_files
     assert f'href="{url}out/table.csv" download="table.csv"' in html and "2.0 KiB" in html
     assert "were over the size or count limits" in html
     assert 'data-island="execution-files"' in html
+
+
+def test_a_cancelled_execution_is_shown_as_cancelled_not_as_a_failure(client):
+    execution = make_execution(status="failed", error_type="cancelled", error_message="Cancelled on request.")
+    html = client.get(f"/executions/{execution.execution_id}/").content.decode()
+    assert '<span class="badge badge-cancelled" role="status" data-status="failed">Cancelled</span>' in html

@@ -11,6 +11,11 @@ export function formatKb(kb) {
   return kb < 1024 ? `${kb} KiB` : `${(kb / 1024).toFixed(1)} MiB`;
 }
 
+// A cancelled run is "failed" by status (the outline's four), shown as what it is.
+export function shownStatus(execution) {
+  return execution.status === "failed" && execution.error_type === "cancelled" ? "cancelled" : execution.status;
+}
+
 export function failureReason(execution, labels) {
   if (execution.status !== "failed") return "";
   if (execution.error_type === "runtime_error" && execution.exception_type) {
