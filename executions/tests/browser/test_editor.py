@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -157,3 +158,24 @@ def test_a_submission_whose_connection_drops_before_the_answer_is_followed_not_r
     expect(editor.stdout).to_have_text("only once\n")
     first = accepted[0]["execution"]["execution_id"]  # what the server made of the lost submission
     expect(page.get_by_role("link", name="Permanent link")).to_have_attribute("href", f"/executions/{first}/")
+
+
+COLOURED = "print('\\x1b[31mred\\x1b[0m plain \\x1b[1;32mbold green\\x1b[0m\\x1b[2K')"
+
+
+def test_ansi_colours_are_rendered_and_copy_and_download_give_the_plain_text(page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    editor = EditorPage(page).open()
+    editor.type_script(COLOURED)
+    editor.run_button.click()
+
+    expect(editor.stdout).to_have_text("red plain bold green\n")  # no escape shown raw
+    expect(editor.output.locator(".ansi-fg-red")).to_have_text("red")
+    expect(editor.output.locator(".ansi-fg-green.ansi-bold")).to_have_text("bold green")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == "red plain bold green\n"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "output.txt"
+    assert Path(download.value.path()).read_text() == "red plain bold green\n"
