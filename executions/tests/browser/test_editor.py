@@ -179,3 +179,16 @@ def test_ansi_colours_are_rendered_and_copy_and_download_give_the_plain_text(pag
         page.get_by_role("button", name="Download").click()
     assert download.value.suggested_filename == "output.txt"
     assert Path(download.value.path()).read_text() == "red plain bold green\n"
+
+
+def test_a_draft_survives_a_reload_in_its_own_tab_only(page):
+    editor = EditorPage(page).open()
+    editor.type_script("print('my draft')")
+    page.reload()
+    editor.code.wait_for()
+    expect(editor.code).to_have_text("print('my draft')")
+
+    other_tab = page.context.new_page()
+    other = EditorPage(other_tab).open()
+    expect(other.code).not_to_contain_text("my draft")  # another tab starts from the example
+    other_tab.close()

@@ -25,7 +25,7 @@ const theme = EditorView.theme({
   ".cm-gutters": { backgroundColor: "var(--surface-sunken)", color: "var(--text-muted)", border: "none" },
 });
 
-export function createEditor(parent, { doc, label, onRun }) {
+export function createEditor(parent, { doc, label, onRun, onChange = () => {} }) {
   const run = () => {
     onRun();
     return true;
@@ -41,6 +41,9 @@ export function createEditor(parent, { doc, label, onRun }) {
       python(),
       pythonLanguage.data.of({ autocomplete: keywordCompletion }),
       EditorView.contentAttributes.of({ "aria-label": label }),
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged) onChange(update.state.doc.toString());
+      }),
       theme,
     ],
   });
