@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from executions import selectors
+from executions import quotas, selectors
 from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.file_responses import INLINE_TYPES
@@ -58,9 +58,14 @@ def editor(request: HttpRequest) -> HttpResponse:
         **_starting_script(request),
         "user_authenticated": request.user.is_authenticated,
         "runtimes": [
-            {key: runtime[key] for key in ("name", "description", "packages", "default")}
+            {
+                **{key: runtime[key] for key in ("name", "description", "packages", "default")},
+                "limits": {key: getattr(runtime["limits"], key) for key in ("wall_seconds", "memory_mb")},
+            }
             for runtime in selectors.runtimes_for(caller)
         ],
+        # Shown beside Run, so a visitor knows the caps before a run is refused (0: no limit).
+        "runs_per_minute": quotas.quota_for(caller.quota_subject).submissions_per_minute if caller.quota_subject else 0,
         "input_file_caps": caller.input_file_caps,
         "urls": {
             **context["urls"],

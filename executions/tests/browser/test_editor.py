@@ -192,3 +192,11 @@ def test_a_draft_survives_a_reload_in_its_own_tab_only(page):
     other = EditorPage(other_tab).open()
     expect(other.code).not_to_contain_text("my draft")  # another tab starts from the example
     other_tab.close()
+
+
+def test_a_visitor_sees_the_limits_beside_run_before_running(page):
+    editor = EditorPage(page).open()
+    hint = page.get_by_test_id("limits")
+    expect(hint).to_contain_text(re.compile(r"Each run: up to \d+ s and \d+ MiB"))
+    expect(hint.get_by_role("link", name="sign in")).to_be_visible()
+    assert editor.run_button.is_visible()

@@ -61,3 +61,19 @@ def test_the_page_says_what_to_do_without_javascript(client):
     html = client.get("/").content.decode()
 
     assert "<noscript>" in html and "The editor needs JavaScript" in html
+
+
+def test_the_editor_knows_the_callers_caps_and_rate_before_a_run(client, settings, owner):
+    settings.QUOTAS = {
+        "anonymous": {"submissions_per_minute": 6, "concurrent_executions": 1, "cpu_seconds_per_day": 0},
+        "user": {"submissions_per_minute": 60, "concurrent_executions": 4, "cpu_seconds_per_day": 0},
+    }
+    anonymous = island_props(client.get("/"), "editor-props")
+    bare = next(runtime for runtime in anonymous["runtimes"] if runtime["name"] == settings.BARE_RUNTIME)
+    assert bare["limits"] == {
+        "wall_seconds": settings.ANONYMOUS_EXECUTION_LIMITS["wall_seconds"],
+        "memory_mb": settings.ANONYMOUS_EXECUTION_LIMITS["memory_mb"],
+    }
+    assert anonymous["runs_per_minute"] == 6
+    client.force_login(owner)
+    assert island_props(client.get("/"), "editor-props")["runs_per_minute"] == 60
