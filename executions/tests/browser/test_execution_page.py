@@ -1,5 +1,7 @@
 """The permanent page of an execution in a real browser: live while running, the same after a reload."""
 
+import re
+
 from playwright.sync_api import expect
 
 from executions.tests.browser.editor_page import EditorPage
@@ -22,6 +24,10 @@ def test_the_permanent_page_follows_a_running_execution_and_shows_the_same_after
     expect(result.status).to_have_text("Completed")
     expect(result.stdout).to_have_text("0\n1\n2\n3\n")
     expect(result.stderr).to_have_text("warn\n")
+    # The details outside the result follow too, without a reload: it has finished.
+    finished = page.locator(".details-list dt", has_text="Finished").locator("xpath=following-sibling::dd[1]")
+    expect(finished).not_to_have_text("—")
+    expect(page).to_have_title(re.compile("Completed"))
     page.reload()
     expect(result.status).to_have_text("Completed")
     expect(result.stdout).to_have_text("0\n1\n2\n3\n")
