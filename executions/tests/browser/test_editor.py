@@ -200,3 +200,24 @@ def test_a_visitor_sees_the_limits_beside_run_before_running(page):
     expect(hint).to_contain_text(re.compile(r"Each run: up to \d+ s and \d+ MiB"))
     expect(hint.get_by_role("link", name="sign in")).to_be_visible()
     assert editor.run_button.is_visible()
+
+
+def test_a_touch_screen_gets_no_keyboard_hints(chromium, daphne_server):
+    context = chromium.new_context(
+        base_url=daphne_server.url, viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone = context.new_page()
+        editor = EditorPage(phone).open()
+        assert phone.evaluate("matchMedia('(hover: none) and (pointer: coarse)').matches")
+        expect(phone.locator(".hint")).to_be_hidden()
+        expect(editor.run_button.locator("kbd")).to_be_hidden()
+        expect(phone.locator(".placeholder")).to_contain_text("Press Run: the output appears here", use_inner_text=True)
+    finally:
+        context.close()
+
+
+def test_a_desktop_keeps_its_keyboard_hints(page):
+    editor = EditorPage(page).open()
+    expect(page.locator(".hint")).to_be_visible()
+    expect(editor.run_button.locator("kbd")).to_be_visible()
