@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from executions import selectors, services
 from executions.documents import Execution, Status
+from executions.views import file_facts, format_limits
 
 ANONYMOUS = "anonymous"
 CANCELLED = "Execution {execution_id} cancelled."
@@ -103,6 +104,8 @@ class ExecutionAdmin(admin.ModelAdmin):
         execution = self._get(execution_id)
         context = {
             "execution": execution,
+            "limits": format_limits(execution.limits),
+            "files": file_facts(execution),
             "owner": _owners([execution.owner_id]).get(execution.owner_id),
             "can_cancel": not execution.is_final and self.has_cancel_permission(request),
             "can_delete": self.has_delete_permission(request),

@@ -15,7 +15,7 @@ user = User.objects.filter(username={username!r}).first()
 if user is None:
     user = User.objects.create_user({username!r}, {email!r}, {password!r}, is_staff={superuser},
                                     is_superuser={superuser})
-    EmailAddress.objects.create(user=user, email={email!r}, verified=True, primary=True)
+    EmailAddress.objects.update_or_create(user=user, email={email!r}, defaults={{"verified": True, "primary": True}})
 print(user.pk)
 """
 

@@ -62,6 +62,17 @@ def test_the_detail_shows_the_script_and_output(moderator_client, owner):
     html = moderator_client.get(f"{LIST}{execution.execution_id}/").content.decode()
 
     assert "forty-two" in html and "print(&#x27;hi&#x27;)" in html and "owner" in html
+    assert "{&#x27;wall_seconds&#x27;" not in html and " s wall · " in html  # limits read as words, not a dict
+    failed = make_execution(
+        status=Status.FAILED,
+        error_type="runtime_error",
+        exit_code=1,
+        exception_type="KeyError",
+        exception_message="'x'",
+        exception_line=3,
+    )
+    html = moderator_client.get(f"{LIST}{failed.execution_id}/").content.decode()
+    assert "KeyError: &#x27;x&#x27; (line 3)" in html and '<label>Files</label> <div class="readonly">—' in html
 
 
 def test_a_moderator_cancels_a_running_execution(moderator_client):
