@@ -34,6 +34,7 @@ class Status:
 
 # The index of each owner's executions, newest first: lists of one owner's executions name it.
 OWNER_HISTORY_INDEX = "owner_history"
+SHOWN_CANCELLED = "cancelled"
 # Whose idempotency keys a key is among (``services.execution_submit`` gives every caller its own).
 OWNER_SCOPE = "user:{owner_id}"
 # The unique index of keys per owner, from before keys were scoped per caller (see
@@ -148,6 +149,11 @@ class Execution(StoredDocument):
     @property
     def is_final(self) -> bool:
         return self.status in Status.FINAL
+
+    @property
+    def shown_status(self) -> str:
+        """The status as pages show it: a cancelled run is failed by status, shown as cancelled."""
+        return SHOWN_CANCELLED if self.status == Status.FAILED and self.error_type == "cancelled" else self.status
 
     @classmethod
     def ensure_indexes(cls):

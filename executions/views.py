@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from executions import quotas, selectors
 from executions.caller import Caller
-from executions.documents import Execution, Status
+from executions.documents import SHOWN_CANCELLED, Execution, Status
 from executions.file_responses import INLINE_TYPES
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut, file_url
@@ -22,7 +22,6 @@ from scripts import selectors as script_selectors
 from scripts.schemas import file_size
 
 ID_PLACEHOLDER = "__id__"
-CANCELLED = "cancelled"
 WEBSOCKET_PATH = "/ws/executions/{id}/"
 SUBMIT_WEBSOCKET_PATH = "/ws/executions/"  # see executions.consumers.SubmitConsumer
 
@@ -31,7 +30,7 @@ STATUS_LABELS = {
     Status.RUNNING: "Running",
     Status.COMPLETED: "Completed",
     Status.FAILED: "Failed",
-    CANCELLED: "Cancelled",  # shown for a failed run whose error_type is cancelled: nobody's error
+    SHOWN_CANCELLED: "Cancelled",  # shown for a failed run whose error_type is cancelled: nobody's error
 }
 ERROR_TYPE_LABELS = {
     ErrorType.TIMEOUT: "Time limit exceeded",
@@ -82,8 +81,8 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = selectors.execution_get_for(execution_id=execution_id, user=request.user)  # or the 404 page
     context = {
         "execution": execution,
-        "shown_status": shown_status(execution),
-        "status_label": STATUS_LABELS[shown_status(execution)],
+        "shown_status": execution.shown_status,
+        "status_label": STATUS_LABELS[execution.shown_status],
         "failure_reason": failure_reason(execution),
         "facts": execution_facts(execution),
         "submission": submission_facts(execution),
@@ -154,12 +153,6 @@ def _starting_script(request: HttpRequest) -> dict:
     except selectors.ExecutionNotFound:
         return {"script": None, "stdin": "", "runtime": None}
     return {"script": source.script, "stdin": source.stdin, "runtime": None}
-
-
-def shown_status(execution: Execution) -> str:
-    """The status as the pages show it: a cancelled run is failed by status, shown as cancelled."""
-    cancelled = execution.status == Status.FAILED and execution.error_type == ErrorType.CANCELLED
-    return CANCELLED if cancelled else execution.status
 
 
 def failure_reason(execution: Execution) -> str:

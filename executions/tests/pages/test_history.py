@@ -123,3 +123,10 @@ def test_executions_leads_to_the_history_page(client):
     """Where people guess it is (the README once sent them there): a redirect, query kept."""
     response = client.get("/executions/?page=2")
     assert (response.status_code, response["Location"]) == (302, "/history/?page=2")
+
+
+def test_a_cancelled_run_is_listed_as_cancelled(client, owner, empty_store):
+    make_execution(owner_id=owner.pk, status=Status.FAILED, error_type="cancelled")
+    client.force_login(owner)
+    html = client.get("/history/").content.decode()
+    assert '<span class="badge badge-cancelled">cancelled</span></td>' in html
