@@ -221,3 +221,16 @@ def test_a_desktop_keeps_its_keyboard_hints(page):
     editor = EditorPage(page).open()
     expect(page.locator(".hint")).to_be_visible()
     expect(editor.run_button.locator("kbd")).to_be_visible()
+
+
+def test_on_a_phone_the_output_comes_into_view_after_run(page):
+    page.set_viewport_size({"width": 375, "height": 740})
+    editor = EditorPage(page).open()
+    result = page.locator("section.pane", has=page.locator("#result-title"))
+    assert result.bounding_box()["y"] > 740  # below the editor, out of view
+    editor.run_button.click()
+    expect(editor.status).to_have_text("Completed")
+    page.wait_for_function(
+        "() => { const r = document.getElementById('result-title').getBoundingClientRect(); "
+        "return r.top >= 0 && r.top < window.innerHeight; }"
+    )
