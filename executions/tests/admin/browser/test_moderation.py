@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from accounts.tests.live import live_tokens, live_user
 from conftest import PASSWORD, wait_until
 from executions.documents import Status
+from integr8scode.mongo import connect
 
 FOREVER = "import time\nwhile True:\n    time.sleep(0.1)\n"
 
@@ -59,6 +60,8 @@ def test_an_admin_hides_a_script_and_bans_its_owner_with_immediate_effect(page, 
 
 
 def _final(server, execution_id: str) -> dict | None:
-    # The live server uses its own database on this session's MongoDB server.
+    # The live server uses its own database on this session's MongoDB server (connected here
+    # too, should this test run alone).
+    connect()
     stored = get_connection()[server.env["MONGODB_DB"]]["executions"].find_one({"_id": execution_id})
     return stored if stored and stored["status"] in Status.FINAL else None
