@@ -22,6 +22,7 @@ from executions.runners.local.scratch import JobDir
 from executions.runners.local.setup import (
     Runtime,
     all_pids,
+    children,
     kill_group,
     merged_usr_link,
     options_missing,
@@ -81,8 +82,7 @@ class Bubblewrap:
         cgroup: cgroups.RunCgroup | None,
     ) -> Spawn:
         fds = {"entry": os.open(entry, os.O_RDONLY | os.O_CLOEXEC), "seccomp": memory_file(seccomp.program())}
-        # bwrap takes only options from --args; it is the process the chain ends in.
-        argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
+        argv = self._argv(runtime, uid, command)
         options = self._options(runtime, _job_dir_options(job_dir, disk_mb, files), fds, environment, files)
         return Spawn(argv=argv, fds=fds, passed=[*fds.values(), *job_dir.fds.values()], arguments=options)
 
@@ -105,12 +105,16 @@ class Bubblewrap:
             "seccomp": memory_file(seccomp.program(namespaces=True)),
             "filter": memory_file(seccomp.program()),
         }
-        argv = [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
+        argv = self._argv(runtime, uid, command)
         mount_points = [arg for name in ("job", "work") for arg in ("--dir", files[name])]
         # Its own /tmp (covered in every run): room for the caches its modules write at import.
         scratch = [*mount_points, "--size", str(TEMPLATE_TMP_BYTES), "--tmpfs", "/tmp"]
         options = self._options(runtime, scratch, fds, environment, files, template=True)
         return Spawn(argv=argv, fds=fds, passed=list(fds.values()), arguments=options)
+
+    def _argv(self, runtime: Runtime, uid: int | None, command: list[str]) -> list[str]:
+        # bwrap takes only options from --args; it is the process the chain ends in.
+        return [*spawn_prefix(runtime, uid), self.bwrap, "--args", ARGS_FD, *command]
 
     def _options(
         self,
@@ -143,7 +147,7 @@ class Bubblewrap:
         """Make bubblewrap and the supervisor the out-of-memory killer's last choice in the run's
         cgroup, so memory the script holds outside its processes (shared memory, tmpfs) costs
         the script's processes first; the script raises its own back (see the entry)."""
-        for pid in (launcher.proc.pid, *_children(launcher.proc.pid)):
+        for pid in (launcher.proc.pid, *children(launcher.proc.pid)):
             try:
                 Path(f"/proc/{pid}/oom_score_adj").write_text(str(SHELTERED_OOM_SCORE))
             except OSError:
@@ -198,13 +202,6 @@ def _job_dir_options(job_dir: JobDir, disk_mb: int, files: dict[str, str]) -> li
         "--tmpfs",
         "/tmp",
     ]
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def _children_of(sandbox: LocalSandbox) -> list[int]:

@@ -47,6 +47,10 @@ class Spawn:
     joins_cgroup: bool = False  # the command moves itself into the run's cgroup before it execs
     name: str = ""  # what the isolation level calls the sandbox (its container id)
 
+    def argument_bytes(self) -> bytes:
+        """The options, as bubblewrap's --args reads them: each ended by a NUL."""
+        return b"".join(arg.encode() + b"\0" for arg in self.arguments or ())
+
 
 class Isolation(Protocol):
     """An isolation level of the local runner (bwrap.py, gvisor.py): how it starts a sandbox, and
@@ -92,7 +96,8 @@ class Launcher:
     ):
         self.runtime, self.uid, self.cgroup, self.job_dir = runtime, uid, cgroup, job_dir
         self.release_uid, self.release = release_uid, release
-        self.name, self.arguments, self.fds = spawn.name, spawn.arguments, spawn.fds
+        self.name, self.fds = spawn.name, spawn.fds
+        self.arguments = spawn.argument_bytes() if spawn.arguments is not None else None
         self.args_w = -1
         argv, passed = spawn.argv, spawn.passed
         if spawn.arguments is not None:
@@ -136,7 +141,7 @@ class Launcher:
         Raises OSError (BrokenPipeError when it is gone, TimeoutError) if it does not come up."""
         try:
             if self.arguments is not None:
-                _write_all(self.args_w, b"".join(arg.encode() + b"\0" for arg in self.arguments))
+                write_all(self.args_w, self.arguments)
         finally:
             if self.args_w >= 0:
                 os.close(self.args_w)
@@ -176,9 +181,6 @@ class Launcher:
         kill_group(self.proc.pid)
         if self.cgroup is not None:
             self.cgroup.kill_all()
-
-    def shelter(self, isolation) -> None:
-        isolation.shelter(self)
 
     def run(self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = ()) -> None:
         """Start the run: its script and stdin into the job directory, its files into the
@@ -255,12 +257,12 @@ def read_start_line(fd: int, timeout: float) -> None:
 def memory_file(data: bytes) -> int:
     """A descriptor of an anonymous file holding ``data``, read from its start."""
     fd = os.memfd_create("sandbox", os.MFD_CLOEXEC)
-    _write_all(fd, data)
+    write_all(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

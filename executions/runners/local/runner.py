@@ -250,7 +250,7 @@ class LocalRunner(BaseRunner):
         uid = self.slots.claim()
         if uid is None:
             raise RunnerError(NO_FREE_UID)
-        cgroup = spawn = None
+        cgroup = None
         try:
             fingerprint = self.template_fingerprint(runtime)
             cgroup = self.cgroups.create(str(uid))
@@ -259,17 +259,11 @@ class LocalRunner(BaseRunner):
                 runtime=runtime,
                 uid=uid,
                 entry=Path(fingerprint[0]),
-                command=[
-                    *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
-                    *runtime.entry_args(preload=True),
-                    *("template=1", f"filter={TEMPLATE_FILTER}", ENTRY_SETTINGS_ARG),
-                ],
-                environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
+                command=_entry_command(runtime, preload=True, extra=("template=1", f"filter={TEMPLATE_FILTER}")),
+                environment=_sandbox_environment(runtime),
                 files={"entry": SANDBOX_FILES["entry"], "filter": TEMPLATE_FILTER, "job": JOB_DIR, "work": WORK_DIR},
             )
         except BaseException:
-            for fd in spawn.fds.values() if spawn is not None else ():
-                os.close(fd)
             if cgroup is not None:
                 cgroup.remove()
             self.slots.release(uid)
@@ -297,11 +291,8 @@ class LocalRunner(BaseRunner):
                 job_dir=job_dir,
                 disk_mb=disk_mb,
                 entry=runtime.compiled(ENTRY_PATH, self.work_dir / "entries", shown_as=ENTRY_SHOWN_AS),
-                command=[
-                    *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
-                    *(*runtime.entry_args(preload=self.isolation.preloads), ENTRY_SETTINGS_ARG),
-                ],
-                environment={**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)},
+                command=_entry_command(runtime, preload=self.isolation.preloads),
+                environment=_sandbox_environment(runtime),
                 files={"entry": SANDBOX_FILES["entry"], "job": JOB_DIR, "work": WORK_DIR},
                 cgroup=cgroup,
             )
@@ -331,7 +322,7 @@ class LocalRunner(BaseRunner):
         if it does not come up."""
         try:
             launcher.arm()
-            launcher.shelter(self.isolation)
+            self.isolation.shelter(launcher)
         except BaseException:
             launcher.discard()
             raise
@@ -413,6 +404,21 @@ class LocalRunner(BaseRunner):
             return 0 if process_exists(number) else int(cgroup.remove())
         with self.slots.held_if_free(number) as free:  # False too for another runner's uid range
             return int(cgroup.remove()) if free else 0
+
+
+def _entry_command(runtime: Runtime, *, preload: bool, extra: tuple[str, ...] = ()) -> list[str]:
+    """How a sandbox starts the entry: the runtime's interpreter on its bytecode, the runtime's
+    entry arguments, ``extra``, and its settings to come on its standard input."""
+    return [
+        *(runtime.sandbox_interpreter, "-I", "-S", SANDBOX_FILES["entry"]),
+        *runtime.entry_args(preload=preload),
+        *extra,
+        ENTRY_SETTINGS_ARG,
+    ]
+
+
+def _sandbox_environment(runtime: Runtime) -> dict[str, str]:
+    return {**SANDBOX_ENV, **runtime.environment(SANDBOX_PATH)}
 
 
 def _default_runtime_name() -> str:

@@ -19,7 +19,7 @@ from executions.runners.files import collect, reported_by
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
-from executions.runners.local.setup import SlotPool, end_processes_of
+from executions.runners.local.setup import SlotPool, children, end_processes_of
 from executions.runners.outcome import HostView, settle
 from executions.sandbox.protocol import START_LINE, Decoder
 
@@ -285,7 +285,7 @@ class LocalSandbox(Sandbox):
 def _tree_cpu_ns(pid: int) -> int:
     """CPU time bwrap and its child (the idle entry) have used, from /proc (nanoseconds)."""
     total = 0
-    for process in (pid, *_children(pid)):
+    for process in (pid, *children(pid)):
         try:
             total += int(Path(f"/proc/{process}/schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
@@ -293,16 +293,9 @@ def _tree_cpu_ns(pid: int) -> int:
     return total
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def _exit_detail(returncode: int | None) -> str:
     if returncode is None:
         return "its template ended with it"
-    if returncode is not None and returncode < 0:
+    if returncode < 0:
         return f"killed by signal {-returncode}"
     return f"exit status {returncode}"

@@ -31,10 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from executions.runners.local import cgroups
-from executions.runners.local.bwrap import SHELTERED_OOM_SCORE
-from executions.runners.local.launcher import ARGS_FD, Launcher, Spawn, read_start_line
+from executions.runners.local.launcher import ARGS_FD, Launcher, Spawn, read_start_line, write_all
 from executions.runners.local.scratch import DetachedScratch
-from executions.runners.local.setup import Runtime
+from executions.runners.local.setup import Runtime, children
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +93,7 @@ class Template:
             theirs.close()
         try:
             cgroup.attach(self.proc.pid)  # before bwrap has its arguments: nothing is started yet
-            view = memoryview(b"".join(arg.encode() + b"\0" for arg in spawn.arguments or ()))
-            while view:
-                view = view[os.write(args_w, view) :]
+            write_all(args_w, spawn.argument_bytes())
             os.close(args_w)
             args_w = -1
             for fd in spawn.fds.values():
@@ -276,7 +273,7 @@ class ForkLauncher(Launcher):
 
     def kill_run(self, sandbox) -> None:
         """Kill the run's PID 1 (the kernel then ends its whole namespace), else the fork."""
-        if not any(cgroups.kill(pid) for pid in _children(self.proc.pid)):
+        if not any(cgroups.kill(pid) for pid in children(self.proc.pid)):
             cgroups.kill(self.proc.pid)
 
     def kill_hard(self) -> None:
@@ -289,14 +286,6 @@ class ForkLauncher(Launcher):
         status = self.template.wait_exit(self.inner, timeout=EXIT_REPORT_SECONDS)
         self.inner = None
         return (None if status is None else os.waitstatus_to_exitcode(status)), None
-
-    def shelter(self, isolation) -> None:
-        """The fork and the run's PID 1: the out-of-memory killer's last choice in the run's cgroup."""
-        for pid in (self.proc.pid, *_children(self.proc.pid)):
-            try:
-                Path(f"/proc/{pid}/oom_score_adj").write_text(str(SHELTERED_OOM_SCORE))
-            except OSError:
-                pass
 
     def discard(self, *, release: bool = True) -> None:
         """Never (successfully) run: kill it, wait for the template's report, free its cgroup."""
@@ -447,23 +436,16 @@ def _available(fd: int) -> str:
     return data.decode(errors="replace").strip()
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def _only_child(pid: int) -> int:
-    children = _children(pid)
-    if len(children) != 1:
-        raise OSError(f"bubblewrap has {len(children)} children instead of the template")
-    return children[0]
+    found = children(pid)
+    if len(found) != 1:
+        raise OSError(f"bubblewrap has {len(found)} children instead of the template")
+    return found[0]
 
 
 def _child_with_inner_pid(parent: int, inner: int) -> int | None:
     """The host pid of the child of ``parent`` that is ``inner`` in the template's PID namespace."""
-    for child in _children(parent):
+    for child in children(parent):
         try:
             status = Path(f"/proc/{child}/status").read_text()
         except OSError:
