@@ -141,8 +141,14 @@ class _Process:
     _handle = _ctypes.dlopen(None)  # this interpreter, and the C library it is linked with
 
 
-_prctl = _CFunction(("prctl", _Process))
-_prctl.argtypes = (_Int, _ULong, _ULong, _ULong, _ULong)
+def _libc(name, restype, *argtypes):
+    """A function of the C library the interpreter is linked with (errno kept for OSError)."""
+    function = type(name, (_CFunction,), {"_restype_": restype, "_flags_": _CFunction._flags_})((name, _Process))
+    function.argtypes = argtypes
+    return function
+
+
+_prctl = _libc("prctl", _Int, _Int, _ULong, _ULong, _ULong, _ULong)
 
 
 def prctl(option, arg=0, arg2=0):
@@ -667,18 +673,17 @@ class Supervisor:
     def uncaught_record(self):
         """The ``U`` record, rebuilt from the status pipe's line when it is well formed (the
         script could write anything there: it is only the script's own word, as its stderr is)."""
-        for line in self.status.lstrip(MEMORY_ERROR_MARK).split(b"\n")[:1]:
-            parts = line.split(b" ")
-            if len(parts) != 4 or parts[0] != b"U" or not (parts[3] == b"-" or parts[3].isdigit()):
-                return b""
-            try:
-                name, message = (binascii.a2b_base64(part, strict_mode=True) for part in parts[1:3])
-            except binascii.Error:
-                return b""
-            if len(name) > 800 or len(message) > 4000:
-                return b""
-            return line + b"\n"
-        return b""
+        line = self.status.lstrip(MEMORY_ERROR_MARK).partition(b"\n")[0]
+        parts = line.split(b" ")
+        if len(parts) != 4 or parts[0] != b"U" or not (parts[3] == b"-" or parts[3].isdigit()):
+            return b""
+        try:
+            name, message = (binascii.a2b_base64(part, strict_mode=True) for part in parts[1:3])
+        except binascii.Error:
+            return b""
+        if len(name) > 800 or len(message) > 4000:  # the 200 and 1000 characters of uncaught_line, in UTF-8
+            return b""
+        return line + b"\n"
 
     def exit_record(self, ended):
         status = self.child_status
@@ -697,11 +702,13 @@ class Supervisor:
         return ("X " + " ".join(f"{key}={value}" for key, value in fields.items()) + "\n").encode()
 
     def exit_status(self):
-        """The script's status as a shell would give it: its exit code, or 128 + its signal."""
-        status = self.child_status
-        if status is None:
-            return 255
-        return posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status)
+        """The script's status as a shell would give it (see shell_status)."""
+        return 255 if self.child_status is None else shell_status(self.child_status)
+
+
+def shell_status(status):
+    """A wait status as a shell gives it: the exit code, or 128 + the signal that ended it."""
+    return posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status)
 
 
 # --- a template: one warm interpreter, forked into fresh namespaces for each run -----------
@@ -742,12 +749,6 @@ class _CharP(_ctypes._SimpleCData):
 
 class _Long(_ctypes._SimpleCData):
     _type_ = "l"
-
-
-def _libc(name, restype, *argtypes):
-    function = type(name, (_CFunction,), {"_restype_": restype, "_flags_": _CFunction._flags_})((name, _Process))
-    function.argtypes = argtypes
-    return function
 
 
 _unshare = _libc("unshare", _Int, _Int)
@@ -921,7 +922,7 @@ def wait_for_run(child):
             break
         except InterruptedError:
             continue
-    posix._exit(posix.WEXITSTATUS(status) if posix.WIFEXITED(status) else 128 + posix.WTERMSIG(status))
+    posix._exit(shell_status(status))
 
 
 def drop_capabilities():
