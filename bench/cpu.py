@@ -46,7 +46,7 @@ def live_sandboxes_cpu(pid: int, *, exclude: list[int] = ()) -> float:
     for child in _children_of(pid):
         if child in exclude:
             continue
-        for process in (child, *_children_of_quietly(child)):
+        for process in (child, *_children_of(child)):
             try:
                 total += sum(_times(process))
             except (OSError, IndexError):
@@ -71,8 +71,13 @@ def _times(pid: int) -> tuple[float, float]:
 
 
 def _children_of(pid: int) -> list[int]:
-    """Children of ``pid``'s main thread (Python's subprocesses are forked from every thread)."""
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in _task_children(task)]
+    """Children of any thread of ``pid`` (Python's subprocesses are forked from every thread);
+    none when it is gone."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    return [int(child) for task in tasks for child in _task_children(task)]
 
 
 def _name(pid: int) -> str:
@@ -85,12 +90,5 @@ def _name(pid: int) -> str:
 def _task_children(task: Path) -> list[str]:
     try:
         return (task / "children").read_text().split()
-    except OSError:
-        return []
-
-
-def _children_of_quietly(pid: int) -> list[int]:
-    try:
-        return _children_of(pid)
     except OSError:
         return []

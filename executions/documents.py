@@ -153,7 +153,8 @@ class Execution(StoredDocument):
     @property
     def shown_status(self) -> str:
         """The status as pages show it: a cancelled run is failed by status, shown as cancelled."""
-        return SHOWN_CANCELLED if self.status == Status.FAILED and self.error_type == "cancelled" else self.status
+        cancelled = self.status == Status.FAILED and self.error_type == ErrorType.CANCELLED
+        return SHOWN_CANCELLED if cancelled else self.status
 
     @classmethod
     def ensure_indexes(cls):
