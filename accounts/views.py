@@ -13,6 +13,7 @@ QUOTA_LABELS = {
     "submissions_per_minute": "Submissions this minute",
     "concurrent_executions": "Queued or running now",
     "cpu_seconds_per_day": "CPU-seconds today",
+    "interactive_sessions": "Interactive sessions open",
 }
 
 

@@ -25,6 +25,7 @@ from executions.schemas import (
     InvalidOut,
     ResultOut,
     RuntimesOut,
+    StdinIn,
 )
 from integr8scode.threads import in_thread
 from scripts.services import SignInRequired
@@ -129,6 +130,20 @@ async def execution_detail(request: HttpRequest, execution_id: str):
 async def execution_cancel(request: HttpRequest, execution_id: str):
     execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
     return await in_thread(services.execution_cancel)(execution=execution)
+
+
+@router.post(
+    "/executions/{execution_id}/stdin",
+    response={200: ExecutionOut, **WRITE_ERRORS, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut},
+    summary="Type input for an interactive run",
+    description="Appends `text` to the stdin of an execution submitted with `interactive: true` (queued or "
+    "running), then ends it with `eof: true`. Who may cancel an execution may feed it. 409 when it has "
+    "finished, is not interactive or its stdin has ended; 413 beyond the stdin cap (`stdin_max_bytes`, "
+    "counting the submission's `stdin`). `waiting_for_input` says when it waits for more.",
+)
+async def execution_stdin(request: HttpRequest, execution_id: str, payload: StdinIn):
+    execution = await in_thread(selectors.execution_get_for)(execution_id=execution_id, user=_caller(request))
+    return await in_thread(services.execution_feed)(execution=execution, text=payload.text, eof=payload.eof)
 
 
 @router.get(

@@ -68,9 +68,10 @@ class Caller:
         """The most it may ask for in the default runtime: anonymous callers have lower caps."""
         return quotas.caps_for(signed_in=self.signed_in)
 
-    def caps_in(self, runtime: str) -> Limits:
-        """The most it may ask for in ``runtime`` (some runtimes need more than a hello)."""
-        return quotas.caps_for(signed_in=self.signed_in, runtime=runtime)
+    def caps_in(self, runtime: str, *, interactive: bool = False) -> Limits:
+        """The most it may ask for in ``runtime`` (some runtimes need more than a hello), in an
+        interactive run or not."""
+        return quotas.caps_for(signed_in=self.signed_in, runtime=runtime, interactive=interactive)
 
     @property
     def input_file_caps(self) -> dict[str, int]:

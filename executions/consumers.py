@@ -8,7 +8,10 @@ or dropped for a slow watcher by the channel layer's capacity) is filled by a fr
 snapshot, so a watcher never misses or repeats output. Output published before the watcher
 joined is in its snapshot when a dispatcher of this process runs the execution; otherwise it
 arrives with the next snapshot, once the dispatcher has stored it (its ``persisted`` event).
-The client may send ``{"type": "cancel"}``.
+The client may send ``{"type": "cancel"}``, and for an interactive run ``{"type": "stdin",
+"text": ..., "eof": ...}`` (as ``POST /api/v1/executions/<id>/stdin``; one that is refused is
+answered ``{"type": "error", "status", "detail"}`` and the connection stays open). Status
+messages of a running interactive run say whether it waits for input (``waiting_for_input``).
 
 ``/ws/executions/`` is the same with a submission first: the client's first message is
 ``{"type": "submit", ...}`` with the fields of ``POST /api/v1/executions`` (and, optionally,
@@ -30,7 +33,7 @@ from executions import engine, metrics, selectors, services
 from executions.caller import Caller
 from executions.documents import Execution
 from executions.errors import AppError
-from executions.schemas import ExecutionIn, ExecutionOut
+from executions.schemas import ExecutionIn, ExecutionOut, StdinIn
 from integr8scode import strict_json
 from integr8scode.threads import in_thread
 
@@ -97,6 +100,19 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
                 await in_thread(services.execution_cancel)(execution=execution)
             except services.AlreadyFinished:
                 pass
+        elif content.get("type") == "stdin":
+            await self._feed({key: value for key, value in content.items() if key != "type"})
+
+    async def _feed(self, fields: dict) -> None:
+        try:
+            typed = StdinIn.model_validate(fields)
+            execution = await self._load()
+            await in_thread(services.execution_feed)(execution=execution, text=typed.text, eof=typed.eof)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False, include_input=False)
+            await self.send_json({"type": "error", "status": 422, "detail": errors})
+        except AppError as exc:
+            await self.send_json({"type": "error", "status": exc.status, "detail": exc.message})
 
     # --- events from the channel layer -------------------------------------------------
 
@@ -118,7 +134,7 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
 
     async def execution_status(self, event: dict) -> None:
         if not self.done:
-            await self.send_json({"type": "status", "status": event["status"]})
+            await self.send_json({key: value for key, value in event.items() if key != "type"} | {"type": "status"})
 
     async def execution_finished(self, event: dict) -> None:
         if not self.done:

@@ -113,6 +113,15 @@ class Execution(StoredDocument):
     files = EmbeddedDocumentListField(OutputFile, default=list)  # what the run made, in name order
     files_truncated = BooleanField(default=False)  # some were over the caps and left out
 
+    # An interactive run's stdin stays open while it runs (services.execution_feed): ``stdin``
+    # first, then each text typed, in order, then end of file once ``input_closed``.
+    interactive = BooleanField(default=False)
+    typed = ListField(StringField(), default=list)
+    input_bytes = IntField(default=0)  # stdin and everything typed, in UTF-8: held to the stdin cap
+    input_closed = BooleanField(default=False)
+    # Whether it waits for input now, as the host measures it (idle, everything typed passed on).
+    waiting_for_input = BooleanField(default=False)
+
     runner = StringField(null=True)
     worker = StringField(null=True)
     lease_until = DateTimeField(null=True)

@@ -1,6 +1,6 @@
 """Limit caps and how a caller's requested limits are resolved against them."""
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 from django.conf import settings
 
@@ -23,6 +23,12 @@ class InvalidLimits(ValueError):
 def limit_caps(runtime: str | None = None) -> Limits:
     """Signed-in callers' caps: the server's, with the runtime's own where it has some."""
     return Limits(**(settings.EXECUTION_LIMITS | settings.RUNTIME_EXECUTION_LIMITS.get(runtime, {})))
+
+
+def interactive_caps(caps: Limits, *, signed_in: bool) -> Limits:
+    """The caps of an interactive run: a wall cap of its own (a person types slowly)."""
+    wall = settings.INTERACTIVE_WALL_SECONDS if signed_in else settings.ANONYMOUS_INTERACTIVE_WALL_SECONDS
+    return replace(caps, wall_seconds=wall)
 
 
 def anonymous_limit_caps(runtime: str | None = None) -> Limits:

@@ -26,11 +26,19 @@ from django.core.cache import cache
 
 from executions import engine, errors, metrics
 from executions.documents import Execution
-from executions.limits import Limits, anonymous_limit_caps, limit_caps, most_cpu_seconds
+from executions.limits import Limits, anonymous_limit_caps, interactive_caps, limit_caps, most_cpu_seconds
 
 RATE_EXCEEDED = "Too many submissions: at most {limit} per minute. Try again in {retry_after} s."
 CONCURRENCY_EXCEEDED = (
     "Too many executions at once: at most {limit} may be queued or running. Try again when one has finished."
+)
+INTERACTIVE_EXCEEDED = (
+    "Too many interactive sessions at once: at most {limit} may be open. End one (Ctrl+D, or cancel it) "
+    "or run without interactive input."
+)
+INTERACTIVE_FULL = (
+    "The server has as many interactive sessions open as it allows ({limit}). Try again in a while, "
+    "or run without interactive input."
 )
 CPU_EXCEEDED = "Daily CPU time used up: {limit} CPU-seconds per day. It renews at midnight UTC, in {retry_after} s."
 
@@ -50,6 +58,7 @@ class Quota:
     submissions_per_minute: int
     concurrent_executions: int
     cpu_seconds_per_day: int
+    interactive_sessions: int = 0
 
 
 QUOTA_OFF = Quota(submissions_per_minute=0, concurrent_executions=0, cpu_seconds_per_day=0)
@@ -123,19 +132,22 @@ def quota_for(subject: Subject) -> Quota:
     return Quota(**values)
 
 
-def caps_for(*, signed_in: bool, runtime: str | None = None) -> Limits:
+def caps_for(*, signed_in: bool, runtime: str | None = None, interactive: bool = False) -> Limits:
     """The limits a caller may ask for at most in ``runtime``: anonymous callers get lower ones."""
-    return limit_caps(runtime) if signed_in else anonymous_limit_caps(runtime)
+    caps = limit_caps(runtime) if signed_in else anonymous_limit_caps(runtime)
+    return interactive_caps(caps, signed_in=signed_in) if interactive else caps
 
 
 # --- admission -------------------------------------------------------------------------
 
 
 @contextmanager
-def quota_admit(*, subject: Subject | None):
+def quota_admit(*, subject: Subject | None, interactive: bool = False):
     """Check every quota of ``subject`` (None: not metered) for one submission, or raise
     :class:`QuotaExceeded`. Yields a function to call with the execution once it is stored;
-    only then does it count."""
+    only then does it count. An interactive session is also held to the server's total."""
+    if interactive:
+        _check_interactive_total(subject)
     quota = quota_for(subject) if subject else None
     if quota is None or quota == QUOTA_OFF:
         yield lambda execution: None
@@ -145,6 +157,8 @@ def quota_admit(*, subject: Subject | None):
         try:
             _check_rate(subject, quota)
             _check_concurrency(quota, in_flight)
+            if interactive:
+                _check_interactive(quota, in_flight)
             _check_cpu(subject, quota)
         except QuotaExceeded as refused:
             metrics.rate_limit_refusals.labels(subject.kind, refused.resource).inc()
@@ -172,6 +186,31 @@ def _check_concurrency(quota: Quota, in_flight: list[str]) -> None:
         retry_after = math.ceil(min((e.limits["wall_seconds"] for e in limits), default=1))
         raise QuotaExceeded(
             CONCURRENCY_EXCEEDED.format(limit=limit), resource="concurrency", limit=limit, retry_after=retry_after
+        )
+
+
+def _check_interactive(quota: Quota, in_flight: list[str]) -> None:
+    limit = quota.interactive_sessions
+    if limit and Execution.objects(execution_id__in=in_flight, interactive=True).count() >= limit:
+        raise QuotaExceeded(
+            INTERACTIVE_EXCEEDED.format(limit=limit),
+            resource="interactive",
+            limit=limit,
+            retry_after=math.ceil(settings.INTERACTIVE_IDLE_SECONDS),
+        )
+
+
+def _check_interactive_total(subject: Subject | None) -> None:
+    """The server's bound on open sessions: each holds a thread, a sandbox and its memory."""
+    limit = settings.INTERACTIVE_SESSIONS_MAX
+    open_now = Execution.objects(status__in=["queued", "running"], interactive=True).count()
+    if open_now >= limit:
+        metrics.rate_limit_refusals.labels(subject.kind if subject else "internal", "interactive_total").inc()
+        raise QuotaExceeded(
+            INTERACTIVE_FULL.format(limit=limit),
+            resource="interactive_total",
+            limit=limit,
+            retry_after=math.ceil(settings.INTERACTIVE_IDLE_SECONDS),
         )
 
 
@@ -206,6 +245,10 @@ def quota_usage(*, subject: Subject | None) -> dict | None:
         "submissions_per_minute": (cache.get(_rate_key(subject)) or 0, quota.submissions_per_minute),
         "concurrent_executions": (len(in_flight), quota.concurrent_executions),
         "cpu_seconds_per_day": (round(cpu_ms_today(subject) / 1000, 1), quota.cpu_seconds_per_day),
+        "interactive_sessions": (
+            Execution.objects(execution_id__in=in_flight, interactive=True).count(),
+            quota.interactive_sessions,
+        ),
     }
 
 

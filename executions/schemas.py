@@ -5,7 +5,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator, model_validator
 
 from integr8scode import strict_json
 
@@ -64,6 +64,12 @@ class ExecutionIn(InputSchema):
 
     script: StrictStr = Field(..., description="Python source to run.")
     stdin: StrictStr = Field("", description="Text given to the script on standard input.")
+    interactive: StrictBool = Field(
+        False,
+        description="Keep stdin open while it runs: `stdin` first, then what is sent with POST "
+        "/api/v1/executions/{id}/stdin or the WebSocket's stdin message, until end of file is sent. "
+        "Interactive runs have a wall cap of their own (GET /api/v1/runtimes).",
+    )
     runtime: StrictStr | None = Field(
         None, description="A runtime from GET /api/v1/runtimes; the default when omitted."
     )
@@ -77,7 +83,27 @@ class ExecutionIn(InputSchema):
         """The arguments of ``services.execution_submit`` that come from the request body."""
         limits = self.limits.model_dump(exclude_none=True) if self.limits else None
         files = [file.model_dump() for file in self.files]
-        return {"script": self.script, "stdin": self.stdin, "runtime": self.runtime, "limits": limits, "files": files}
+        return {
+            "script": self.script,
+            "stdin": self.stdin,
+            "interactive": self.interactive,
+            "runtime": self.runtime,
+            "limits": limits,
+            "files": files,
+        }
+
+
+class StdinIn(InputSchema):
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr = Field("", description="Text appended to the run's stdin.")
+    eof: StrictBool = Field(False, description="Then end of file: the script reads no more after it.")
+
+    @model_validator(mode="after")
+    def something(self):
+        if not self.text and not self.eof:
+            raise ValueError("send some text, or eof: true")
+        return self
 
 
 class LimitsOut(Schema):
@@ -136,6 +162,12 @@ class ExecutionOut(Schema):
     )
     exception_message: str | None = Field(None, description="Its message (e.g. division by zero).")
     exception_line: int | None = Field(None, description="The line of the script it was raised from, where known.")
+    interactive: bool = Field(False, description="Whether its stdin stays open while it runs.")
+    typed: str = Field("", description="What was sent to an interactive run's stdin after `stdin`, in order.")
+    input_closed: bool = Field(False, description="Whether an interactive run's stdin has been ended (eof).")
+    waiting_for_input: bool = Field(
+        False, description="Whether it is running and waits for input now, as the host measures it."
+    )
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -156,6 +188,10 @@ class ExecutionOut(Schema):
     runner: str | None
     owner_id: int | None
     cancel_requested: bool
+
+    @staticmethod
+    def resolve_typed(execution) -> str:
+        return "".join(execution.typed or ())
 
     @staticmethod
     def resolve_input_files(execution) -> list[dict]:
@@ -199,6 +235,8 @@ class RuntimeOut(Schema):
         "kubernetes, or kubernetes:<runtime class> (gVisor's, typically)."
     )
     limits: LimitsOut = Field(description="The most the caller may ask for in this runtime (and what a run gets).")
+    interactive: bool = Field(description="Whether its runs can be interactive (fed input while they run).")
+    interactive_wall_seconds: float = Field(description="The wall cap of an interactive run here.")
 
 
 class RuntimesOut(Schema):

@@ -59,9 +59,17 @@ def runtimes_for(caller) -> list[dict]:
             "default": name == default,
             "isolation": runner.isolation_of(name),
             "limits": caller.caps_in(name),
+            "interactive": runtime_interactive(info),
+            "interactive_wall_seconds": caller.caps_in(name, interactive=True).wall_seconds,
         }
         for name, info in available.items()
     ]
+
+
+def runtime_interactive(info) -> bool:
+    """Whether runs of a runtime can be interactive here: the runner can feed them, and the
+    server allows interactive sessions at all."""
+    return info.interactive and settings.INTERACTIVE_SESSIONS_MAX > 0
 
 
 def runtime_default(available) -> str:

@@ -29,6 +29,13 @@ STDIN_TOO_LARGE = "stdin is {size} bytes; the limit is {limit} bytes"
 SCRIPT_EMPTY = "script must not be empty"
 UNKNOWN_RUNTIME = "runtime {runtime!r} is not available here (available: {available})"
 ALREADY_FINISHED = "execution {execution_id} has already finished ({status})"
+NOT_INTERACTIVE_HERE = "runtime {runtime!r} cannot run interactively on this server: give stdin with the submission"
+NOT_INTERACTIVE = (
+    "execution {execution_id} is not interactive: its stdin was the text given with the submission "
+    '(submit with "interactive": true to type input while it runs)'
+)
+INPUT_ENDED = "the stdin of execution {execution_id} has ended (eof was sent): it takes no more input"
+INPUT_TOO_LARGE = "stdin would be {size} bytes with this text; the limit is {limit} bytes"
 IDEMPOTENCY_KEY_INVALID = "The idempotency key must be 1 to 200 printable ASCII characters"
 # The idempotency scope of anonymous submissions made without a request (no address to count).
 UNMETERED_SCOPE = "unmetered"
@@ -125,6 +132,7 @@ def execution_submit(
     caller: Caller,
     script: str,
     stdin: str = "",
+    interactive: bool = False,
     runtime: str | None = None,
     limits: dict | None = None,
     files: list[dict] | None = None,
@@ -142,16 +150,20 @@ def execution_submit(
     if scope and (existing := Execution.objects(idempotency_scope=scope, idempotency_key=idempotency_key).first()):
         return existing, False
     runtime = runtime_resolve(runtime=runtime)
+    if interactive and not selectors.runtime_interactive(get_runner().runtimes()[runtime]):
+        raise SubmissionRejected(NOT_INTERACTIVE_HERE.format(runtime=runtime))
     try:
-        resolved = limits_resolve(requested=limits, caps=caller.caps_in(runtime))
+        resolved = limits_resolve(requested=limits, caps=caller.caps_in(runtime, interactive=interactive))
     except ValueError as exc:
         raise SubmissionRejected(str(exc)) from None
     caps = input_caps or caller.input_file_caps
     input_files = input_files_decode(files=files or [], caps=caps, disk_mb=resolved.disk_mb)
-    with quotas.quota_admit(subject=caller.quota_subject) as admitted:
+    with quotas.quota_admit(subject=caller.quota_subject, interactive=interactive) as admitted:
         execution = Execution(
             script=script,
             stdin=stdin,
+            interactive=interactive,
+            input_bytes=len(stdin.encode("utf-8", "surrogatepass")),
             input_files=input_files,
             file_caps=asdict(caller.output_file_caps),
             runtime=runtime,
@@ -198,6 +210,37 @@ def execution_cancel(*, execution: Execution) -> Execution:
         execution.reload()
         raise AlreadyFinished(ALREADY_FINISHED.format(execution_id=execution.execution_id, status=execution.status))
     execution.reload()
+    return execution
+
+
+def execution_feed(*, execution: Execution, text: str = "", eof: bool = False) -> Execution:
+    """Append ``text`` to an interactive run's stdin, then end it if ``eof``: in one conditional
+    update, so input is never taken for a run that has finished, whose input has ended, or
+    beyond the stdin cap. Its dispatcher passes it on at once (also a queued run's, once it
+    starts). Whoever may cancel a run may feed it."""
+    if not execution.interactive:
+        raise errors.Conflict(NOT_INTERACTIVE.format(execution_id=execution.execution_id))
+    size = len(text.encode("utf-8", "surrogatepass"))
+    changes = {"inc__input_bytes": size, "set__updated_at": timezone.now()}
+    if text:
+        changes["push__typed"] = text
+    if eof:
+        changes["set__input_closed"] = True
+    fed = Execution.objects(
+        execution_id=execution.execution_id,
+        status__in=[Status.QUEUED, Status.RUNNING],
+        input_closed=False,
+        input_bytes__lte=settings.STDIN_MAX_BYTES - size,
+    ).update(**changes)
+    execution.reload()
+    if not fed:
+        if execution.is_final:
+            raise AlreadyFinished(ALREADY_FINISHED.format(execution_id=execution.execution_id, status=execution.status))
+        if execution.input_closed:
+            raise errors.Conflict(INPUT_ENDED.format(execution_id=execution.execution_id))
+        size += execution.input_bytes
+        raise SubmissionRejected(INPUT_TOO_LARGE.format(size=size, limit=settings.STDIN_MAX_BYTES), status=413)
+    engine.notify_typed(execution.execution_id)
     return execution
 
 

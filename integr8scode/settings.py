@@ -223,7 +223,13 @@ EXECUTION_LIMITS = {
     "output_bytes": env_int("LIMIT_OUTPUT_BYTES", 1024 * 1024, minimum=1024),
 }
 SCRIPT_MAX_BYTES = env_int("LIMIT_SCRIPT_BYTES", 64 * 1024, minimum=1)
-STDIN_MAX_BYTES = env_int("LIMIT_STDIN_BYTES", 64 * 1024, minimum=0)
+STDIN_MAX_BYTES = env_int("LIMIT_STDIN_BYTES", 64 * 1024, minimum=0)  # with what is typed, for interactive runs
+# Interactive runs (fed input while they run): a wall cap of their own, as a person types
+# slowly; the CPU cap stays. A session waiting for input this long with none coming is ended.
+# At most this many are open on the server at once (each caller's share is a quota, below).
+INTERACTIVE_WALL_SECONDS = env_float("LIMIT_INTERACTIVE_WALL_SECONDS", 300.0, minimum=1.0)
+INTERACTIVE_IDLE_SECONDS = env_float("INTERACTIVE_IDLE_SECONDS", 60.0, minimum=1.0)
+INTERACTIVE_SESSIONS_MAX = env_int("INTERACTIVE_SESSIONS_MAX", 32, minimum=0)  # 0: no interactive runs
 
 _RUNNERS = {
     "local": "executions.runners.local.LocalRunner",
@@ -376,6 +382,12 @@ def _anonymous_cap(name: str, env_name: str, default, read, minimum=1):
     return value
 
 
+ANONYMOUS_INTERACTIVE_WALL_SECONDS = env_float(
+    "QUOTA_ANON_LIMIT_INTERACTIVE_WALL_SECONDS", min(120.0, INTERACTIVE_WALL_SECONDS), minimum=1.0
+)
+if ANONYMOUS_INTERACTIVE_WALL_SECONDS > INTERACTIVE_WALL_SECONDS:
+    raise ConfigError("QUOTA_ANON_LIMIT_INTERACTIVE_WALL_SECONDS must not exceed LIMIT_INTERACTIVE_WALL_SECONDS")
+
 ANONYMOUS_EXECUTION_LIMITS = {
     "wall_seconds": _anonymous_cap("wall_seconds", "WALL_SECONDS", 5.0, env_float),
     "cpu_seconds": _anonymous_cap("cpu_seconds", "CPU_SECONDS", 5, env_int),
@@ -448,11 +460,13 @@ QUOTAS = {
         "submissions_per_minute": env_int("QUOTA_ANON_SUBMISSIONS_PER_MINUTE", 10, minimum=0),
         "concurrent_executions": env_int("QUOTA_ANON_CONCURRENT_EXECUTIONS", 2, minimum=0),
         "cpu_seconds_per_day": env_int("QUOTA_ANON_CPU_SECONDS_PER_DAY", 300, minimum=0),
+        "interactive_sessions": env_int("QUOTA_ANON_INTERACTIVE_SESSIONS", 1, minimum=0),
     },
     "user": {  # per signed-in user; admins override them per user
         "submissions_per_minute": env_int("QUOTA_USER_SUBMISSIONS_PER_MINUTE", 30, minimum=0),
         "concurrent_executions": env_int("QUOTA_USER_CONCURRENT_EXECUTIONS", 4, minimum=0),
         "cpu_seconds_per_day": env_int("QUOTA_USER_CPU_SECONDS_PER_DAY", 3600, minimum=0),
+        "interactive_sessions": env_int("QUOTA_USER_INTERACTIVE_SESSIONS", 2, minimum=0),
     },
 }
 

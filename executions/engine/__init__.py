@@ -11,7 +11,7 @@ quotas, views, consumers).
 - ``waiting``: waiting for an execution's end without a thread, and what just ended.
 - ``output``: a run's output as it arrives, and what of it is not stored yet.
 - ``events``: live events of a run, to its WebSocket watchers.
-- ``wakeups``: telling idle dispatchers in other processes that there is work.
+- ``wakeups``: telling idle dispatchers in other processes that there is work, or typed input.
 """
 
 from executions.engine.dispatcher import (
@@ -28,7 +28,7 @@ from executions.engine.dispatcher import (
 from executions.engine.events import group_name, publisher
 from executions.engine.transitions import CANCELLED_MESSAGE, execution_enqueue, executions_recover_expired
 from executions.engine.waiting import cpu_ms_of_finished, execution_wait_result
-from executions.engine.wakeups import notify_queued
+from executions.engine.wakeups import notify_queued, notify_typed
 
 __all__ = [
     "CANCELLED_MESSAGE",
@@ -41,6 +41,7 @@ __all__ = [
     "group_name",
     "live_run",
     "notify_queued",
+    "notify_typed",
     "offer",
     "pending_here",
     "publisher",

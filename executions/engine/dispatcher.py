@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from executions import metrics
-from executions.documents import Execution
+from executions.documents import Execution, Status
 from executions.engine import events, transitions, waiting, wakeups
 from executions.engine.output import ExecutionOutput
 from executions.runners.base import (
@@ -53,6 +53,18 @@ log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 0.25
 RECOVERY_SECONDS = 5.0
+# Interactive runs: how often the host looks at their CPU time and passes typed input on (typed
+# input in this process, or announced through Redis, is passed on at once), how often it reads
+# the input back from the store anyway, and how much CPU a run may use in a look and still be
+# idle (the entry's own checks take a little).
+INPUT_POLL_SECONDS = 0.05
+INPUT_FETCH_SECONDS = 0.5
+IDLE_CPU_NS = 1_000_000
+WAITING_AFTER_SECONDS = 0.1  # idle this long, with everything typed passed on: waiting for input
+IDLE_ENDED = (
+    "No input came for {seconds:g} s while the program waited for it: the interactive session "
+    "was ended (INTERACTIVE_IDLE_SECONDS)."
+)
 SANDBOX_CRASHED = "The sandbox failed unexpectedly: {error}"
 OUTLIVED_GRACE = "shutting down: stopped %d execution(s) that outlived the grace period"
 
@@ -66,6 +78,18 @@ class Run:
     stop_message: str = ""
     stop_as: ErrorType = ErrorType.CANCELLED  # why, once stop_message is set
     lease_renewed_at: float = field(default_factory=time.monotonic)
+    # Interactive runs only. A run holds one of the dispatcher's slots while it computes; one
+    # that waits for input gives it back, and takes one again to be given its input.
+    holds_slot: bool = True
+    wants_slot: bool = False
+    ended: bool = False  # its slot, if it holds one, was given back for good
+    waiting: bool = False
+    delivered: int = 0  # how many typed texts were passed on
+    input_pending: bool = False  # typed input waits for a slot to be passed on
+    input_ended: bool = False
+    cpu_seen: int | None = None
+    idle_since: float | None = None
+    fetched_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,14 +106,15 @@ class Dispatcher:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="execution")
+        # Interactive runs waiting for input hold no slot, but still a thread.
+        self._pool = ThreadPoolExecutor(concurrency + settings.INTERACTIVE_SESSIONS_MAX, thread_name_prefix="execution")
         self._runs: dict[str, Run] = {}
         self._runs_lock = threading.Lock()
         self._backlog: deque[str] = deque()  # offered ids waiting for a slot (under _runs_lock)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        metrics.dispatcher_workers.labels("busy").set_function(self.busy)
-        metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.busy())
+        metrics.dispatcher_workers.labels("busy").set_function(self.slots_held)
+        metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.slots_held())
         for flag in Flag.ALL:  # exported at 0, so that an alert on an increase sees the first one
             metrics.report_disagreements.labels(self.runner.name, flag)
         for runtime in self.runner.runtimes():
@@ -100,7 +125,7 @@ class Dispatcher:
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        for target in (self._claim_loop, self._heartbeat_loop):
+        for target in (self._claim_loop, self._heartbeat_loop, self._interactive_loop):
             thread = threading.Thread(target=target, name=f"dispatcher-{target.__name__}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -132,6 +157,10 @@ class Dispatcher:
     def busy(self) -> int:
         with self._runs_lock:
             return len(self._runs)
+
+    def slots_held(self) -> int:
+        with self._runs_lock:
+            return sum(run.holds_slot for run in self._runs.values())
 
     def pending(self, execution_ids: list[str]) -> set[str]:
         with self._runs_lock:
@@ -173,6 +202,15 @@ class Dispatcher:
             self._pool.submit(self._take_offered, execution_id)
 
     def _release_slot(self) -> None:
+        """A slot is free: to an interactive run that has input to be given first, else to the
+        backlog or the claim loop."""
+        with self._runs_lock:
+            wanting = next((run for run in self._runs.values() if run.wants_slot and not run.ended), None)
+            if wanting is not None:
+                wanting.wants_slot, wanting.holds_slot = False, True
+        if wanting is not None:
+            wakeups.mark_typed(wanting.execution.execution_id)  # its input goes in now
+            return
         self._slots.release()
         self._start_backlog()
 
@@ -255,7 +293,10 @@ class Dispatcher:
         finally:
             with self._runs_lock:
                 self._runs.pop(execution.execution_id, None)
-            self._release_slot()
+                run.ended, held = True, run.holds_slot
+                run.holds_slot = run.wants_slot = False
+            if held:
+                self._release_slot()
             waiting.notify_finished(execution.execution_id, final=run.final)
             events.finished(execution.execution_id)
 
@@ -358,6 +399,90 @@ class Dispatcher:
         if stop:
             self._stop_run(run, ErrorType.CANCELLED, transitions.CANCELLED_MESSAGE)
 
+    # --- interactive runs ---------------------------------------------------------------
+
+    def _interactive_loop(self) -> None:
+        """Looks after interactive runs: passes typed input on (taking a slot for it), tells a
+        run that waits for input from one that computes by the CPU time the host measures
+        (giving back the slot of one that waits), and ends sessions idle for too long."""
+        while not self._stopping.is_set() or self.busy():
+            runs = [run for run in self._snapshot() if run.execution.interactive and run.sandbox is not None]
+            wakeups.typed.wait(INPUT_POLL_SECONDS if runs else IDLE_POLL_SECONDS)
+            typed = wakeups.take_typed()
+            for run in runs:
+                try:
+                    self._look_after(run, fetch=run.execution.execution_id in typed)
+                except Exception:
+                    log.exception(
+                        "looking after an interactive run failed", extra={"execution_id": run.execution.execution_id}
+                    )
+
+    def _look_after(self, run: Run, *, fetch: bool) -> None:
+        now = time.monotonic()
+        if not run.input_ended and (fetch or now - run.fetched_at >= INPUT_FETCH_SECONDS):
+            self._pass_input_on(run, now)
+        cpu = run.sandbox.cpu_ns()
+        busy = run.cpu_seen is None or cpu - run.cpu_seen > IDLE_CPU_NS
+        run.cpu_seen = cpu
+        if busy:
+            run.idle_since = None
+            self._set_waiting(run, False)
+            # Computing without input (a timer, say): a slot again as soon as one is free.
+            self._take_slot(run)
+        elif run.input_pending:
+            run.idle_since = None  # its input waits for a slot: not the person's wait
+        elif run.idle_since is None:
+            run.idle_since = now
+        elif now - run.idle_since >= settings.INTERACTIVE_IDLE_SECONDS:
+            seconds = settings.INTERACTIVE_IDLE_SECONDS
+            self._stop_run(run, ErrorType.TIMEOUT, IDLE_ENDED.format(seconds=seconds))
+        elif now - run.idle_since >= WAITING_AFTER_SECONDS:
+            self._set_waiting(run, True)
+            self._give_slot_back(run)
+
+    def _pass_input_on(self, run: Run, now: float) -> None:
+        run.fetched_at = now
+        texts, closed = transitions.execution_input(execution_id=run.execution.execution_id)
+        new = texts[run.delivered :]
+        if not new and not closed:
+            return
+        run.input_pending = not self._take_slot(run)
+        if run.input_pending:
+            return  # given when a slot is free (_release_slot wakes this loop)
+        for text in new:
+            run.sandbox.feed(text.encode("utf-8", "surrogatepass"))
+            run.delivered += 1
+        if closed:
+            run.sandbox.end_input()
+            run.input_ended = True
+        run.idle_since = None
+        self._set_waiting(run, False)
+
+    def _take_slot(self, run: Run) -> bool:
+        with self._runs_lock:
+            if run.holds_slot or run.ended:
+                return run.holds_slot
+            if self._slots.acquire(blocking=False):
+                run.holds_slot, run.wants_slot = True, False
+            else:
+                run.wants_slot = True
+            return run.holds_slot
+
+    def _give_slot_back(self, run: Run) -> None:
+        with self._runs_lock:
+            held = run.holds_slot and not run.ended
+            run.holds_slot = run.wants_slot = False
+        if held:
+            self._release_slot()
+
+    def _set_waiting(self, run: Run, waiting: bool) -> None:
+        if run.waiting == waiting:
+            return
+        run.waiting = waiting
+        execution_id = run.execution.execution_id
+        events.status(execution_id, status=Status.RUNNING, waiting_for_input=waiting)
+        transitions.execution_set_waiting(execution_id=execution_id, worker=self.worker, waiting=waiting)
+
     def _recover(self) -> None:
         try:
             counts = transitions.executions_recover_expired()
@@ -377,6 +502,7 @@ def _spec(execution: Execution) -> RunSpec:
         limits=Limits(**execution.limits),
         files=tuple(RunFile(file.name, file.data) for file in execution.input_files),
         file_caps=FileCaps(**(execution.file_caps or settings.OUTPUT_FILE_CAPS)),
+        interactive=execution.interactive,
     )
 
 

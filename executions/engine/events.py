@@ -96,8 +96,9 @@ def output(execution_id: str, *, seq: int, stream: str, text: str) -> None:
     publisher.publish(execution_id, {"type": "execution.output", "seq": seq, "stream": stream, "text": text})
 
 
-def status(execution_id: str, *, status: str) -> None:
-    publisher.publish(execution_id, {"type": "execution.status", "status": status})
+def status(execution_id: str, *, status: str, **facts) -> None:
+    """A new status, or news of a running one (``waiting_for_input`` of an interactive run)."""
+    publisher.publish(execution_id, {"type": "execution.status", "status": status, **facts})
 
 
 def persisted(execution_id: str, *, seq: int) -> None:

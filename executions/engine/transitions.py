@@ -142,6 +142,7 @@ def execution_finish(
         set__finished_at=now,
         set__updated_at=now,
         set__lease_until=None,
+        set__waiting_for_input=False,
     )
     if finished is None and files:
         artifacts_delete(file_ids=[file.file_id for file in files])  # not ours to finish any more
@@ -155,6 +156,18 @@ def execution_finish(
             },
         )
     return finished
+
+
+def execution_input(*, execution_id: str) -> tuple[list[str], bool]:
+    """What has been typed for an interactive run so far, and whether its input has ended."""
+    found = Execution.objects(execution_id=execution_id).only("typed", "input_closed").first()
+    return (found.typed, found.input_closed) if found is not None else ([], True)
+
+
+def execution_set_waiting(*, execution_id: str, worker: str, waiting: bool) -> None:
+    Execution.objects(execution_id=execution_id, status=Status.RUNNING, worker=worker).update_one(
+        set__waiting_for_input=waiting
+    )
 
 
 def execution_release(*, execution_id: str, worker: str) -> bool:

@@ -1,4 +1,5 @@
-"""Wake dispatchers the moment an execution is queued, in this process and, with Redis, in others."""
+"""Wake dispatchers the moment an execution is queued, or input is typed for an interactive run,
+in this process and, with Redis, in others."""
 
 import logging
 import threading
@@ -8,8 +9,12 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "integr8scode:executions:queued"
+INPUT_CHANNEL = "integr8scode:executions:input"
 
 queued = threading.Event()
+typed = threading.Event()  # set when _typed_ids has some
+_typed_ids: set[str] = set()
+_typed_lock = threading.Lock()
 
 
 def notify_queued() -> None:
@@ -18,11 +23,34 @@ def notify_queued() -> None:
         _publish()
 
 
-def _publish() -> None:
+def notify_typed(execution_id: str) -> None:
+    """Input was typed for an interactive run: its dispatcher passes it on now, not at its next poll."""
+    mark_typed(execution_id)
+    if settings.REDIS_URL:
+        _publish(INPUT_CHANNEL, execution_id.encode())
+
+
+def take_typed() -> set[str]:
+    """The interactive runs input was typed for since the last call."""
+    with _typed_lock:
+        ids = set(_typed_ids)
+        _typed_ids.clear()
+        typed.clear()
+    return ids
+
+
+def mark_typed(execution_id: str) -> None:
+    """Wake this process's dispatcher for the run (its input, or a slot it waited for)."""
+    with _typed_lock:
+        _typed_ids.add(execution_id)
+        typed.set()
+
+
+def _publish(channel: str = REDIS_CHANNEL, message: bytes = b"1") -> None:
     try:
-        _redis().publish(REDIS_CHANNEL, b"1")
+        _redis().publish(channel, message)
     except Exception:  # a missed wake-up only costs the dispatcher's fallback poll
-        log.warning("could not publish the queued wake-up to Redis", exc_info=True)
+        log.warning("could not publish a wake-up to Redis", exc_info=True)
 
 
 _client = None
@@ -42,9 +70,12 @@ def listen_forever(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             pubsub = _redis().pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(REDIS_CHANNEL)
+            pubsub.subscribe(REDIS_CHANNEL, INPUT_CHANNEL)
             while not stop.is_set():
-                if pubsub.get_message(timeout=1.0):
+                message = pubsub.get_message(timeout=1.0)
+                if message and message["channel"] == INPUT_CHANNEL.encode():
+                    mark_typed(message["data"].decode(errors="replace"))
+                elif message:
                     queued.set()
         except Exception:
             log.warning("Redis wake-up listener lost its connection; retrying", exc_info=True)

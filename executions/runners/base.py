@@ -71,6 +71,8 @@ class RunSpec:
     limits: Limits
     files: tuple[RunFile, ...] = ()  # placed in the working directory before the script starts
     file_caps: FileCaps | None = None  # None: no files are taken back
+    # stdin stays open: ``stdin`` first, then what Sandbox.feed passes on, until Sandbox.end_input.
+    interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class RuntimeInfo:
     language: str
     version: str
     packages: dict[str, str] = field(default_factory=dict)  # distribution name -> version
+    interactive: bool = True  # whether its runs can be fed input while they run (RunSpec.interactive)
 
     @property
     def description(self) -> str:
@@ -135,6 +138,21 @@ class Sandbox:
         raise NotImplementedError
 
     def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
+        raise NotImplementedError
+
+    # An interactive run (RunSpec.interactive); these may be called from any thread.
+
+    def feed(self, data: bytes) -> bool:
+        """Pass input on to the script's stdin; False once its input has ended (or the run has)."""
+        raise NotImplementedError
+
+    def end_input(self) -> None:
+        """The script reads end of file after what it was fed."""
+        raise NotImplementedError
+
+    def cpu_ns(self) -> int:
+        """CPU time the run has used so far, as the host measures it (how the dispatcher tells
+        a run that waits for input from one that computes)."""
         raise NotImplementedError
 
 

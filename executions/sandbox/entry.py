@@ -48,7 +48,7 @@ CPU_CHECK_INTERVAL = 0.1  # the CPU time of all the script's processes is added 
 CLOCK_TICKS = posix.sysconf("SC_CLK_TCK")
 DEFAULTS = {
     "script": "/sandbox/main.py",
-    "stdin": "/dev/null",
+    "stdin": "/dev/null",  # a file, or "-": what follows the settings line on fd 0, relayed as it comes
     "wall": "10",
     "cpu": "10",
     "memory": "0",  # RLIMIT_AS in bytes, 0 = leave as is
@@ -96,23 +96,29 @@ def parse_args(argv, args=None):
 
 
 def read_settings(args):
-    """The runners start a sandbox before they know the run; the entry waits for it here."""
+    """The runners start a sandbox before they know the run; the entry waits for it here.
+    Returns what came after the settings line: the start of an interactive run's input."""
+    rest = b""
     if args.pop("settings", "") == "-":
-        parse_args(read_line_from_stdin().decode().split(), args)
-    return args
+        line, rest = read_line_from_stdin()
+        parse_args(line.decode().split(), args)
+    if args["stdin"] != "-":  # fd 0 carried only the settings: now it is /dev/null
+        posix.close(0)
+        posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
+        rest = b""
+    return rest
 
 
 def read_line_from_stdin():
-    """One line from fd 0 (its writer sends nothing after it); then fd 0 is /dev/null."""
-    line = b""
-    while not line.endswith(b"\n"):
+    """One line from fd 0, and whatever was read after it (an interactive run's input)."""
+    data = b""
+    while b"\n" not in data:
         chunk = posix.read(0, 4096)
         if not chunk:
             break
-        line += chunk
-    posix.close(0)
-    posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
-    return line
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    return line, rest
 
 
 def write_all(fd, data):
@@ -210,11 +216,11 @@ def become_script(args):
 # --- the child: becomes the user's script ------------------------------------------------
 
 
-def run_child(args, out_w, err_w, status_w):
+def run_child(args, in_r, out_w, err_w, status_w):
     become_script(args)  # first: the script's files are for the script's uid
     for name, data in read_given(args["given"]).items():
         place_file(name, data)
-    stdin_fd = posix.open(args["stdin"], posix.O_RDONLY)
+    stdin_fd = in_r if in_r >= 0 else posix.open(args["stdin"], posix.O_RDONLY)
     posix.dup2(stdin_fd, 0)
     posix.dup2(out_w, 1)
     posix.dup2(err_w, 2)
@@ -530,8 +536,57 @@ def drain_wakeups(fd):
         pass
 
 
+class InputRelay:
+    """An interactive run's stdin: what the host writes to the supervisor's fd 0, passed on to
+    the script's stdin pipe as it comes (never blocking the supervisor), then end of file. The
+    host caps how much it sends; a script that reads none of it only leaves it here."""
+
+    def __init__(self, poller, source, sink, pending):
+        self.poller, self.source, self.sink, self.pending = poller, source, sink, bytearray(pending)
+        posix.set_blocking(sink, False)
+        poller.register(source, select.POLLIN)
+        self.ended = False  # the host closed its end
+        self.flush()
+
+    def handles(self, fd):
+        return fd in (self.source, self.sink)
+
+    def on_ready(self, fd):
+        if fd == self.source:
+            data = posix.read(self.source, 65536)
+            if not data:
+                self.poller.unregister(self.source)
+                posix.close(self.source)
+                self.source, self.ended = -1, True
+            if self.sink >= 0:
+                self.pending += data
+        self.flush()
+
+    def flush(self):
+        """Write what is pending; wait for room (POLLOUT) only while some is left."""
+        if self.sink < 0:
+            return
+        try:
+            while self.pending:
+                del self.pending[: posix.write(self.sink, self.pending)]
+        except BlockingIOError:
+            pass
+        except OSError:  # the script closed its stdin, or is gone: nothing more reaches it
+            self.pending.clear()
+            self.ended = True
+        try:
+            self.poller.unregister(self.sink)
+        except KeyError:
+            pass
+        if self.pending:
+            self.poller.register(self.sink, select.POLLOUT)
+        elif self.ended:
+            posix.close(self.sink)  # the script reads end of file
+            self.sink = -1
+
+
 class Supervisor:
-    def __init__(self, args, child, out_r, err_r, status_r):
+    def __init__(self, args, child, out_r, err_r, status_r, input_relay=None):
         self.args = args
         self.child = child
         self.cpu_limit = int(args["cpu"])
@@ -545,6 +600,7 @@ class Supervisor:
         self.child_fd, self.child_fd_is_pidfd = child_exit_fd(child)
         for fd in (out_r, err_r, self.child_fd):
             self.poller.register(fd, select.POLLIN)
+        self.input = input_relay(self.poller) if input_relay else None
         self.started = time.monotonic()
         self.deadline = self.started + float(args["wall"])
         self.reason = "none"
@@ -581,6 +637,8 @@ class Supervisor:
                 self.poller.unregister(fd)
             elif fd == self.child_fd:
                 drain_wakeups(fd)  # reap() below finds out who exited
+            elif self.input is not None and self.input.handles(fd):
+                self.input.on_ready(fd)
             else:
                 self.relay(fd)
         self.reap(block=False)
@@ -963,7 +1021,8 @@ def main():
     if args["template"]:
         serve_forks(args)  # returns in a run's PID 1, in its own namespaces
     write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
-    read_settings(args)
+    typed = read_settings(args)
+    in_r, in_w = posix.pipe() if args["stdin"] == "-" else (-1, -1)
     out_r, out_w = posix.pipe()
     err_r, err_w = posix.pipe()
     status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
@@ -973,18 +1032,23 @@ def main():
         # renice or signal it through the group). kill_everything kills the group outside a
         # PID namespace.
         posix.setsid()
-        for fd in (out_r, err_r, status_r):
-            posix.close(fd)
+        for fd in (out_r, err_r, status_r, in_w):
+            if fd >= 0:
+                posix.close(fd)
+        if in_r >= 0:
+            posix.close(0)  # the host's end of the input: for the supervisor alone
         try:
-            run_child(args, out_w, err_w, status_w)
+            run_child(args, in_r, out_w, err_w, status_w)
         except BaseException as exc:  # the script could not even be started: say why on its stderr
             posix.write(2, f"The script could not be started: {exc!r}\n".encode())
         finally:
             posix._exit(127)
-    for fd in (out_w, err_w, status_w):
-        posix.close(fd)
+    for fd in (out_w, err_w, status_w, in_r):
+        if fd >= 0:
+            posix.close(fd)
     posix.set_blocking(status_r, False)
-    status = Supervisor(args, child, out_r, err_r, status_r).run()
+    relay = (lambda poller: InputRelay(poller, 0, in_w, typed)) if in_w >= 0 else None
+    status = Supervisor(args, child, out_r, err_r, status_r, relay).run()
     # Everything went out through posix.write, so nothing is buffered: skip the interpreter's
     # finalization (~0.7 ms of every run). PID 1 exiting ends whatever is left.
     posix._exit(status)

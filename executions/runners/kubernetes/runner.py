@@ -331,4 +331,7 @@ def _is_permanent(error: Exception) -> bool:
 
 def _runtime_info(name: str) -> RuntimeInfo:
     version = name.removeprefix("python").removesuffix(DATA_SUFFIX)
-    return RuntimeInfo("python", version, locked_packages() if name.endswith(DATA_SUFFIX) else {})
+    # Not interactive: a pod's stdin would need an attach stream per run, kept open across
+    # dispatcher restarts (see docs/architecture.md, "Interactive runs").
+    packages = locked_packages() if name.endswith(DATA_SUFFIX) else {}
+    return RuntimeInfo("python", version, packages, interactive=False)

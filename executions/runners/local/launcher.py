@@ -182,22 +182,30 @@ class Launcher:
         if self.cgroup is not None:
             self.cgroup.kill_all()
 
-    def run(self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = ()) -> None:
+    def run(
+        self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = (), interactive: bool = False
+    ) -> None:
         """Start the run: its script and stdin into the job directory, its files into the
-        working directory, its settings to the entry.
+        working directory, its settings to the entry. An interactive run's stdin follows its
+        settings on the same pipe instead, which stays open for what is typed later
+        (``proc.stdin``: see LocalSandbox.feed).
 
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
         self.job_dir.write("script", script)
-        self.job_dir.write("stdin", stdin)
+        self.job_dir.write("stdin", b"" if interactive else stdin)
         self.job_dir.place(files)
         try:
-            self.proc.stdin.write(settings.encode() + b"\n")
+            self.proc.stdin.write(settings.encode() + b"\n" + (stdin if interactive else b""))
             self.proc.stdin.flush()
+        except BaseException:
+            interactive = False
+            raise
         finally:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass  # the flush above has raised already
+            if not interactive:
+                try:
+                    self.proc.stdin.close()
+                except OSError:
+                    pass  # the flush above has raised already
 
     def remove_job_dir(self) -> None:
         self.job_dir.remove()

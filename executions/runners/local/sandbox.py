@@ -75,6 +75,7 @@ class LocalSandbox(Sandbox):
         self._finished = False
         self._killed_at: float | None = None
         self._open_pipes = [self.proc.stdout.fileno(), self.proc.stderr.fileno()]
+        self._input_lock = threading.Lock()  # what is typed, against the end of input and the teardown
         try:
             self._fire()
         except BaseException as exc:
@@ -100,6 +101,7 @@ class LocalSandbox(Sandbox):
             script=self.spec.script.encode(),
             stdin=self.spec.stdin.encode(),
             files=self.spec.files,
+            interactive=self.spec.interactive,
         )
 
     def _nproc_offset(self) -> int:
@@ -111,7 +113,7 @@ class LocalSandbox(Sandbox):
         memory = (limits.memory_mb << 20) + (ADDRESS_SPACE_HEADROOM if self.cgroup else 0)
         arguments = {
             "script": SANDBOX_FILES["script"],
-            "stdin": SANDBOX_FILES["stdin"],
+            "stdin": "-" if self.spec.interactive else SANDBOX_FILES["stdin"],
             "wall": limits.wall_seconds,
             "cpu": limits.cpu_seconds,
             "memory": memory,
@@ -200,6 +202,34 @@ class LocalSandbox(Sandbox):
         for stream, text in chunks:
             self.sink.write(stream, text)
 
+    def feed(self, data: bytes) -> bool:
+        """Pass typed input on to the entry (which relays it to the script's stdin as it reads):
+        False when the run's input has ended. The entry reads whatever comes at once, so this
+        does not wait for the script, and the submission caps how much there is in all."""
+        with self._input_lock:
+            if self.proc.stdin.closed:
+                return False
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except OSError:  # the entry has gone: the run is ending
+                self.proc.stdin.close()
+                return False
+            return True
+
+    def end_input(self) -> None:
+        with self._input_lock:
+            try:
+                self.proc.stdin.close()  # the script reads end of file once it has read the rest
+            except OSError:
+                pass
+
+    def cpu_ns(self) -> int:
+        """The CPU time the run has used so far, as the host measures it."""
+        cgroup = self.cgroup  # None once torn down
+        used = cgroup.cpu_ns() if cgroup is not None else None
+        return max(0, (used if used is not None else _tree_cpu_ns(self.proc.pid)) - self.cpu_base_ns)
+
     def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
         if self.stopped_as is None:
             self.stopped_as = error_type
@@ -220,6 +250,7 @@ class LocalSandbox(Sandbox):
     def _release(self) -> None:
         # Called once bwrap has been waited for. The uid goes last: until it is released, a
         # reaper (in any process) leaves this sandbox's processes and cgroup alone.
+        self.end_input()
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
         self.launcher.remove_job_dir()

@@ -1,0 +1,109 @@
+"""Interactive runs through the in-process dispatcher and real sandboxes: input typed through
+the service reaches the script, a run waiting for input gives its slot back, an idle session is
+ended with a reason, and what cannot be fed is refused clearly."""
+
+import pytest
+
+from conftest import wait_until
+from executions import errors, services
+from executions.caller import Caller
+from executions.documents import Execution, Status
+from executions.tests.engine.test_dispatcher import finished
+
+ASK = 'name = input("Your name? ")\nprint(f"Hello, {name}!")\n'
+
+
+@pytest.fixture(autouse=True)
+def _dispatcher(dispatcher):
+    return dispatcher
+
+
+def submit(script: str = ASK, **fields) -> Execution:
+    execution, _ = services.execution_submit(caller=Caller.internal(), script=script, interactive=True, **fields)
+    return execution
+
+
+def waiting(execution_id: str) -> Execution:
+    def check():
+        execution = Execution.objects(execution_id=execution_id).first()
+        return execution if execution.waiting_for_input else None
+
+    return wait_until(check, timeout=20, message=f"{execution_id} to wait for input")
+
+
+def test_typed_input_reaches_the_prompt_and_the_record_keeps_it():
+    execution = submit()
+    waiting(execution.execution_id)
+    assert Execution.objects(execution_id=execution.execution_id).first().output == "Your name? "
+
+    services.execution_feed(execution=execution, text="Ada\n")
+
+    done = finished(execution.execution_id)
+    assert done.status == Status.COMPLETED, done.errors
+    assert done.output == "Your name? Hello, Ada!\n"
+    assert done.typed == ["Ada\n"] and not done.waiting_for_input
+    assert done.limits["wall_seconds"] == 300.0  # the interactive wall cap, not the 10 s one
+
+
+def test_input_typed_while_queued_is_given_once_it_starts():
+    execution = submit("import sys\nprint(sys.stdin.read().upper())\n", stdin="a")
+    services.execution_feed(execution=execution, text="b")
+    services.execution_feed(execution=execution, eof=True)
+    done = finished(execution.execution_id)
+    assert done.output == "AB\n"
+
+
+def test_a_run_waiting_for_input_holds_no_slot(dispatcher, settings):
+    """Both slots of the dispatcher are free for other runs while two sessions wait for input."""
+    first, second = submit(), submit()
+    waiting(first.execution_id)
+    waiting(second.execution_id)
+    wait_until(lambda: dispatcher.slots_held() == 0, timeout=5, message="the slots to be given back")
+
+    other, _ = services.execution_submit(caller=Caller.internal(), script="print(sum(range(10**6)))")
+    assert finished(other.execution_id, timeout=20).output == "499999500000\n"
+
+    for execution in (first, second):
+        services.execution_feed(execution=execution, text="x\n")
+        assert finished(execution.execution_id).status == Status.COMPLETED
+
+
+def test_an_idle_session_is_ended_with_a_reason(settings):
+    settings.INTERACTIVE_IDLE_SECONDS = 1.0
+    execution = submit()
+    done = finished(execution.execution_id)
+    assert (done.status, done.error_type) == (Status.FAILED, "timeout")
+    assert "No input came for 1 s" in done.error_message
+
+
+def test_input_to_a_finished_run_is_a_conflict():
+    execution = submit("print('no questions')")
+    finished(execution.execution_id)
+    with pytest.raises(services.AlreadyFinished) as refused:
+        services.execution_feed(execution=execution, text="late\n")
+    assert refused.value.status == 409 and "has already finished" in refused.value.message
+
+
+def test_input_after_end_of_file_is_a_conflict():
+    execution = submit()
+    services.execution_feed(execution=execution, eof=True)
+    with pytest.raises(errors.Conflict, match="has ended"):
+        services.execution_feed(execution=execution, text="more\n")
+    assert finished(execution.execution_id).exception_type == "EOFError"
+
+
+def test_a_batch_run_cannot_be_fed():
+    execution, _ = services.execution_submit(caller=Caller.internal(), script="print(1)")
+    with pytest.raises(errors.Conflict, match="not interactive"):
+        services.execution_feed(execution=execution, text="x")
+
+
+def test_input_counts_against_the_stdin_cap(settings):
+    settings.STDIN_MAX_BYTES = 10
+    execution = submit(stdin="123456")
+    services.execution_feed(execution=execution, text="7890")  # exactly at the cap
+    with pytest.raises(services.SubmissionRejected) as refused:
+        services.execution_feed(execution=execution, text="é")
+    assert refused.value.status == 413 and "12 bytes" in refused.value.message
+    services.execution_feed(execution=execution, eof=True)  # ending it takes no room
+    assert Execution.objects(execution_id=execution.execution_id).first().typed == ["7890"]

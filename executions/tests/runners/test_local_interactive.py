@@ -1,0 +1,164 @@
+"""Interactive runs on the LocalRunner: stdin stays open, typed input reaches the script as it
+comes, end of file ends it, and the host tells a run that waits for input from one that
+computes by the CPU time it measures. Real sandboxes (forked and cold), real scripts."""
+
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from executions.runners.base import ErrorType, Limits, RunSpec, Stream
+from executions.runners.local.runner import LocalRunner
+from executions.tests.runners.test_local import NEEDS_ROOT
+
+pytestmark = NEEDS_ROOT
+
+LIMITS = Limits(wall_seconds=20, cpu_seconds=5, memory_mb=96, processes=16, disk_mb=4, output_bytes=64 * 1024)
+DEADLINE_SECONDS = 10.0
+
+
+@dataclass
+class Sink:
+    chunks: list[tuple[Stream, str]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def write(self, stream: Stream, text: str) -> None:
+        with self.changed:
+            self.chunks.append((stream, text))
+            self.changed.notify_all()
+
+    def text(self, stream: Stream = Stream.STDOUT) -> str:
+        with self.changed:
+            return "".join(text for s, text in self.chunks if s == stream)
+
+    def wait_for(self, text: str) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: text in self.text(), timeout=DEADLINE_SECONDS):
+                raise AssertionError(f"{text!r} did not come; the output so far: {self.text()!r}")
+
+
+@pytest.fixture(scope="module", params=["forked", "cold"])
+def runner(request):
+    runner = LocalRunner() if request.param == "forked" else LocalRunner(templates=False)
+    if request.param == "forked":
+        assert runner.wait_for_templates(timeout=60)
+    yield runner
+    runner.launchers.close()
+
+
+class Followed:
+    """A started sandbox followed in a thread, as the dispatcher does (its output is read
+    only while someone waits for it)."""
+
+    def __init__(self, sandbox):
+        self.sandbox, self._result = sandbox, []
+        self._thread = threading.Thread(target=lambda: self._result.append(sandbox.wait()))
+        self._thread.start()
+
+    def __getattr__(self, name):
+        return getattr(self.sandbox, name)
+
+    def wait(self):
+        self._thread.join(timeout=LIMITS.wall_seconds + 10)
+        return self._result[0]
+
+
+def start(runner, script: str, *, stdin: str = ""):
+    spec = RunSpec("test", textwrap.dedent(script), stdin, next(iter(runner.runtimes())), LIMITS, interactive=True)
+    sink = Sink()
+    return Followed(runner.start(spec, sink)), sink
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_typed_lines_reach_input_one_at_a_time(runner):
+    sandbox, sink = start(
+        runner,
+        """
+        name = input("Your name? ")
+        print(f"Hello, {name}!")
+        age = input("Age? ")
+        print(f"{name} is {age}")
+        """,
+    )
+    sink.wait_for("Your name? ")
+    assert "Hello" not in sink.text()  # it waits: nothing was typed yet
+    assert sandbox.feed(b"Ada\n")
+    sink.wait_for("Age? ")
+    assert sandbox.feed(b"36\n")
+    result = sandbox.wait()
+    assert result.succeeded, (result, sink.text(Stream.STDERR))
+    assert sink.text() == "Your name? Hello, Ada!\nAge? Ada is 36\n"
+
+
+def test_the_submitted_stdin_comes_first_then_what_is_typed_then_end_of_file(runner):
+    sandbox, sink = start(
+        runner,
+        """
+        import sys
+        print(repr(input()))
+        print("got", repr(sys.stdin.read()))
+        """,
+        stdin="first\n",
+    )
+    sink.wait_for("'first'\n")
+    sandbox.feed(b"more ")
+    sandbox.feed(b"and more")
+    sandbox.end_input()
+    result = sandbox.wait()
+    assert result.succeeded, sink.text(Stream.STDERR)
+    assert sink.text() == "'first'\ngot 'more and more'\n"
+    assert not sandbox.feed(b"late")  # input has ended
+
+
+def test_end_of_file_at_a_prompt_is_an_eof_error(runner):
+    sandbox, sink = start(runner, 'input("? ")\n')
+    sink.wait_for("? ")
+    sandbox.end_input()
+    result = sandbox.wait()
+    assert result.error_type == ErrorType.RUNTIME_ERROR
+    assert result.uncaught.type == "EOFError"
+
+
+def test_a_run_waiting_for_input_uses_no_cpu_and_one_computing_does(runner):
+    sandbox, sink = start(
+        runner,
+        """
+        input("ready? ")
+        n = 0
+        while True:
+            n += 1
+        """,
+    )
+    sink.wait_for("ready? ")
+    before = sandbox.cpu_ns()
+    time.sleep(0.3)  # measuring an interval: the CPU it takes while it waits
+    assert sandbox.cpu_ns() - before < 5_000_000
+    sandbox.feed(b"go\n")
+    wait_until(lambda: sandbox.cpu_ns() - before > 100_000_000, "the loop after the input used no CPU")
+    sandbox.stop()
+    assert sandbox.wait().error_type == ErrorType.CANCELLED
+
+
+def test_input_nobody_reads_does_not_block_the_host(runner):
+    """The entry takes what is typed at once, whether the script reads it or not."""
+    sandbox, sink = start(runner, 'import time\nprint("up", flush=True)\ntime.sleep(30)\n')
+    sink.wait_for("up")
+    for _ in range(4):
+        assert sandbox.feed(b"x" * 60_000)  # more than a pipe holds, none of it read
+    sandbox.stop()
+    assert sandbox.wait().error_type == ErrorType.CANCELLED
+
+
+def test_a_script_that_closes_its_stdin_still_ends_normally(runner):
+    sandbox, sink = start(runner, 'import os\nos.close(0)\ninput("never")\n')
+    result = sandbox.wait()
+    assert result.error_type == ErrorType.RUNTIME_ERROR  # input() on a closed stdin
+    sandbox.feed(b"after\n")  # does not raise
