@@ -74,7 +74,7 @@ def empty_store():
 
 # Most tests submit far more than a visitor may; the quota tests set QUOTAS themselves.
 QUOTAS_OFF = {
-    kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "cpu_seconds_per_day": 0}
+    kind: {"submissions_per_minute": 0, "concurrent_executions": 0, "cpu_seconds_per_day": 0, "interactive_sessions": 0}
     for kind in ("anonymous", "user")
 }
 QUOTAS_OFF_ENV = {f"QUOTA_{prefix}_{name.upper()}": "0" for prefix in ("ANON", "USER") for name in QUOTAS_OFF["user"]}

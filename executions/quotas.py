@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from executions import engine, errors, metrics
-from executions.documents import Execution
+from executions.documents import Execution, Status
 from executions.limits import Limits, anonymous_limit_caps, interactive_caps, limit_caps, most_cpu_seconds
 
 RATE_EXCEEDED = "Too many submissions: at most {limit} per minute. Try again in {retry_after} s."
@@ -51,6 +51,7 @@ LOCK_TTL_SECONDS = 10
 # Executions this process cannot tell about (queued in the store, run by another process) are
 # read back at least this often, and at every submission whose verdict could depend on them.
 SETTLE_INTERVAL_SECONDS = 1.0
+_OPEN = [Status.QUEUED, Status.RUNNING]
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def _check_concurrency(quota: Quota, in_flight: list[str]) -> None:
 
 def _check_interactive(quota: Quota, in_flight: list[str]) -> None:
     limit = quota.interactive_sessions
-    if limit and Execution.objects(execution_id__in=in_flight, interactive=True).count() >= limit:
+    if limit and _interactive_open(in_flight) >= limit:
         raise QuotaExceeded(
             INTERACTIVE_EXCEEDED.format(limit=limit),
             resource="interactive",
@@ -200,10 +201,16 @@ def _check_interactive(quota: Quota, in_flight: list[str]) -> None:
         )
 
 
+def _interactive_open(in_flight: list[str]) -> int:
+    """Of the executions counted in flight, the interactive ones still open (read back: what
+    _settle may still count in flight has perhaps finished)."""
+    return Execution.objects(execution_id__in=in_flight, interactive=True, status__in=_OPEN).count()
+
+
 def _check_interactive_total(subject: Subject | None) -> None:
     """The server's bound on open sessions: each holds a thread, a sandbox and its memory."""
     limit = settings.INTERACTIVE_SESSIONS_MAX
-    open_now = Execution.objects(status__in=["queued", "running"], interactive=True).count()
+    open_now = Execution.objects(status__in=_OPEN, interactive=True).count()
     if open_now >= limit:
         metrics.rate_limit_refusals.labels(subject.kind if subject else "internal", "interactive_total").inc()
         raise QuotaExceeded(
@@ -245,10 +252,7 @@ def quota_usage(*, subject: Subject | None) -> dict | None:
         "submissions_per_minute": (cache.get(_rate_key(subject)) or 0, quota.submissions_per_minute),
         "concurrent_executions": (len(in_flight), quota.concurrent_executions),
         "cpu_seconds_per_day": (round(cpu_ms_today(subject) / 1000, 1), quota.cpu_seconds_per_day),
-        "interactive_sessions": (
-            Execution.objects(execution_id__in=in_flight, interactive=True).count(),
-            quota.interactive_sessions,
-        ),
+        "interactive_sessions": (_interactive_open(in_flight), quota.interactive_sessions),
     }
 
 

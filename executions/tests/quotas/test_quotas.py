@@ -237,3 +237,52 @@ def test_refusals_are_counted_in_the_metrics_by_scope_and_limit(settings):
 
     assert submit(ip="203.0.113.99").status_code == 429
     assert counter._value.get() == before + 1
+
+
+def test_interactive_sessions_are_counted_apart_from_other_runs(settings):
+    settings.QUOTAS = make_quotas(anonymous=(0, 3, 0))
+    settings.QUOTAS["anonymous"]["interactive_sessions"] = 1
+    first = submit(interactive=True).json()["execution_id"]
+    batch = submit()  # not interactive: only the concurrency quota counts it
+
+    refused = submit(interactive=True)
+    finish(first)
+    accepted = submit(interactive=True)
+
+    assert batch.status_code == 201
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "interactive"
+    assert refused.json() == {"detail": quotas.INTERACTIVE_EXCEEDED.format(limit=1)}
+    assert accepted.status_code == 201
+
+
+def test_the_servers_total_of_interactive_sessions_holds_for_everyone(settings):
+    settings.INTERACTIVE_SESSIONS_MAX = 2
+    submit(interactive=True, ip="203.0.113.1")
+    submit(interactive=True, ip="203.0.113.2")
+
+    refused = submit(interactive=True, ip="203.0.113.3")
+    batch = submit(ip="203.0.113.3")
+
+    assert refused.status_code == 429 and refused["X-RateLimit-Resource"] == "interactive_total"
+    assert refused.json() == {"detail": quotas.INTERACTIVE_FULL.format(limit=2)}
+    assert batch.status_code == 201
+
+
+def test_no_interactive_sessions_at_all_when_the_total_is_zero(settings):
+    settings.INTERACTIVE_SESSIONS_MAX = 0
+    refused = submit(interactive=True)
+    listed = Client().get("/api/v1/runtimes", REMOTE_ADDR="203.0.113.7").json()["runtimes"]
+
+    assert refused.status_code == 422 and "cannot run interactively" in refused.json()["detail"]
+    assert not any(runtime["interactive"] for runtime in listed)
+
+
+def test_interactive_runs_get_their_own_wall_cap_lower_for_anonymous_callers(settings, owner):
+    anonymous = Client().get("/api/v1/runtimes", REMOTE_ADDR="203.0.113.7").json()["runtimes"][0]
+    over = submit(interactive=True, limits={"wall_seconds": 121})
+    at_cap = submit(interactive=True, limits={"wall_seconds": 120}).json()
+
+    assert anonymous["interactive"] and anonymous["interactive_wall_seconds"] == 120.0
+    assert anonymous["limits"]["wall_seconds"] == 5.0  # a batch run's cap is unchanged
+    assert over.status_code == 422 and "above the cap of 120.0" in over.json()["detail"]
+    assert at_cap["limits"]["wall_seconds"] == 120.0

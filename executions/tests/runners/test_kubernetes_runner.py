@@ -255,6 +255,11 @@ def test_an_unknown_runtime_is_a_permanent_runner_error(runner):
     assert raised.value.permanent
 
 
+def test_no_runtime_is_interactive_on_kubernetes(runner):
+    """No attach to a pod's stdin: GET /api/v1/runtimes says so, and the editor runs in batch."""
+    assert runner.runtimes() and not any(info.interactive for info in runner.runtimes().values())
+
+
 def test_check_names_a_missing_kubeconfig(make_runner, tmp_path):
     missing = str(tmp_path / "nope")
     assert make_runner(kubeconfig=missing).check() == [NO_CONFIG.format(path=missing)]
