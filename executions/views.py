@@ -58,8 +58,11 @@ def editor(request: HttpRequest) -> HttpResponse:
         "user_authenticated": request.user.is_authenticated,
         "runtimes": [
             {
-                **{key: runtime[key] for key in ("name", "description", "packages", "default")},
-                "limits": {key: getattr(runtime["limits"], key) for key in ("wall_seconds", "memory_mb")},
+                **{key: runtime[key] for key in ("name", "description", "packages", "default", "interactive")},
+                "limits": {
+                    key: getattr(runtime["limits"], key) for key in ("wall_seconds", "cpu_seconds", "memory_mb")
+                },
+                "interactive_wall_seconds": runtime["interactive_wall_seconds"],
             }
             for runtime in selectors.runtimes_for(caller)
         ],
@@ -129,6 +132,7 @@ def _island_context(request: HttpRequest) -> dict:
             "submit_http": reverse("api:execution_create"),
             "execution": reverse("api:execution_detail", args=[ID_PLACEHOLDER]),
             "cancel": reverse("api:execution_cancel", args=[ID_PLACEHOLDER]),
+            "stdin": reverse("api:execution_stdin", args=[ID_PLACEHOLDER]),
             "page": reverse("executions:detail", args=[ID_PLACEHOLDER]),
             "websocket": WEBSOCKET_PATH.format(id=ID_PLACEHOLDER),
         },

@@ -197,9 +197,15 @@ def test_a_draft_survives_a_reload_in_its_own_tab_only(page):
 def test_a_visitor_sees_the_limits_beside_run_before_running(page):
     editor = EditorPage(page).open()
     hint = page.get_by_test_id("limits")
-    expect(hint).to_contain_text(re.compile(r"Each run: up to \d+ s and \d+ MiB"))
+    # An editor run is interactive: its own wall cap (120 s anonymous), the CPU cap as any run's.
+    expect(hint).to_have_text(
+        re.compile(r"Each run: up to \d+ s of CPU, 120 s\s+in all and \d+ MiB \(sign in for more\)")
+    )
     expect(hint.get_by_role("link", name="sign in")).to_be_visible()
     assert editor.run_button.is_visible()
+    page.get_by_text("Standard input (optional)").click()
+    page.get_by_role("textbox", name="Standard input").fill("batch")
+    expect(hint).to_contain_text(re.compile(r"of CPU, 10 s\s+in all"))  # a batch run's wall cap
 
 
 def test_a_touch_screen_gets_no_keyboard_hints(chromium, daphne_server):

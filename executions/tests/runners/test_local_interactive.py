@@ -1,7 +1,8 @@
 """Interactive runs on the LocalRunner: stdin stays open, typed input reaches the script as it
 comes, end of file ends it, and the host tells a run that waits for input from one that
-computes by the CPU time it measures. Real sandboxes (forked and cold), real scripts."""
+computes by the CPU time it measures. Real sandboxes (forked, cold and gVisor), real scripts."""
 
+import shutil
 import textwrap
 import threading
 import time
@@ -39,9 +40,15 @@ class Sink:
                 raise AssertionError(f"{text!r} did not come; the output so far: {self.text()!r}")
 
 
-@pytest.fixture(scope="module", params=["forked", "cold"])
+@pytest.fixture(scope="module", params=["forked", "cold", "gvisor"])
 def runner(request):
-    runner = LocalRunner() if request.param == "forked" else LocalRunner(templates=False)
+    if request.param == "gvisor" and not shutil.which("runsc"):
+        pytest.skip("gVisor (runsc) is not installed: make installs it")
+    runner = {
+        "forked": LocalRunner,
+        "cold": lambda: LocalRunner(templates=False),
+        "gvisor": lambda: LocalRunner(isolation="gvisor", warm=1),
+    }[request.param]()
     if request.param == "forked":
         assert runner.wait_for_templates(timeout=60)
     yield runner

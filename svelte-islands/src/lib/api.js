@@ -54,6 +54,11 @@ export async function cancelExecution(props, id) {
   }
 }
 
+// Input for an interactive run ({text} and/or {eof: true}), where no WebSocket is open.
+export function sendInput(props, id, body) {
+  return post(props, urlFor(props, "stdin", id), body);
+}
+
 export async function fetchExecution(props, id) {
   const response = await fetch(urlFor(props, "execution", id), { credentials: "same-origin" });
   if (!response.ok) throw new ApiError(`The server answered ${response.status}.`);

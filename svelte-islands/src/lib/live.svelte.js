@@ -7,7 +7,11 @@
 // from a fresh snapshot. Where no WebSocket gets through at all, the execution is submitted
 // and followed over HTTP instead, its stored output polled (the server stores it as it
 // arrives, a few times a second).
-import { ApiError, describeError, fetchExecution, idempotencyKey, submitExecution } from "./api.js";
+//
+// An interactive run (submitted with interactive: true) is also fed from here: what is typed
+// goes over the same connection (or HTTP without one), shows in the transcript as a "stdin"
+// chunk, and the server says when the run waits for more (waitingForInput).
+import { ApiError, describeError, fetchExecution, idempotencyKey, sendInput, submitExecution } from "./api.js";
 import { submitUrl, websocketUrl } from "./urls.js";
 
 const NOT_FOUND_CLOSE_CODE = 4404;
@@ -33,6 +37,8 @@ export class LiveExecution {
   execution = $state(null);
   chunks = $state([]);
   problem = $state("");
+  waitingForInput = $state(false);
+  inputProblem = $state("");
   #props;
   #seq = 0;
   #socket = null;
@@ -71,7 +77,7 @@ export class LiveExecution {
       socket.onopen = () => socket.send(JSON.stringify({ type: "submit", ...body }));
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
-        if (message.type === "error") {
+        if (message.type === "error" && !this.execution) {
           this.#stopped = true;
           reject(new ApiError(describeError(message.status, message.detail)));
           return;
@@ -113,18 +119,54 @@ export class LiveExecution {
     this.#socket?.close();
   }
 
+  get interactive() {
+    return Boolean(this.execution?.interactive) && !this.execution.input_closed && !this.finished;
+  }
+
+  // Type a line (or any text) for the run; it is echoed in the transcript.
+  type(text) {
+    this.#feed({ text });
+    this.chunks.push({ stream: "stdin", text });
+  }
+
+  // End of file: the script reads no more (Ctrl+D). Text not yet sent goes first.
+  endInput(text = "") {
+    this.#feed({ text, eof: true });
+    if (text) this.chunks.push({ stream: "stdin", text });
+    this.execution.input_closed = true;
+  }
+
+  #feed(body) {
+    this.waitingForInput = false;
+    this.inputProblem = "";
+    if (this.#socket?.readyState === WebSocket.OPEN) {
+      this.#socket.send(JSON.stringify({ type: "stdin", ...body }));
+      return;
+    }
+    sendInput(this.#props, this.execution.execution_id, body).catch((error) => {
+      this.inputProblem = error.message;
+    });
+  }
+
   #receive(message) {
     this.#attempts = 0;
     if (message.type === "snapshot") this.#snapshot(message);
     else if (message.type === "output") this.#output(message);
-    else if (message.type === "status") this.execution.status = message.status;
+    else if (message.type === "status") this.#status(message);
     else if (message.type === "finished") this.#finish(message.execution);
+    else if (message.type === "error") this.inputProblem = describeError(message.status, message.detail);
+  }
+
+  #status(message) {
+    this.execution.status = message.status;
+    if ("waiting_for_input" in message) this.waitingForInput = message.waiting_for_input;
   }
 
   #snapshot({ seq, execution }) {
     this.execution = execution;
     this.chunks = chunksOf(execution);
     this.#seq = seq;
+    this.waitingForInput = Boolean(execution.waiting_for_input);
   }
 
   #output({ seq, stream, text }) {
@@ -136,12 +178,13 @@ export class LiveExecution {
   }
 
   #finish(execution) {
-    // The stored result is the truth; the streamed chunks keep their interleaving as long
-    // as they agree with it.
+    // The stored result is the truth; the streamed chunks keep their interleaving (and what
+    // was typed) as long as they agree with it.
     const agrees = textOf(this.chunks, "stdout") === (execution.output ?? "")
       && textOf(this.chunks, "stderr") === (execution.errors ?? "");
     if (!agrees) this.chunks = chunksOf(execution);
     this.execution = execution;
+    this.waitingForInput = false;
   }
 
   #closed(code) {
