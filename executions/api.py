@@ -134,7 +134,7 @@ async def execution_cancel(request: HttpRequest, execution_id: str):
 
 @router.post(
     "/executions/{execution_id}/stdin",
-    response={200: ExecutionOut, **WRITE_ERRORS, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut},
+    response={200: ExecutionOut, **BODY_ERRORS, 404: ErrorOut, 409: ErrorOut},
     summary="Type input for an interactive run",
     description="Appends `text` to the stdin of an execution submitted with `interactive: true` (queued or "
     "running), then ends it with `eof: true`. Who may cancel an execution may feed it. 409 when it has "

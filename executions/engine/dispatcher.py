@@ -55,11 +55,13 @@ HEARTBEAT_SECONDS = 0.25
 RECOVERY_SECONDS = 5.0
 # Interactive runs: how often the host looks at their CPU time and passes typed input on (typed
 # input in this process, or announced through Redis, is passed on at once), how often it reads
-# the input back from the store anyway, and how much CPU a run may use in a look and still be
-# idle (the entry's own checks take a little).
+# the input back from the store anyway, and how much CPU a run may use between two looks and
+# still be idle (the entry's own checks take a little): this much, or this share of the time
+# between them (looks come late on a loaded machine).
 INPUT_POLL_SECONDS = 0.05
 INPUT_FETCH_SECONDS = 0.5
 IDLE_CPU_NS = 1_000_000
+IDLE_CPU_SHARE = 0.02
 WAITING_AFTER_SECONDS = 0.1  # idle this long, with everything typed passed on: waiting for input
 IDLE_ENDED = (
     "No input came for {seconds:g} s while the program waited for it: the interactive session "
@@ -88,6 +90,7 @@ class Run:
     input_pending: bool = False  # typed input waits for a slot to be passed on
     input_ended: bool = False
     cpu_seen: int | None = None
+    cpu_seen_at: float = 0.0
     idle_since: float | None = None
     fetched_at: float = 0.0
 
@@ -422,8 +425,9 @@ class Dispatcher:
         if not run.input_ended and (fetch or now - run.fetched_at >= INPUT_FETCH_SECONDS):
             self._pass_input_on(run, now)
         cpu = run.sandbox.cpu_ns()
-        busy = run.cpu_seen is None or cpu - run.cpu_seen > IDLE_CPU_NS
-        run.cpu_seen = cpu
+        allowed = max(IDLE_CPU_NS, IDLE_CPU_SHARE * (now - run.cpu_seen_at) * 1e9)
+        busy = run.cpu_seen is None or cpu - run.cpu_seen > allowed
+        run.cpu_seen, run.cpu_seen_at = cpu, now
         if busy:
             run.idle_since = None
             self._set_waiting(run, False)

@@ -72,8 +72,10 @@ def test_the_editor_knows_the_callers_caps_and_rate_before_a_run(client, setting
     bare = next(runtime for runtime in anonymous["runtimes"] if runtime["name"] == settings.BARE_RUNTIME)
     assert bare["limits"] == {
         "wall_seconds": settings.ANONYMOUS_EXECUTION_LIMITS["wall_seconds"],
+        "cpu_seconds": settings.ANONYMOUS_EXECUTION_LIMITS["cpu_seconds"],
         "memory_mb": settings.ANONYMOUS_EXECUTION_LIMITS["memory_mb"],
     }
+    assert bare["interactive"] and bare["interactive_wall_seconds"] == settings.ANONYMOUS_INTERACTIVE_WALL_SECONDS
     assert anonymous["runs_per_minute"] == 6
     client.force_login(owner)
     assert island_props(client.get("/"), "editor-props")["runs_per_minute"] == 60
