@@ -1,5 +1,7 @@
-"""The editor page's layout, as each visitor sets it: the panes' widths, kept in the browser."""
+"""The editor page's layout, as each visitor sets it: the panes' widths and the text size, kept in the
+browser."""
 
+import pytest
 from playwright.sync_api import expect
 
 from executions.tests.browser.editor_page import EditorPage
@@ -40,3 +42,36 @@ def test_on_a_phone_the_panes_are_stacked_and_there_is_nothing_to_drag(page):
 
     expect(page.get_by_role("separator")).to_be_hidden()
 
+
+def font_size(page, selector: str) -> float:
+    return page.locator(selector).evaluate("(element) => parseFloat(getComputedStyle(element).fontSize)")
+
+
+def test_the_text_size_of_the_editor_and_the_output_is_set_with_a_minus_and_a_plus_and_remembered(page):
+    editor = EditorPage(page).open()
+    editor.type_script("print('sized')")
+    editor.run_button.click()
+    expect(editor.stdout).to_have_text("sized\n")
+    code, output = font_size(page, ".cm-content"), font_size(page, "pre.output")
+    sizes = page.get_by_role("group", name="Text size")
+    larger = page.get_by_role("button", name="Larger text")
+
+    larger.click()
+    larger.click()
+
+    expect(sizes).to_contain_text("125%")
+    assert font_size(page, ".cm-content") == pytest.approx(code * 1.25, abs=0.1)
+    assert font_size(page, "pre.output") == pytest.approx(output * 1.25, abs=0.1)
+    page.reload()
+    expect(sizes).to_contain_text("125%")
+    assert font_size(page, ".cm-content") == pytest.approx(code * 1.25, abs=0.1)
+
+    smaller = page.get_by_role("button", name="Smaller text")
+    for _ in range(4):
+        smaller.click()
+    expect(sizes).to_contain_text("80%")
+    expect(smaller).to_have_attribute("aria-disabled", "true")
+    expect(smaller).to_be_focused()  # still: it was not disabled under the keyboard
+    page.keyboard.press("Enter")
+    expect(sizes).to_contain_text("80%")  # the smallest
+    assert font_size(page, ".cm-content") == pytest.approx(code * 0.8, abs=0.1)

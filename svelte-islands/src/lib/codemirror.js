@@ -23,7 +23,7 @@ const keywordCompletion = ifNotIn(
 // Colours from the site's variables (site.css), so they follow the page's theme by themselves;
 // only CodeMirror's own light or dark defaults (selection, cursor, tooltips, panels) need telling.
 const look = {
-  "&": { fontSize: "0.95rem", color: "var(--text)", backgroundColor: "var(--surface)" },
+  "&": { fontSize: "calc(0.95rem * var(--code-scale, 1))", color: "var(--text)", backgroundColor: "var(--surface)" },
   "&.cm-focused": { outline: "none" },
   ".cm-scroller": { fontFamily: "var(--font-mono)", lineHeight: "1.5", minHeight: "18rem" },
   ".cm-gutters": { backgroundColor: "var(--surface-sunken)", color: "var(--text-muted)", border: "none" },
