@@ -1,5 +1,7 @@
 """All configuration comes from environment variables (see README.md, "Configuration")."""
 
+import base64
+import hashlib
 import os
 import secrets
 import sys
@@ -191,12 +193,16 @@ DJANGO_VITE = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Scripts only from this site's own files (the islands, the admin's, the API docs'): an
-# injected script does not run. Styles may be inline: the editor (CodeMirror) and the API docs
-# inject theirs at run time.
+# Scripts only from this site's own files (the islands, the admin's, the API docs') and the one
+# inline script base.html has (templates/_theme.js, the theme set before the first paint), by its
+# hash: an injected script does not run. Styles may be inline: the editor (CodeMirror) and the
+# API docs inject theirs at run time.
+THEME_SCRIPT_HASH = "'sha256-{}'".format(
+    base64.b64encode(hashlib.sha256((BASE_DIR / "templates" / "_theme.js").read_bytes()).digest()).decode()
+)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF],
+    "script-src": [CSP.SELF, THEME_SCRIPT_HASH],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:"],
     "font-src": [CSP.SELF, "data:"],
