@@ -5,6 +5,8 @@ the pages apply exactly the access rule of the API. (``/static/`` is ServeStatic
 :mod:`integr8scode.static_files`.)
 """
 
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -19,6 +21,7 @@ from executions.file_responses import INLINE_TYPES
 from executions.runners.base import ErrorType
 from executions.schemas import ExecutionOut, file_url
 from scripts import selectors as script_selectors
+from scripts.models import Visibility
 from scripts.schemas import file_size
 
 ID_PLACEHOLDER = "__id__"
@@ -72,9 +75,12 @@ def editor(request: HttpRequest) -> HttpResponse:
         "urls": {
             **context["urls"],
             "save_script": reverse("api:script_create"),
+            "update_script": reverse("api:script_update", args=[ID_PLACEHOLDER]),
             "script_page": reverse("script_detail", args=[ID_PLACEHOLDER]),
-            "sign_in": f"{reverse('account_login')}?next={reverse('executions:editor')}",
+            # Back to this very page, so a saved script opened signed out is still open after.
+            "sign_in": f"{reverse('account_login')}?next={quote(request.get_full_path(), safe='/')}",
         },
+        "visibilities": Visibility.choices,
     }
     return render(request, "executions/editor.html", {"props": props})
 
@@ -151,7 +157,17 @@ def _starting_script(request: HttpRequest) -> dict:
         except script_selectors.ScriptNotFound:
             return {"script": None, "stdin": "", "runtime": None, "notice": SCRIPT_UNAVAILABLE}
         files = [file | {"size": file_size(file)} for file in saved.files]
-        return {"script": saved.source, "stdin": "", "runtime": saved.runtime, "title": saved.title, "files": files}
+        return {
+            "script": saved.source,
+            "stdin": "",
+            "runtime": saved.runtime,
+            "title": saved.title,
+            "files": files,
+            # Save writes back to the script only for its owner; anyone else saves a copy.
+            "saved_script": {"key": saved.key, "title": saved.title, "visibility": saved.visibility}
+            if script_selectors.script_editable_by(script=saved, user=request.user)
+            else None,
+        }
     try:
         source = selectors.execution_get_for(execution_id=request.GET.get("from", ""), user=request.user)
     except selectors.ExecutionNotFound:

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.helpers import bearer, obtain_tokens, post_json
+from executions.services import SCRIPT_EMPTY
 from scripts import services as script_services
 from scripts.models import Script, Visibility
 
@@ -77,6 +78,58 @@ def test_the_owner_changes_a_script_and_others_may_not(client, as_owner, as_othe
 
     assert changed.status_code == 200 and changed.json()["source"] == "print('v2')"
     assert refused.status_code == 403 and refused.json() == {"detail": script_services.NOT_OWNER}
+
+
+def test_the_editors_save_writes_every_field_of_the_owners_script(client, as_owner, owner, make_script):
+    script = make_script(owner, title="Draft", visibility=Visibility.PRIVATE)
+    body = {"title": "Final", "source": "print('v2')", "runtime": "python3.13", "visibility": "unlisted", "files": []}
+
+    response = client.patch(f"/api/v1/scripts/{script.key}", body, content_type="application/json", headers=as_owner)
+
+    assert response.status_code == 200
+    assert {name: response.json()[name] for name in body} == body
+    script.refresh_from_db()
+    assert (script.title, script.source, script.visibility) == ("Final", "print('v2')", "unlisted")
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"title": "  "}, script_services.TITLE_REQUIRED),
+        ({"source": "\n"}, SCRIPT_EMPTY),
+        ({"title": "a\x00b"}, script_services.NUL_CHARACTER.format(field="title")),
+    ],
+    ids=["blank-title", "empty-source", "nul"],
+)
+def test_a_bad_change_is_a_422_with_the_reason_and_changes_nothing(
+    client, as_owner, owner, make_script, change, detail
+):
+    script = make_script(owner, title="Kept", source="print('kept')")
+
+    response = client.patch(f"/api/v1/scripts/{script.key}", change, content_type="application/json", headers=as_owner)
+
+    assert response.status_code == 422 and response.json() == {"detail": detail}
+    script.refresh_from_db()
+    assert (script.title, script.source) == ("Kept", "print('kept')")
+
+
+def test_an_unknown_visibility_is_a_422_naming_the_field(client, as_owner, owner, make_script):
+    script = make_script(owner)
+
+    response = client.patch(
+        f"/api/v1/scripts/{script.key}", {"visibility": "friends"}, content_type="application/json", headers=as_owner
+    )
+
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == ["visibility"]
+
+
+def test_anonymous_callers_cannot_change_a_public_script(client, owner, make_script):
+    script = make_script(owner, visibility=Visibility.PUBLIC)
+
+    response = client.patch(f"/api/v1/scripts/{script.key}", {"title": "x"}, content_type="application/json")
+
+    assert response.status_code == 401 and response.json() == {"detail": script_services.SIGN_IN_REQUIRED}
 
 
 def test_deleting_a_script(client, as_owner, owner, make_script):

@@ -240,3 +240,63 @@ def test_on_a_phone_the_output_comes_into_view_after_run(page):
         "() => { const r = document.getElementById('result-title').getBoundingClientRect(); "
         "return r.top >= 0 && r.top < window.innerHeight; }"
     )
+
+
+# The 1-based numbers of the editor's lines with a class (CodeMirror draws the visible lines only;
+# these scripts are short enough to be all visible).
+LINES_WITH_CLASS = """(name) => [...document.querySelectorAll('.cm-content .cm-line')]
+    .flatMap((line, index) => line.classList.contains(name) ? [index + 1] : [])"""
+GUTTER_MARKER = ".cm-error-gutter .cm-gutterElement >> visible=true"  # not the gutter's hidden spacer
+
+
+def marked_lines(page) -> list[int]:
+    return page.evaluate(LINES_WITH_CLASS, "cm-error-line")
+
+
+def cursor_line(page) -> int:
+    [line] = page.evaluate(LINES_WITH_CLASS, "cm-activeLine")
+    return line
+
+
+def test_the_failing_line_is_marked_and_the_tracebacks_reference_goes_to_it(page, artifacts):
+    editor = EditorPage(page).open()
+    editor.type_script("x = 1\ny = 0\nprint(x / y)")
+    page.keyboard.press("ControlOrMeta+Home")  # the cursor on line 1
+
+    editor.run_button.click()
+
+    expect(editor.reason).to_have_text("ZeroDivisionError: division by zero (line 3)")
+    expect(page.locator(".cm-error-line")).to_have_count(1)
+    assert marked_lines(page) == [3]
+    expect(page.locator(GUTTER_MARKER, has_text="!")).to_have_count(1)
+    page.screenshot(path=artifacts / "editor-error-line.png")
+    link = editor.stderr.get_by_role("button", name='File "/sandbox/main.py", line 3')
+    link.click()
+    expect(editor.code).to_be_focused()
+    assert cursor_line(page) == 3
+
+    page.keyboard.type("  # edited")  # an edit clears the mark: the line may not mean that line any more
+    expect(page.locator(".cm-error-line")).to_have_count(0)
+    expect(page.locator(GUTTER_MARKER, has_text="!")).to_have_count(0)
+
+
+def test_a_syntax_error_is_named_and_marked_and_only_the_scripts_frames_are_links(page):
+    editor = EditorPage(page).open()
+    editor.type_script("import json\n\njson.loads('{')\nprint(")
+    page.keyboard.press("Delete")  # the bracket the editor closed by itself
+
+    editor.run_button.click()
+
+    expect(editor.reason).to_have_text("SyntaxError: '(' was never closed (line 4)")
+    assert marked_lines(page) == [4]
+    expect(editor.stderr.get_by_role("button")).to_have_text(['File "/sandbox/main.py", line 4'])
+
+    editor.type_script("import json\n\njson.loads('{')")
+    editor.run_button.click()
+
+    expect(editor.reason).to_contain_text("JSONDecodeError")
+    expect(editor.reason).to_contain_text("(line 3)")
+    # The standard library's frames stay text: only the script's own lines can be gone to.
+    expect(editor.stderr).to_contain_text(re.compile(r'File "/[^"]+/json/decoder\.py", line \d+'))
+    expect(editor.stderr.get_by_role("button")).to_have_text(['File "/sandbox/main.py", line 3'])
+    assert marked_lines(page) == [3]

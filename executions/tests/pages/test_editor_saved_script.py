@@ -26,13 +26,25 @@ def test_the_owner_opens_their_private_script_with_its_source_runtime_and_title(
     assert props["script"] == "print('secret')"
     assert props["runtime"] == "python3.13"
     assert props["title"] == "Mine"
+    assert props["saved_script"] == {"key": private_script.key, "title": "Mine", "visibility": "private"}
     assert "notice" not in props
 
 
-def test_anyone_opens_a_public_script(client, public_script):
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "another-user"])
+def test_anyone_opens_a_public_script_but_saves_it_only_as_a_copy(client, other, public_script, signed_in):
+    if signed_in:
+        client.force_login(other)
+
     props = island_props(client.get(f"/?script={public_script.key}"), "editor-props")
 
     assert props["script"] == "print('shared')"
+    assert props["saved_script"] is None  # Save makes a new script: only the owner writes to it
+
+
+def test_signing_in_from_an_opened_script_comes_back_to_it(client, public_script):
+    props = island_props(client.get(f"/?script={public_script.key}"), "editor-props")
+
+    assert props["urls"]["sign_in"] == f"/accounts/login/?next=/%3Fscript%3D{public_script.key}"
 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "another-user"])
@@ -86,5 +98,7 @@ def test_signed_in_users_get_the_save_and_script_page_urls(client, owner):
 
     assert props["user_authenticated"] is True
     assert props["urls"]["save_script"] == "/api/v1/scripts"
+    assert props["urls"]["update_script"] == "/api/v1/scripts/__id__"
     assert props["urls"]["script_page"] == "/scripts/__id__/"
+    assert [value for value, _ in props["visibilities"]] == ["private", "unlisted", "public"]
     assert props["csrf_token"]

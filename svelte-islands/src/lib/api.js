@@ -4,11 +4,11 @@ export const NETWORK_ERROR = "The server could not be reached. Check your connec
 
 export class ApiError extends Error {}
 
-async function post(props, url, body, headers = {}) {
+async function send(props, method, url, body, headers = {}) {
   let response;
   try {
     response = await fetch(url, {
-      method: "POST",
+      method,
       headers: { "Content-Type": "application/json", "X-CSRFToken": props.csrf_token, ...headers },
       body: JSON.stringify(body ?? {}),
       credentials: "same-origin",
@@ -19,6 +19,10 @@ async function post(props, url, body, headers = {}) {
   const payload = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(describeError(response.status, payload.detail));
   return payload;
+}
+
+function post(props, url, body, headers = {}) {
+  return send(props, "POST", url, body, headers);
 }
 
 // The API answers {"detail": "..."} or, for schema errors, {"detail": [{"msg": ...}, ...]}.
@@ -39,9 +43,18 @@ export function idempotencyKey() {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-// Saves a private script for the signed-in user; answers the saved script (with its key).
-export function saveScript(props, { title, source, runtime, files = [] }) {
-  return post(props, props.urls.save_script, { title, source, ...(runtime ? { runtime } : {}), files });
+function scriptBody({ title, source, runtime, visibility, files = [] }) {
+  return { title, source, ...(runtime ? { runtime } : {}), visibility, files };
+}
+
+// Saves a new script for the signed-in user; answers the saved script (with its key).
+export function saveScript(props, fields) {
+  return post(props, props.urls.save_script, scriptBody(fields));
+}
+
+// Saves over the user's own script `key`; answers the script as saved.
+export function updateScript(props, key, fields) {
+  return send(props, "PATCH", urlFor(props, "update_script", key), scriptBody(fields));
 }
 
 export async function cancelExecution(props, id) {

@@ -1,7 +1,7 @@
 // The script editor: CodeMirror 6 with Python highlighting and completion.
 import { basicSetup } from "codemirror";
-import { EditorView, ViewPlugin, keymap } from "@codemirror/view";
-import { Compartment, Prec } from "@codemirror/state";
+import { Decoration, EditorView, GutterMarker, ViewPlugin, gutter, keymap } from "@codemirror/view";
+import { Compartment, Prec, RangeSet, StateEffect, StateField } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { completeFromList, ifNotIn } from "@codemirror/autocomplete";
 import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
@@ -27,6 +27,8 @@ const look = {
   "&.cm-focused": { outline: "none" },
   ".cm-scroller": { fontFamily: "var(--font-mono)", lineHeight: "1.5", minHeight: "18rem" },
   ".cm-gutters": { backgroundColor: "var(--surface-sunken)", color: "var(--text-muted)", border: "none" },
+  ".cm-error-line": { backgroundColor: "rgba(198, 40, 40, 0.16)" }, // reads on both themes' surfaces
+  ".cm-error-gutter .cm-gutterElement": { color: "var(--alert-text)", fontWeight: "700", padding: "0 2px" },
 };
 const THEMES = { light: EditorView.theme(look), dark: EditorView.theme(look, { dark: true }) };
 const highlighting = syntaxHighlighting(HighlightStyle.define([
@@ -48,6 +50,43 @@ const followPageTheme = ViewPlugin.define((view) => {
   return { destroy: () => observer.disconnect() };
 });
 
+// The line a failed run's exception came from: a line decoration and a marker in a gutter of
+// its own, until the text changes (the number may no longer mean that line) or the next run.
+const setErrorLine = StateEffect.define();
+const errorLineMark = Decoration.line({ class: "cm-error-line" });
+
+class ErrorMarker extends GutterMarker {
+  toDOM() {
+    const marker = document.createElement("span");
+    marker.textContent = "!";
+    marker.title = "The last run failed on this line";
+    return marker;
+  }
+}
+const errorMarker = new ErrorMarker();
+
+// The start of the marked line, or null.
+const errorLine = StateField.define({
+  create: () => null,
+  update(at, transaction) {
+    for (const effect of transaction.effects) if (effect.is(setErrorLine)) return effect.value;
+    return transaction.docChanged ? null : at;
+  },
+  provide: (field) => EditorView.decorations.compute([field], (state) => {
+    const at = state.field(field);
+    return at === null ? Decoration.none : Decoration.set([errorLineMark.range(at)]);
+  }),
+});
+
+const errorGutter = gutter({
+  class: "cm-error-gutter",
+  markers: (view) => {
+    const at = view.state.field(errorLine);
+    return at === null ? RangeSet.empty : RangeSet.of([errorMarker.range(at)]);
+  },
+  initialSpacer: () => errorMarker, // as wide when empty, so the text does not move when marked
+});
+
 export function createEditor(parent, { doc, label, onRun, onChange = () => {} }) {
   const run = () => {
     onRun();
@@ -59,6 +98,8 @@ export function createEditor(parent, { doc, label, onRun, onChange = () => {} })
     extensions: [
       // Above the default keymap, which binds Mod-Enter to "insert blank line".
       Prec.highest(keymap.of([{ key: "Mod-Enter", run }])),
+      errorLine,
+      errorGutter,
       basicSetup,
       keymap.of([indentWithTab]),
       python(),
@@ -76,4 +117,18 @@ export function createEditor(parent, { doc, label, onRun, onChange = () => {} })
 
 export function replaceDocument(view, text) {
   view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+}
+
+// Mark line `number` (1-based) as where the last run failed; null clears the mark. A line the
+// text no longer has is not marked.
+export function markErrorLine(view, number) {
+  const valid = number !== null && number >= 1 && number <= view.state.doc.lines;
+  view.dispatch({ effects: setErrorLine.of(valid ? view.state.doc.line(number).from : null) });
+}
+
+// Put the cursor at the start of line `number` (1-based) and bring it into view.
+export function goToLine(view, number) {
+  const line = view.state.doc.line(Math.min(Math.max(number, 1), view.state.doc.lines));
+  view.dispatch({ selection: { anchor: line.from }, effects: EditorView.scrollIntoView(line.from, { y: "center" }) });
+  view.focus();
 }
