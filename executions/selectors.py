@@ -90,12 +90,19 @@ def execution_file_get_for(*, execution_id: str, name: str, user) -> tuple[Outpu
 
 def execution_live(*, execution_id: str, read: Execution | None = None) -> Execution:
     """The execution as it stands now. While a run of this process has it: as claimed, with
-    all the output written so far (the store lags by up to a heartbeat), a copy not to be
-    saved. Otherwise as stored: ``read``, an earlier read of it, is enough once it is final."""
+    all the output written so far (the store lags by up to a heartbeat), whether it waits for
+    input and what was typed, a copy not to be saved. Otherwise as stored: ``read``, an
+    earlier read of it, is enough once it is final."""
     live = engine.live_run(execution_id)
     if live is not None:
         execution = Execution._from_son(live.execution.to_mongo())
         execution.output, execution.errors, execution.output_seq = live.stdout, live.stderr or None, live.seq
+        execution.waiting_for_input = live.waiting_for_input
+        if execution.interactive:  # what was typed since it was claimed is in the store only
+            typed = Execution.objects(execution_id=execution_id).only("typed", "input_closed", "input_bytes").first()
+            if typed is not None:
+                execution.typed, execution.input_closed = typed.typed, typed.input_closed
+                execution.input_bytes = typed.input_bytes
         return execution
     if read is not None and read.is_final:
         return read

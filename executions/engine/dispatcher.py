@@ -101,6 +101,7 @@ class LiveRun:
     stdout: str
     stderr: str
     seq: int
+    waiting_for_input: bool = False
 
 
 class Dispatcher:
@@ -172,7 +173,7 @@ class Dispatcher:
     def live_run(self, execution_id: str) -> LiveRun | None:
         with self._runs_lock:
             run = self._runs.get(execution_id)
-        return LiveRun(run.execution, *run.output.snapshot()) if run else None
+        return LiveRun(run.execution, *run.output.snapshot(), waiting_for_input=run.waiting) if run else None
 
     def request_stop(self, execution_id: str) -> bool:
         with self._runs_lock:
@@ -484,8 +485,9 @@ class Dispatcher:
             return
         run.waiting = waiting
         execution_id = run.execution.execution_id
-        events.status(execution_id, status=Status.RUNNING, waiting_for_input=waiting)
+        # Stored first: a watcher that joins after the event reads it back.
         transitions.execution_set_waiting(execution_id=execution_id, worker=self.worker, waiting=waiting)
+        events.status(execution_id, status=Status.RUNNING, waiting_for_input=waiting)
 
     def _recover(self) -> None:
         try:

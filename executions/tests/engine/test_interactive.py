@@ -5,7 +5,7 @@ ended with a reason, and what cannot be fed is refused clearly."""
 import pytest
 
 from conftest import wait_until
-from executions import errors, services
+from executions import errors, selectors, services
 from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.tests.engine.test_dispatcher import finished
@@ -107,3 +107,24 @@ def test_input_counts_against_the_stdin_cap(settings):
     assert refused.value.status == 413 and "12 bytes" in refused.value.message
     services.execution_feed(execution=execution, eof=True)  # ending it takes no room
     assert Execution.objects(execution_id=execution.execution_id).first().typed == ["7890"]
+
+
+def test_a_watcher_joining_while_it_waits_is_told_so_with_what_was_typed():
+    """The snapshot of a run this process holds says it waits, and has the input typed since
+    it was claimed (the claimed copy has neither)."""
+    execution = submit('input("a? ")\ninput("b? ")\n')
+    waiting(execution.execution_id)
+    services.execution_feed(execution=execution, text="1\n")
+    wait_until(
+        lambda: selectors.execution_live(execution_id=execution.execution_id).output == "a? b? ",
+        timeout=20,
+        message="the second prompt",
+    )
+    live = wait_until(
+        lambda: (found := selectors.execution_live(execution_id=execution.execution_id)).waiting_for_input and found,
+        timeout=20,
+        message="the snapshot to say it waits",
+    )
+    assert live.typed == ["1\n"] and not live.input_closed
+    services.execution_feed(execution=execution, eof=True)
+    finished(execution.execution_id)
