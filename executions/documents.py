@@ -114,9 +114,9 @@ class Execution(StoredDocument):
     files_truncated = BooleanField(default=False)  # some were over the caps and left out
 
     # An interactive run's stdin stays open while it runs (services.execution_feed): ``stdin``
-    # first, then each text typed, in order, then end of file once ``input_closed``.
+    # first, then what was typed, in order, then end of file once ``input_closed``.
     interactive = BooleanField(default=False)
-    typed = ListField(StringField(), default=list)
+    typed = StringField(default="")
     input_bytes = IntField(default=0)  # stdin and everything typed, in UTF-8: held to the stdin cap
     input_closed = BooleanField(default=False)
     # Whether it waits for input now, as the host measures it (idle, everything typed passed on).

@@ -17,7 +17,7 @@ import math
 import secrets
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +72,10 @@ class Subject:
     key: str
     kind: str
     owner_id: int | None = None
+
+
+# Whose lock guards the server's total of interactive sessions.
+INTERACTIVE_TOTAL = Subject(key="interactive-total", kind="server")
 
 
 class QuotaExceeded(errors.TooManyRequests):
@@ -147,24 +151,27 @@ def quota_admit(*, subject: Subject | None, interactive: bool = False):
     """Check every quota of ``subject`` (None: not metered) for one submission, or raise
     :class:`QuotaExceeded`. Yields a function to call with the execution once it is stored;
     only then does it count. An interactive session is also held to the server's total."""
-    if interactive:
-        _check_interactive_total(subject)
-    quota = quota_for(subject) if subject else None
-    if quota is None or quota == QUOTA_OFF:
-        yield lambda execution: None
-        return
-    with _locked(subject):
-        in_flight = _settle(subject, quota)
-        try:
-            _check_rate(subject, quota)
-            _check_concurrency(quota, in_flight)
-            if interactive:
-                _check_interactive(quota, in_flight)
-            _check_cpu(subject, quota)
-        except QuotaExceeded as refused:
-            metrics.rate_limit_refusals.labels(subject.kind, refused.resource).inc()
-            raise
-        yield lambda execution: _count(subject, in_flight, execution)
+    # The server's count of sessions is checked and the new one stored under one lock, so
+    # that callers of different subjects cannot all pass the check at once.
+    with _locked(INTERACTIVE_TOTAL) if interactive else nullcontext():
+        if interactive:
+            _check_interactive_total(subject)
+        quota = quota_for(subject) if subject else None
+        if quota is None or quota == QUOTA_OFF:
+            yield lambda execution: None
+            return
+        with _locked(subject):
+            in_flight = _settle(subject, quota)
+            try:
+                _check_rate(subject, quota)
+                _check_concurrency(quota, in_flight)
+                if interactive:
+                    _check_interactive(quota, in_flight)
+                _check_cpu(subject, quota)
+            except QuotaExceeded as refused:
+                metrics.rate_limit_refusals.labels(subject.kind, refused.resource).inc()
+                raise
+            yield lambda execution: _count(subject, in_flight, execution)
 
 
 def _check_rate(subject: Subject, quota: Quota) -> None:

@@ -190,10 +190,6 @@ class ExecutionOut(Schema):
     cancel_requested: bool
 
     @staticmethod
-    def resolve_typed(execution) -> str:
-        return "".join(execution.typed or ())
-
-    @staticmethod
     def resolve_input_files(execution) -> list[dict]:
         return [{"name": file.name, "size": len(file.data)} for file in execution.input_files]
 

@@ -101,7 +101,7 @@ def execution_live(*, execution_id: str, read: Execution | None = None) -> Execu
         if execution.interactive:  # what was typed since it was claimed is in the store only
             typed = Execution.objects(execution_id=execution_id).only("typed", "input_closed", "input_bytes").first()
             if typed is not None:
-                execution.typed, execution.input_closed = typed.typed, typed.input_closed
+                execution.typed, execution.input_closed = typed.typed or "", typed.input_closed
                 execution.input_bytes = typed.input_bytes
         return execution
     if read is not None and read.is_final:

@@ -221,19 +221,25 @@ def execution_feed(*, execution: Execution, text: str = "", eof: bool = False) -
     if not execution.interactive:
         raise errors.Conflict(NOT_INTERACTIVE.format(execution_id=execution.execution_id))
     size = len(text.encode("utf-8", "surrogatepass"))
-    changes = {"inc__input_bytes": size, "set__updated_at": timezone.now()}
-    if text:
-        changes["push__typed"] = text
+    changes = {
+        # One string, appended to ($literal: a text starting with "$" is not a field's name).
+        "typed": {"$concat": [{"$ifNull": ["$typed", ""]}, {"$literal": text}]},
+        "input_bytes": {"$add": [{"$ifNull": ["$input_bytes", 0]}, size]},
+        "updated_at": timezone.now(),
+    }
     if eof:
-        changes["set__input_closed"] = True
-    fed = Execution.objects(
-        execution_id=execution.execution_id,
-        status__in=[Status.QUEUED, Status.RUNNING],
-        input_closed=False,
-        input_bytes__lte=settings.STDIN_MAX_BYTES - size,
-    ).update(**changes)
-    execution.reload()
-    if not fed:
+        changes["input_closed"] = True
+    fed = Execution._get_collection().update_one(
+        {
+            "_id": execution.execution_id,
+            "status": {"$in": [Status.QUEUED, Status.RUNNING]},
+            "input_closed": False,
+            "input_bytes": {"$lte": settings.STDIN_MAX_BYTES - size},
+        },
+        [{"$set": changes}],
+    )
+    if not fed.matched_count:
+        execution.reload("status", "input_closed", "input_bytes")
         if execution.is_final:
             raise AlreadyFinished(ALREADY_FINISHED.format(execution_id=execution.execution_id, status=execution.status))
         if execution.input_closed:
@@ -241,6 +247,7 @@ def execution_feed(*, execution: Execution, text: str = "", eof: bool = False) -
         size += execution.input_bytes
         raise SubmissionRejected(INPUT_TOO_LARGE.format(size=size, limit=settings.STDIN_MAX_BYTES), status=413)
     engine.notify_typed(execution.execution_id)
+    execution.reload()
     return execution
 
 

@@ -60,12 +60,14 @@ RECOVERY_SECONDS = 5.0
 # between them (looks come late on a loaded machine).
 INPUT_POLL_SECONDS = 0.05
 INPUT_FETCH_SECONDS = 0.5
-IDLE_CPU_NS = 1_000_000
-IDLE_CPU_SHARE = 0.02
+IDLE_CPU_NS = 2_000_000
+IDLE_CPU_SHARE = 0.05  # gVisor's kernel alone takes up to 4% of a core while its program waits
 WAITING_AFTER_SECONDS = 0.1  # idle this long, with everything typed passed on: waiting for input
+# A session ends after INTERACTIVE_IDLE_SECONDS without input in which it used less CPU than this share.
+SESSION_BUSY_SHARE = 0.1
 IDLE_ENDED = (
-    "No input came for {seconds:g} s while the program waited for it: the interactive session "
-    "was ended (INTERACTIVE_IDLE_SECONDS)."
+    "No input came for {seconds:g} s and the program stood still meanwhile: the interactive "
+    "session was ended (INTERACTIVE_IDLE_SECONDS)."
 )
 SANDBOX_CRASHED = "The sandbox failed unexpectedly: {error}"
 OUTLIVED_GRACE = "shutting down: stopped %d execution(s) that outlived the grace period"
@@ -86,12 +88,15 @@ class Run:
     wants_slot: bool = False
     ended: bool = False  # its slot, if it holds one, was given back for good
     waiting: bool = False
-    delivered: int = 0  # how many typed texts were passed on
+    delivered: int = 0  # how many characters of what was typed were passed on
     input_pending: bool = False  # typed input waits for a slot to be passed on
     input_ended: bool = False
+    paused: bool = False  # stopped: it computed without a slot, and none was free
     cpu_seen: int | None = None
     cpu_seen_at: float = 0.0
     idle_since: float | None = None
+    input_at: float | None = None  # when its sandbox was first seen, or its latest input
+    cpu_at_input: int | None = None
     fetched_at: float = 0.0
 
 
@@ -423,40 +428,66 @@ class Dispatcher:
 
     def _look_after(self, run: Run, *, fetch: bool) -> None:
         now = time.monotonic()
+        if run.input_at is None:
+            run.input_at = now
+        if run.paused:
+            if not run.holds_slot:
+                return  # it computed without a slot: stopped until one is free (_release_slot)
+            run.sandbox.resume()
+            run.paused, run.cpu_seen = False, None
+            run.input_at, run.cpu_at_input = now, None  # the time it stood still was the server's
         if not run.input_ended and (fetch or now - run.fetched_at >= INPUT_FETCH_SECONDS):
             self._pass_input_on(run, now)
         cpu = run.sandbox.cpu_ns()
+        if run.cpu_at_input is None:
+            run.cpu_at_input = cpu
         allowed = max(IDLE_CPU_NS, IDLE_CPU_SHARE * (now - run.cpu_seen_at) * 1e9)
         busy = run.cpu_seen is None or cpu - run.cpu_seen > allowed
         run.cpu_seen, run.cpu_seen_at = cpu, now
         if busy:
             run.idle_since = None
             self._set_waiting(run, False)
-            # Computing without input (a timer, say): a slot again as soon as one is free.
-            self._take_slot(run)
+            # Computing with no input given (a timer, say): only with a slot, so that interactive
+            # runs never compute beyond the dispatcher's concurrency.
+            if not self._take_slot(run) and run.sandbox.pause():
+                run.paused = True
         elif run.input_pending:
             run.idle_since = None  # its input waits for a slot: not the person's wait
-        elif run.idle_since is None:
-            run.idle_since = now
-        elif now - run.idle_since >= settings.INTERACTIVE_IDLE_SECONDS:
+        elif self._idle_too_long(run, cpu, now):
             seconds = settings.INTERACTIVE_IDLE_SECONDS
             self._stop_run(run, ErrorType.TIMEOUT, IDLE_ENDED.format(seconds=seconds))
+        elif run.idle_since is None:
+            run.idle_since = now
         elif now - run.idle_since >= WAITING_AFTER_SECONDS:
-            self._set_waiting(run, True)
+            self._set_waiting(run, not run.input_ended)  # after end of file it cannot wait for input
             self._give_slot_back(run)
+
+    @staticmethod
+    def _idle_too_long(run: Run, cpu: int, now: float) -> bool:
+        """No input for INTERACTIVE_IDLE_SECONDS while the program mostly stood still: one that
+        computes meanwhile is busy, not idle, and one that wakes now and then is still idle.
+        After end of file the wall cap alone applies, as to any run."""
+        quiet = now - run.input_at
+        used = cpu - (run.cpu_at_input or 0)
+        return (
+            not run.input_ended
+            and quiet >= settings.INTERACTIVE_IDLE_SECONDS
+            and used < SESSION_BUSY_SHARE * quiet * 1e9
+        )
 
     def _pass_input_on(self, run: Run, now: float) -> None:
         run.fetched_at = now
-        texts, closed = transitions.execution_input(execution_id=run.execution.execution_id)
-        new = texts[run.delivered :]
+        typed, closed = transitions.execution_input(execution_id=run.execution.execution_id)
+        new = typed[run.delivered :]
         if not new and not closed:
             return
+        run.input_at, run.cpu_at_input = now, None
         run.input_pending = not self._take_slot(run)
         if run.input_pending:
             return  # given when a slot is free (_release_slot wakes this loop)
-        for text in new:
-            run.sandbox.feed(text.encode("utf-8", "surrogatepass"))
-            run.delivered += 1
+        if new:
+            run.sandbox.feed(new.encode("utf-8", "surrogatepass"))
+            run.delivered = len(typed)
         if closed:
             run.sandbox.end_input()
             run.input_ended = True

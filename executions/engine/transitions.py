@@ -37,6 +37,7 @@ _BACK_IN_QUEUE = {
     "set__output": "",
     "set__errors": None,
     "set__output_seq": 0,
+    "set__waiting_for_input": False,
 }
 
 
@@ -107,7 +108,8 @@ def _append_output_pipeline(output: Unpersisted | None) -> dict:
     appended = {"output_seq": output.seq}
     for field, text in (("output", output.stdout), ("errors", output.stderr)):
         if text:
-            appended[field] = {"$concat": [{"$ifNull": [f"${field}", ""]}, text]}
+            # $literal: a text that starts with "$" would be read as a field's name (and null the output).
+            appended[field] = {"$concat": [{"$ifNull": [f"${field}", ""]}, {"$literal": text}]}
     return appended
 
 
@@ -158,10 +160,10 @@ def execution_finish(
     return finished
 
 
-def execution_input(*, execution_id: str) -> tuple[list[str], bool]:
+def execution_input(*, execution_id: str) -> tuple[str, bool]:
     """What has been typed for an interactive run so far, and whether its input has ended."""
     found = Execution.objects(execution_id=execution_id).only("typed", "input_closed").first()
-    return (found.typed, found.input_closed) if found is not None else ([], True)
+    return (found.typed or "", found.input_closed) if found is not None else ("", True)
 
 
 def execution_set_waiting(*, execution_id: str, worker: str, waiting: bool) -> None:
@@ -198,6 +200,7 @@ def execution_fail(*, execution_id: str, error_type: ErrorType, message: str, wo
         set__finished_at=now,
         set__updated_at=now,
         set__lease_until=None,
+        set__waiting_for_input=False,
     )
     if failed:
         log.info("execution failed", extra={"execution_id": execution_id, "error_type": error_type.value})

@@ -155,6 +155,13 @@ class Sandbox:
         a run that waits for input from one that computes)."""
         raise NotImplementedError
 
+    def pause(self) -> bool:
+        """Stop every process of the run until resume(); False when this runner cannot."""
+        return False
+
+    def resume(self) -> None:
+        pass
+
 
 class BaseRunner:
     name = "base"

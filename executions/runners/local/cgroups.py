@@ -22,6 +22,8 @@ from pathlib import Path
 PREFIX = "integr8scode-"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 REMOVE_ATTEMPTS = 50  # rmdir fails with EBUSY until the killed tasks are fully gone
+PAUSE_ROUNDS = 50  # a fork bomb within its pids limit is stopped well within this
+PAUSE_SETTLE_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,24 @@ class RunCgroup:
                 killed += kill(pid)
         return killed
 
+    def pause(self) -> bool:
+        """Stop every process of the cgroup (SIGSTOP, which no process can catch), again and
+        again until none is left running: one not stopped yet could continue the others, or
+        fork. True once all are stopped; False when they do not settle (then they are resumed)."""
+        for _ in range(PAUSE_ROUNDS):
+            running = [pid for pid in read_pids(self.memory_dir) if _state(pid) not in ("T", "t", "Z", "X", "")]
+            if not running:
+                return True
+            for pid in running:
+                _signal(pid, signal.SIGSTOP)
+            time.sleep(PAUSE_SETTLE_SECONDS)  # a stop takes effect when the process next runs
+        self.resume()
+        return False
+
+    def resume(self) -> None:
+        for pid in read_pids(self.memory_dir):
+            _signal(pid, signal.SIGCONT)
+
     def owner(self) -> tuple[str, int] | None:
         """Who created it, from its name: ``("uid", n)`` for a sandbox uid, ``("pid", n)`` for a
         server process without sandbox uids; None for a name this version does not know."""
@@ -135,6 +155,11 @@ class CgroupManager:
     def __init__(self, parents: list[Path], *, v2: bool):
         self.parents = parents
         self.v2 = v2
+
+    @property
+    def accounts_cpu(self) -> bool:
+        """Whether its cgroups count the CPU time of their processes (cpuacct, or v2)."""
+        return self.v2 or len(self.parents) > 2
 
     def create(self, label: str) -> RunCgroup:
         name = f"{PREFIX}{label}-{secrets.token_hex(4)}"
@@ -234,6 +259,22 @@ def kill(pid: int) -> int:
         return 1
     except ProcessLookupError:
         return 0
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (R, S, T...), from /proc; empty when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3]
 
 
 REMOVED, GONE, BUSY = "removed", "gone", "busy"

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -156,7 +157,10 @@ class LocalRunner(BaseRunner):
             return self._cgroups
 
     def runtimes(self) -> dict[str, RuntimeInfo]:
-        return {name: runtime.info for name, runtime in self._runtimes.items()}
+        # Interactive runs need the host to measure their CPU time (to tell one that waits for
+        # input) and to stop one that computes without a slot: a cgroup that accounts CPU.
+        interactive = self.cgroups is not None and self.cgroups.accounts_cpu
+        return {name: replace(runtime.info, interactive=interactive) for name, runtime in self._runtimes.items()}
 
     def isolation_of(self, runtime: str) -> str:
         return self.isolation.name

@@ -230,6 +230,15 @@ class LocalSandbox(Sandbox):
         used = cgroup.cpu_ns() if cgroup is not None else None
         return max(0, (used if used is not None else _tree_cpu_ns(self.proc.pid)) - self.cpu_base_ns)
 
+    def pause(self) -> bool:
+        cgroup = self.cgroup  # None once torn down
+        return cgroup is not None and cgroup.pause()
+
+    def resume(self) -> None:
+        cgroup = self.cgroup
+        if cgroup is not None:
+            cgroup.resume()
+
     def stop(self, error_type: ErrorType = ErrorType.CANCELLED) -> None:
         if self.stopped_as is None:
             self.stopped_as = error_type

@@ -2,12 +2,16 @@
 the service reaches the script, a run waiting for input gives its slot back, an idle session is
 ended with a reason, and what cannot be fed is refused clearly."""
 
+import time
+
 import pytest
 
 from conftest import wait_until
 from executions import errors, selectors, services
 from executions.caller import Caller
 from executions.documents import Execution, Status
+from executions.engine.dispatcher import IDLE_ENDED
+from executions.runners.local import cgroups
 from executions.tests.engine.test_dispatcher import finished
 
 ASK = 'name = input("Your name? ")\nprint(f"Hello, {name}!")\n'
@@ -41,7 +45,7 @@ def test_typed_input_reaches_the_prompt_and_the_record_keeps_it():
     done = finished(execution.execution_id)
     assert done.status == Status.COMPLETED, done.errors
     assert done.output == "Your name? Hello, Ada!\n"
-    assert done.typed == ["Ada\n"] and not done.waiting_for_input
+    assert done.typed == "Ada\n" and not done.waiting_for_input
     assert done.limits["wall_seconds"] == 300.0  # the interactive wall cap, not the 10 s one
 
 
@@ -106,7 +110,7 @@ def test_input_counts_against_the_stdin_cap(settings):
         services.execution_feed(execution=execution, text="é")
     assert refused.value.status == 413 and "12 bytes" in refused.value.message
     services.execution_feed(execution=execution, eof=True)  # ending it takes no room
-    assert Execution.objects(execution_id=execution.execution_id).first().typed == ["7890"]
+    assert Execution.objects(execution_id=execution.execution_id).first().typed == "7890"
 
 
 def test_a_watcher_joining_while_it_waits_is_told_so_with_what_was_typed():
@@ -125,6 +129,75 @@ def test_a_watcher_joining_while_it_waits_is_told_so_with_what_was_typed():
         timeout=20,
         message="the snapshot to say it waits",
     )
-    assert live.typed == ["1\n"] and not live.input_closed
+    assert live.typed == "1\n" and not live.input_closed
     services.execution_feed(execution=execution, eof=True)
     finished(execution.execution_id)
+
+
+COMPUTES_LATER = """
+import time
+time.sleep(1.5)  # idle: its slot goes back, and the next run is claimed
+start = time.process_time()
+while time.process_time() - start < 1.0:
+    pass
+print("done")
+"""
+
+
+def test_runs_that_compute_without_input_never_exceed_the_slots(dispatcher):
+    """Four sessions go idle (their slots go back), then all compute: two at a time hold the
+    two slots, the others are stopped (SIGSTOP, by the host) until a slot is theirs."""
+    finished(submit("print('warm')").execution_id)  # the runner's first sandboxes take a while
+    executions = [submit(COMPUTES_LATER) for _ in range(4)]
+    ids = {execution.execution_id for execution in executions}
+    paused_for_real = False
+    deadline = time.monotonic() + 60
+    while Execution.objects(execution_id__in=list(ids), status__in=[Status.QUEUED, Status.RUNNING]).count():
+        assert time.monotonic() < deadline, "the sessions did not finish"
+        runs = [run for run in dispatcher._snapshot() if run.execution.execution_id in ids]
+        assert sum(run.holds_slot for run in runs) <= dispatcher.concurrency
+        for run in runs:
+            cgroup = run.sandbox.cgroup if run.paused and run.sandbox is not None else None
+            if cgroup is not None and all(cgroups._state(pid) == "T" for pid in cgroups.read_pids(cgroup.memory_dir)):
+                paused_for_real = True
+        time.sleep(0.02)  # sampling the dispatcher's state while the runs go on
+    assert paused_for_real, "no run computing without a slot was stopped"
+    for execution_id in ids:
+        done = finished(execution_id)
+        assert (done.status, done.output) == (Status.COMPLETED, "done\n"), done.error_message
+
+
+def test_a_session_that_only_wakes_now_and_then_is_still_idle(settings):
+    settings.INTERACTIVE_IDLE_SECONDS = 1.5
+    execution = submit("import time\nwhile True:\n    time.sleep(0.2)\n    sum(range(1000))\n")
+    done = finished(execution.execution_id)
+    assert (done.error_type, done.error_message) == ("timeout", IDLE_ENDED.format(seconds=1.5))
+
+
+def test_after_end_of_file_a_run_neither_waits_for_input_nor_ends_as_idle(settings):
+    settings.INTERACTIVE_IDLE_SECONDS = 1.0
+    execution = submit("import sys, time\nsys.stdin.read()\ntime.sleep(2)\nprint('slept')\n")
+    services.execution_feed(execution=execution, eof=True)
+    done = finished(execution.execution_id)
+    assert (done.status, done.output) == (Status.COMPLETED, "slept\n")
+
+
+def test_a_program_computing_after_its_last_input_is_not_idle(settings):
+    settings.INTERACTIVE_IDLE_SECONDS = 1.0
+    execution = submit(
+        "import time\ninput()\nstart = time.process_time()\n"
+        "while time.process_time() - start < 2: pass\nprint('computed')\n"
+    )
+    waiting(execution.execution_id)
+    services.execution_feed(execution=execution, text="go\n")
+    done = finished(execution.execution_id)
+    assert (done.status, done.output) == (Status.COMPLETED, "computed\n")
+
+
+def test_typed_text_that_looks_like_a_field_name_is_kept_as_typed():
+    """The store appends with an update pipeline, where "$name" would name a field."""
+    execution = submit("import sys\nprint(repr(sys.stdin.read()))\n")
+    services.execution_feed(execution=execution, text="$typed")
+    services.execution_feed(execution=execution, text="$$x\n", eof=True)
+    done = finished(execution.execution_id)
+    assert done.typed == "$typed$$x\n" and done.output == "'$typed$$x\\n'\n"

@@ -2,6 +2,8 @@
 anonymous callers, per user for signed-in ones, with per-user overrides."""
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache
@@ -286,3 +288,17 @@ def test_interactive_runs_get_their_own_wall_cap_lower_for_anonymous_callers(set
     assert anonymous["limits"]["wall_seconds"] == 5.0  # a batch run's cap is unchanged
     assert over.status_code == 422 and "above the cap of 120.0" in over.json()["detail"]
     assert at_cap["limits"]["wall_seconds"] == 120.0
+
+
+def test_the_servers_total_holds_when_many_callers_submit_at_once(settings):
+    """Six callers at the same moment, one session allowed: one is admitted, five are refused."""
+    settings.INTERACTIVE_SESSIONS_MAX = 1
+    start = threading.Barrier(6)
+
+    def one(number: int):
+        start.wait()
+        return submit(interactive=True, ip=f"203.0.113.{number + 10}").status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(one, range(6)))
+    assert codes == [201, 429, 429, 429, 429, 429]
