@@ -86,6 +86,17 @@ def test_renewing_a_lease_extends_it_and_appends_output():
     assert execution.lease_until > timezone.now() + timedelta(seconds=5)
 
 
+def test_output_that_looks_like_a_field_name_is_stored_as_written():
+    """The output is appended with an update pipeline, where "$HOME" would name a field."""
+    execution = make_running(worker="w", lease_in=1)
+    for seq, text in enumerate(("$HOME\n", "$$literal"), start=1):
+        transitions.execution_renew_lease(
+            execution_id=execution.execution_id, worker="w", output=Unpersisted(stdout=text, stderr=text, seq=seq)
+        )
+    execution.reload()
+    assert execution.output == execution.errors == "$HOME\n$$literal"
+
+
 def test_renewing_tells_the_worker_to_stop_after_a_cancel_request():
     execution = make_running(worker="w")
     services.execution_cancel(execution=execution)
