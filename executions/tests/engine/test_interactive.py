@@ -134,9 +134,10 @@ def test_a_watcher_joining_while_it_waits_is_told_so_with_what_was_typed():
     finished(execution.execution_id)
 
 
-COMPUTES_LATER = """
+COMPUTES_AT = """
 import time
-time.sleep(1.5)  # idle: its slot goes back, and the next run is claimed
+while time.time() < {at}:  # idle until then: its slot goes back, and the next run is claimed
+    time.sleep(0.01)
 start = time.process_time()
 while time.process_time() - start < 1.0:
     pass
@@ -145,10 +146,11 @@ print("done")
 
 
 def test_runs_that_compute_without_input_never_exceed_the_slots(dispatcher):
-    """Four sessions go idle (their slots go back), then all compute: two at a time hold the
-    two slots, the others are stopped (SIGSTOP, by the host) until a slot is theirs."""
+    """Four sessions go idle (their slots go back), then all compute at the same moment: two at
+    a time hold the two slots, the others are stopped (SIGSTOP, by the host) until a slot is theirs."""
     finished(submit("print('warm')").execution_id)  # the runner's first sandboxes take a while
-    executions = [submit(COMPUTES_LATER) for _ in range(4)]
+    at = time.time() + 6  # all four open and idle by then, even on a loaded machine
+    executions = [submit(COMPUTES_AT.format(at=at)) for _ in range(4)]
     ids = {execution.execution_id for execution in executions}
     paused_for_real = False
     deadline = time.monotonic() + 60
