@@ -497,6 +497,9 @@ QUOTAS = {
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if EMBEDDED else [])
 EXECUTOR_METRICS_PORT = env_int("EXECUTOR_METRICS_PORT", 0, minimum=0)
+# Where `manage.py executor` keeps its probe files (alive, ready) for exec probes; "": none.
+EXECUTOR_PROBE_DIR = env_str("EXECUTOR_PROBE_DIR")
+EXECUTOR_PROBE_INTERVAL_SECONDS = env_float("EXECUTOR_PROBE_INTERVAL_SECONDS", 10.0, minimum=0.1)
 PROMETHEUS_METRIC_NAMESPACE = ""
 
 # --- logging ----------------------------------------------------------------------------
