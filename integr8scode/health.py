@@ -2,12 +2,20 @@
 
 ``/healthz``: the process answers. ``/readyz``: every component a request needs is reachable
 (Django's database, MongoDB, the channel layer, the runner); the body names any that fail.
+
+An executor serves no HTTP: ``keep_probe_files`` keeps two files for exec probes instead,
+``alive`` (touched while its dispatcher's heartbeat loop turns) and ``ready`` (touched while
+the same checks as ``/readyz`` pass, removed when one fails). A probe asks how old a file is.
 """
 
+import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -18,6 +26,11 @@ from mongoengine.connection import get_db
 
 CHECK_TIMEOUT_SECONDS = 3.0
 TIMED_OUT = "no answer within {seconds} s"
+ALIVE_FILE, READY_FILE = "alive", "ready"
+HEARTBEAT_STALE_SECONDS = 30.0  # the dispatcher heartbeats every 0.25 s; a lease lasts 30 s
+NOT_READY = "executor not ready: %s"
+
+log = logging.getLogger(__name__)
 
 _pool = ThreadPoolExecutor(4, thread_name_prefix="readyz")
 
@@ -91,3 +104,51 @@ def readyz(request):
         {"status": "unavailable" if failing else "ok", "failing": failing, "checks": results},
         status=503 if failing else 200,
     )
+
+
+# --- probe files, for processes without HTTP (the executor) ------------------------------
+
+
+def dispatcher_alive(max_age: float = HEARTBEAT_STALE_SECONDS) -> bool:
+    """Whether this process's dispatcher completed a heartbeat within ``max_age`` seconds."""
+    from executions.metrics import dispatcher_heartbeat
+
+    last = next(sample.value for sample in dispatcher_heartbeat.collect()[0].samples)
+    return time.time() - last <= max_age
+
+
+def update_probe_files(directory: Path, *, alive: Callable[[], bool]) -> dict[str, str]:
+    """One round: touch ``alive`` if ``alive()``; touch ``ready`` if every check passes, else
+    remove it. Returns the checks' results."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if alive():
+        (directory / ALIVE_FILE).touch()
+    results = run_checks()
+    failing = {name: outcome for name, outcome in results.items() if outcome != "ok"}
+    if failing:
+        (directory / READY_FILE).unlink(missing_ok=True)
+        log.warning(NOT_READY, ", ".join(f"{name}: {outcome}" for name, outcome in failing.items()))
+    else:
+        (directory / READY_FILE).touch()
+    return results
+
+
+def keep_probe_files(
+    directory: Path, *, interval: float, stop: threading.Event, alive: Callable[[], bool] = dispatcher_alive
+) -> threading.Thread:
+    """Update the probe files every ``interval`` seconds until ``stop`` is set (then ``ready``
+    goes: a stopping executor takes no new work)."""
+
+    def loop() -> None:
+        wait = min(1.0, interval)  # the first round soon after the dispatcher's first heartbeat
+        while not stop.wait(wait):
+            wait = interval
+            try:
+                update_probe_files(directory, alive=alive)
+            except Exception:
+                log.exception("updating the probe files failed")
+        (directory / READY_FILE).unlink(missing_ok=True)
+
+    thread = threading.Thread(target=loop, name="probe-files", daemon=True)
+    thread.start()
+    return thread

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 import os
 import secrets
 import sys
@@ -279,6 +280,16 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
             raise ConfigError(f"{name} must be comma-separated key=value pairs, e.g. python3.13=repo/image:tag")
         return {key.strip(): value.strip() for key, value in (item.split("=", 1) for item in items)} or None
 
+    def _json(name: str, kind: type) -> list | dict | None:
+        text = env_str(name)
+        try:
+            value = json.loads(text) if text else None
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be JSON: {exc}") from None
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"{name} must be a JSON {'list' if kind is list else 'object'}")
+        return value or None
+
     _kubernetes = {  # None: the runner's default (executions/runners/kubernetes/manifests.py)
         "namespace": env_str("KUBERNETES_NAMESPACE") or None,
         "runtime_images": _pairs("KUBERNETES_RUNTIME_IMAGES"),
@@ -289,6 +300,9 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
         "cpu_request": env_str("KUBERNETES_CPU_REQUEST") or None,
         "cpu_limit": env_str("KUBERNETES_CPU_LIMIT") or None,
         "node_selector": _pairs("KUBERNETES_NODE_SELECTOR"),
+        "tolerations": _json("KUBERNETES_TOLERATIONS", list),
+        "affinity": _json("KUBERNETES_AFFINITY", dict),
+        "user_namespaces": env_bool("KUBERNETES_USER_NAMESPACES", True),
         "kubeconfig": env_str("KUBERNETES_KUBECONFIG") or None,
         "context": env_str("KUBERNETES_CONTEXT") or None,
     }
@@ -483,6 +497,9 @@ QUOTAS = {
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if EMBEDDED else [])
 EXECUTOR_METRICS_PORT = env_int("EXECUTOR_METRICS_PORT", 0, minimum=0)
+# Where `manage.py executor` keeps its probe files (alive, ready) for exec probes; "": none.
+EXECUTOR_PROBE_DIR = env_str("EXECUTOR_PROBE_DIR")
+EXECUTOR_PROBE_INTERVAL_SECONDS = env_float("EXECUTOR_PROBE_INTERVAL_SECONDS", 10.0, minimum=0.1)
 PROMETHEUS_METRIC_NAMESPACE = ""
 
 # --- logging ----------------------------------------------------------------------------

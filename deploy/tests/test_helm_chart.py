@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -38,9 +40,21 @@ MINIMAL = {
             "SECRET_KEY": "s" * 50,
             "HEADLESS_JWT_PRIVATE_KEY": "a PEM",
             "MONGODB_URL": "mongodb://mongodb:27017/integr8scode",
+            "DATABASE_URL": "postgresql://integr8scode:p@postgres:5432/integr8scode",
+            "REDIS_URL": "redis://redis:6379/0",
         }
     }
 }
+REQUIRED_SECRETS = ["SECRET_KEY", "HEADLESS_JWT_PRIVATE_KEY", "MONGODB_URL", "DATABASE_URL", "REDIS_URL"]
+POOL_TOLERATIONS = [{"key": "pool", "operator": "Equal", "value": "sandbox", "effect": "NoSchedule"}]
+POOL_AFFINITY = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["sandbox"]}]}]
+        }
+    }
+}
+DIGEST = "sha256:" + "ab" * 32
 EVERYTHING = {
     "image": {"repository": "registry.example/integr8scode/app", "tag": "1.2.3"},
     "imagePullSecrets": [{"name": "regcred"}],
@@ -53,6 +67,8 @@ EVERYTHING = {
     "sandbox": {
         "runtimeClass": {"name": "gvisor", "create": True},
         "nodeSelector": {"pool": "sandbox"},
+        "tolerations": POOL_TOLERATIONS,
+        "affinity": POOL_AFFINITY,
         "imagePullSecrets": ["sandbox-regcred"],
     },
     "ingress": {"className": "nginx", "tls": [{"secretName": "tls", "hosts": ["integr8scode.example.com"]}]},
@@ -188,6 +204,29 @@ def test_missing_secrets_stop_the_render_with_a_clear_message():
         render({})
 
 
+@pytest.mark.parametrize("name", REQUIRED_SECRETS)
+def test_the_production_values_do_not_render_without_each_store_and_key(name):
+    values = {key: value for key, value in MINIMAL["secrets"]["values"].items() if key != name}
+    with pytest.raises(RenderError, match=rf"secrets.values.{name} \(or secrets.existingSecret\) is required: "):
+        render({"secrets": {"values": values}})
+    listed = [key for key in REQUIRED_SECRETS if key != name]
+    with pytest.raises(RenderError, match=rf"secrets.existingSecretKeys must list {name}: "):
+        render({"secrets": {"existingSecret": "integr8scode", "existingSecretKeys": listed}})
+
+
+def test_without_database_url_the_message_says_what_would_happen():
+    values = {key: value for key, value in MINIMAL["secrets"]["values"].items() if key != "DATABASE_URL"}
+    with pytest.raises(RenderError, match="every pod would keep its own SQLite file"):
+        render({"secrets": {"values": values}})
+
+
+def test_with_every_store_and_key_the_chart_renders_and_passes_them_all():
+    env = pod_specs(render(MINIMAL))["demo-integr8scode-executor"]["containers"][0]["env"]
+    assert {item["name"] for item in env} == {f"{name}_FILE" for name in REQUIRED_SECRETS}
+    kind = yaml.safe_load((CHART / "ci" / "kind-values.yaml").read_text())
+    assert set(REQUIRED_SECRETS) <= set(kind["secrets"]["values"])
+
+
 def test_a_sandbox_namespace_shared_with_the_release_is_refused():
     with pytest.raises(RenderError, match="sandbox.namespace must differ"):
         render({**MINIMAL, "sandbox": {"namespace": RELEASE_NAMESPACE}})
@@ -228,7 +267,7 @@ def test_a_runtime_class_is_created_and_used_when_asked_for():
     assert runtime_class["handler"] == "runsc"
     # gVisor's own kernel is paid for by the pod, not taken from the script's memory limit.
     assert runtime_class["overhead"] == {"podFixed": {"memory": "64Mi", "cpu": "100m"}}
-    assert runtime_class["scheduling"] == {"nodeSelector": {"pool": "sandbox"}}
+    assert runtime_class["scheduling"] == {"nodeSelector": {"pool": "sandbox"}, "tolerations": POOL_TOLERATIONS}
     assert find(documents, "ConfigMap", "-env")["data"]["KUBERNETES_RUNTIME_CLASS"] == "gvisor"
 
 
@@ -238,6 +277,7 @@ def test_the_prepull_daemon_set_pulls_every_runtime_image_on_the_sandbox_nodes()
     assert daemon_set["metadata"]["namespace"] == SANDBOX_NAMESPACE
     assert [c["image"] for c in spec["initContainers"]] == ["registry.example/py:3.13", "registry.example/py:3.12"]
     assert spec["nodeSelector"] == {"pool": "sandbox"}
+    assert spec["tolerations"] == POOL_TOLERATIONS and spec["affinity"] == POOL_AFFINITY
 
 
 # --- the application ------------------------------------------------------------------------------
@@ -334,6 +374,178 @@ def test_the_configuration_the_chart_gives_loads_into_a_working_runner(tmp_path)
     runner = KubernetesRunner(**options)
     assert set(runner.runtimes()) == {"python3.13", "python3.12"}
     assert options["namespace"] == SANDBOX_NAMESPACE and options["node_selector"] == {"pool": "sandbox"}
+    # values -> the executor's env -> the runner's options -> the sandbox pod
+    pod = runner_pod(options)
+    assert pod["spec"]["tolerations"] == POOL_TOLERATIONS and pod["spec"]["affinity"] == POOL_AFFINITY
+    assert pod["spec"]["nodeSelector"] == {"pool": "sandbox"} and pod["spec"]["hostUsers"] is False
+    validate_manifest(pod)
+
+
+def runner_options(values: dict, tmp_path) -> dict:
+    data = find(render(values), "ConfigMap", "-env")["data"]
+    secrets = {"SECRET_KEY": "k" * 50, "HEADLESS_JWT_PRIVATE_KEY": "a PEM", "MONGODB_URL": "mongodb://m:27017/db"}
+    environment = {**os.environ, **data, **secrets, "VAR_DIR": str(tmp_path)}
+    code = (
+        "import json, integr8scode.settings as s; print(json.dumps([s.EXECUTION_RUNNER, s.EXECUTION_LIMITS,"
+        " s.RUNTIME_EXECUTION_LIMITS, s.OUTPUT_FILE_CAPS, s.EXECUTOR_PROBE_DIR]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runner, limits, runtime_limits, file_caps, probe_dir = json.loads(done.stdout)
+    return {
+        "options": {**kube_manifests.DEFAULT_OPTIONS, **runner["OPTIONS"]},
+        "limits": limits,
+        "runtime_limits": runtime_limits,
+        "file_caps": file_caps,
+        "probe_dir": probe_dir,
+    }
+
+
+def runner_pod(options: dict, runtime: str = "python3.13") -> dict:
+    run = spec_for(runtime)
+    options = {**kube_manifests.DEFAULT_OPTIONS, **options}
+    return kube_manifests.pod(run, kube_manifests.sandbox_for(run, options), options)
+
+
+def test_user_namespaces_are_on_by_default_and_can_be_turned_off(tmp_path):
+    assert find(render(MINIMAL), "ConfigMap", "-env")["data"]["KUBERNETES_USER_NAMESPACES"] == "true"
+    off = runner_options({**MINIMAL, "sandbox": {"userNamespaces": False}}, tmp_path)["options"]
+    assert off["user_namespaces"] is False and "hostUsers" not in runner_pod(off)["spec"]
+
+
+# --- the sandbox namespace's budget ---------------------------------------------------------------
+
+
+def mebibytes(quantity: str) -> int:
+    return int(quantity.removesuffix("Mi")) if quantity.endswith("Mi") else int(quantity.removesuffix("Gi")) * 1024
+
+
+def millicores(quantity: str) -> int:
+    return int(quantity.removesuffix("m")) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def sandbox_resources(values: dict, tmp_path) -> list[dict]:
+    """The container resources of a sandbox pod at the caps, for every runtime the values offer,
+    as the runner computes them with the configuration the chart gives."""
+    from executions.runners.base import FileCaps, Limits
+
+    loaded = runner_options(values, tmp_path)
+    caps = FileCaps(**loaded["file_caps"])
+    found = []
+    for runtime in loaded["options"]["runtime_images"]:
+        limits = {**loaded["limits"], **loaded["runtime_limits"].get(runtime, {})}
+        found.append(kube_manifests.resources(Limits(**limits), loaded["options"], caps))
+    return found
+
+
+BUDGETS = {
+    "defaults": MINIMAL,
+    "bigger": {
+        **MINIMAL,
+        "executor": {"replicas": 5, "concurrency": 12},
+        "sandbox": {"cpuLimit": "1500m", "runtimeClass": {"name": "gvisor", "create": True}},
+        "config": {"limits": {"outputBytes": 4 << 20, "memoryMb": 256, "diskMb": 32}, "filesOut": {"maxCount": 3}},
+    },
+    "no files, no data runtime": {
+        **MINIMAL,
+        "runtimes": [{"name": "python3.13", "image": "py:3.13"}],
+        "config": {"limits": {"outputBytes": 65536}, "filesOut": {"maxCount": 0}},
+    },
+}
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_the_limit_range_admits_a_sandbox_at_its_caps_and_nothing_larger(budget, tmp_path):
+    values = BUDGETS[budget]
+    limit_range = find(render(values), "LimitRange")
+    assert limit_range["metadata"]["namespace"] == SANDBOX_NAMESPACE
+    maximum = limit_range["spec"]["limits"][0]["max"]
+    pods = sandbox_resources(values, tmp_path)
+    # The chart's arithmetic is the runner's (manifests.log_allowance_mb): the largest sandbox
+    # is exactly the max.
+    assert mebibytes(maximum["ephemeral-storage"]) == max(mebibytes(p["limits"]["ephemeral-storage"]) for p in pods)
+    assert mebibytes(maximum["memory"]) == max(mebibytes(p["limits"]["memory"]) for p in pods)
+    assert millicores(maximum["cpu"]) == max(millicores(p["limits"]["cpu"]) for p in pods)
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_the_quota_fits_every_executor_at_its_concurrency_with_each_sandbox_at_its_caps(budget, tmp_path):
+    values = BUDGETS[budget]
+    documents = render(values)
+    quota = find(documents, "ResourceQuota")
+    hard = quota["spec"]["hard"]
+    executor = find(documents, "Deployment", "-executor")
+    replicas = executor["spec"]["replicas"]
+    concurrency = int(find(documents, "ConfigMap", "-env")["data"]["EXECUTOR_CONCURRENCY"])
+    pods = (replicas + math.ceil(replicas / 4)) * concurrency  # and a rolling update's extra executor
+    assert int(hard["pods"]) == pods
+    overhead = (
+        find(documents, "RuntimeClass")["overhead"]["podFixed"]
+        if "runtimeClass" in values.get("sandbox", {})
+        else {"cpu": "0m", "memory": "0Mi"}
+    )
+    largest = sandbox_resources(values, tmp_path)
+    memory = max(mebibytes(p["limits"]["memory"]) for p in largest) + mebibytes(overhead["memory"])
+    cpu = max(millicores(p["limits"]["cpu"]) for p in largest) + millicores(overhead["cpu"])
+    request = max(millicores(p["requests"]["cpu"]) for p in largest) + millicores(overhead["cpu"])
+    assert mebibytes(hard["limits.memory"]) >= pods * memory and mebibytes(hard["requests.memory"]) >= pods * memory
+    assert millicores(hard["limits.cpu"]) >= pods * cpu and millicores(hard["requests.cpu"]) >= pods * request
+    # Only sandbox pods count: they have a deadline (the Terminating scope), the prepull pods none.
+    assert quota["spec"]["scopes"] == ["Terminating"]
+    assert runner_pod({})["spec"]["activeDeadlineSeconds"] > 0
+    if values.get("prepull", {}).get("enabled", True):
+        assert "activeDeadlineSeconds" not in find(documents, "DaemonSet")["spec"]["template"]["spec"]
+
+
+def test_quota_and_limit_range_entries_can_be_replaced_or_turned_off():
+    documents = render({**MINIMAL, "sandbox": {"quota": {"hard": {"pods": "7"}}, "limitRange": {"max": {"cpu": "2"}}}})
+    assert find(documents, "ResourceQuota")["spec"]["hard"]["pods"] == "7"
+    assert find(documents, "LimitRange")["spec"]["limits"][0]["max"]["cpu"] == "2"
+    off = render({**MINIMAL, "sandbox": {"quota": {"enabled": False}, "limitRange": {"enabled": False}}})
+    assert not [d for d in off if d["kind"] in ("ResourceQuota", "LimitRange")]
+
+
+# --- pinned images --------------------------------------------------------------------------------
+
+
+def test_images_are_referenced_by_digest_when_one_is_given():
+    values = {
+        **MINIMAL,
+        "image": {"repository": "registry.example/app", "tag": "1.0", "digest": DIGEST},
+        "runtimes": [{"name": "python3.13", "image": "registry.example/py:3.13", "digest": DIGEST}],
+    }
+    documents = render(values)
+    for name, spec in pod_specs(documents).items():
+        if name.endswith("-prepull"):
+            assert spec["initContainers"][0]["image"] == f"registry.example/py:3.13@{DIGEST}"
+        else:
+            assert [c["image"] for c in spec["containers"]] == [f"registry.example/app@{DIGEST}"], name
+    runtime_images = find(documents, "ConfigMap", "-env")["data"]["KUBERNETES_RUNTIME_IMAGES"]
+    assert runtime_images == f"python3.13=registry.example/py:3.13@{DIGEST}"
+
+
+def test_a_digest_that_is_not_sha256_is_refused():
+    with pytest.raises(RenderError, match="image.digest must be sha256: and 64 hex digits"):
+        render({**MINIMAL, "image": {"digest": "latest"}})
+
+
+# --- the executor's probes ------------------------------------------------------------------------
+
+
+def test_the_executor_has_exec_probes_on_the_files_it_keeps(tmp_path):
+    container = pod_specs(render(MINIMAL))["demo-integr8scode-executor"]["containers"][0]
+    probe_dir = runner_options(MINIMAL, tmp_path)["probe_dir"]
+    live, ready = container["livenessProbe"]["exec"]["command"], container["readinessProbe"]["exec"]["command"]
+    assert container["startupProbe"]["exec"]["command"] == live
+    assert live[-2] == f"{probe_dir}/alive" and ready[-2] == f"{probe_dir}/ready"
+    # What the probe command does with a fresh, a stale and a missing file.
+    fresh, stale = tmp_path / "fresh", tmp_path / "stale"
+    fresh.touch()
+    stale.touch()
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    for path, code in ((fresh, 0), (stale, 1), (tmp_path / "missing", 1)):
+        command = [sys.executable, *live[1:-2], str(path), live[-1]]
+        assert subprocess.run(command, capture_output=True).returncode == code, path
 
 
 # --- the images -------------------------------------------------------------------------------

@@ -3,13 +3,14 @@ SIGTERM or SIGINT, then finishes (or, after the grace period, fails) what it is 
 
 import signal
 import threading
+from pathlib import Path
 
 import prometheus_client
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from executions import engine
-from integr8scode import mongo
+from integr8scode import health, mongo
 
 
 class Command(BaseCommand):
@@ -51,6 +52,10 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: shutdown.set())
         mongo.connect()  # the store first: the embedded one is found (or started) before any claim
         worker = engine.start(concurrency=concurrency)
+        if settings.EXECUTOR_PROBE_DIR:  # files for exec probes (integr8scode/health.py)
+            health.keep_probe_files(
+                Path(settings.EXECUTOR_PROBE_DIR), interval=settings.EXECUTOR_PROBE_INTERVAL_SECONDS, stop=shutdown
+            )
         self.stdout.write(f"executor {worker.worker} running {concurrency} at a time", ending="\n")
         self.stdout.flush()
         # A timed wait: a signal delivered to another thread only runs its Python handler once

@@ -13,7 +13,9 @@ import secrets
 from dataclasses import astuple, dataclass
 
 from executions.runners.base import FileCaps, Limits, RunSpec
+from executions.runners.files import DEPTH_MAX, NAME_MAX_BYTES
 from executions.runners.packages import DATA_SUFFIX
+from executions.sandbox.entry import FILE_CHUNK_BYTES
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 COMPONENT = "app.kubernetes.io/component"
@@ -33,8 +35,22 @@ CONFIG_MAP_BYTES = 1 << 20
 SANDBOX_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2"}
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 ADDRESS_SPACE_HEADROOM = 512 << 20  # the container's cgroup limits memory; RLIMIT_AS only stops absurd mappings
-LOG_SLACK_MB = 1  # CRI timestamps and stream tags around each logged line
 MIB = 1 << 20
+# What the container runtime adds to every line of a pod's log (the CRI log format):
+# "<RFC 3339 timestamp> <stdout|stderr> <F|P> ", 30 bytes of timestamp in UTC (containerd), up
+# to 35 with a zone offset (CRI-O), then 10: counted as 48.
+LOG_LINE_FRAMING = 48
+# Runtimes cut longer lines into partial ("P") lines, each framed: containerd at 16 KiB by
+# default; counted at 8 KiB, so that a smaller setting is covered too.
+LOG_SPLIT_BYTES = 8 << 10
+# An O or E record: "O " + base64 + "\n"; one byte of output makes 4 characters of base64.
+RECORD_OVERHEAD = 3
+# The longest name an F record carries: the entry walks 16 directories deep, 255 bytes a part.
+FILE_NAME_MAX_BYTES = DEPTH_MAX * (NAME_MAX_BYTES + 1)
+LOG_SLACK_MB = 1  # the S, U, T and X records, and rounding
+# With user namespaces a pod maps uids 0-65535 only; this range avoids the images' own users
+# (10001, 65532) and nobody (65534).
+USERNS_UIDS = (20000, 40000)
 OWNER_UID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 DEFAULT_OPTIONS = {
@@ -49,8 +65,17 @@ DEFAULT_OPTIONS = {
     "cpu_request": "100m",
     "cpu_limit": "1",  # cores; the CPU *time* budget is enforced inside by the entry
     "node_selector": {},
-    "uid_base": 100000,  # each pod runs as a random uid from this range, so RLIMIT_NPROC
-    "uid_count": 100000,  # counts only its own processes even when pods share a node
+    "tolerations": [],  # e.g. [{"key": "pool", "value": "sandbox", "effect": "NoSchedule"}]
+    "affinity": {},  # a pod affinity, e.g. nodeAffinity for a dedicated sandbox pool
+    # hostUsers: false, a user namespace per pod (its root is no one on the node). Needs the
+    # UserNamespacesSupport feature (beta from 1.30, on by default from 1.33, GA in 1.36), Linux
+    # 6.3+, containerd 2.0+ or CRI-O 1.25+, runc 1.2+ or crun 1.9+. Where the feature is off the
+    # API server drops the field; where the node cannot, the pod fails: turn it off there.
+    "user_namespaces": True,
+    # Each pod runs as a random uid from this range, so RLIMIT_NPROC counts only its own
+    # processes even when pods share a node (with user namespaces: from USERNS_UIDS).
+    "uid_base": 100000,
+    "uid_count": 100000,
     "python": "/usr/local/bin/python",
     "entry": "/opt/integr8scode/entry.py",
     # The system-call filter the entry installs before it starts the script (baked into the
@@ -75,7 +100,8 @@ class Sandbox:
 
 
 def sandbox_for(spec: RunSpec, options: dict) -> Sandbox:
-    uid = options["uid_base"] + secrets.randbelow(options["uid_count"])
+    base, count = USERNS_UIDS if options["user_namespaces"] else (options["uid_base"], options["uid_count"])
+    uid = base + secrets.randbelow(count)
     name = f"sandbox-{_dns_label(spec.execution_id)[:40]}-{secrets.token_hex(3)}"
     return Sandbox(name=name, uid=uid, image=options["runtime_images"][spec.runtime])
 
@@ -143,8 +169,12 @@ def _pod_spec(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
     optional = {
         "runtimeClassName": options["runtime_class"],
         "nodeSelector": options["node_selector"],
+        "tolerations": options["tolerations"],
+        "affinity": options["affinity"],
         "imagePullSecrets": [{"name": name} for name in options["image_pull_secrets"]],
     }
+    if options["user_namespaces"]:
+        pod_spec["hostUsers"] = False
     return pod_spec | {key: value for key, value in optional.items() if value}
 
 
@@ -211,7 +241,7 @@ def entry_args(spec: RunSpec, options: dict) -> list[str]:
 def resources(limits: Limits, options: dict, file_caps: FileCaps | None = None) -> dict:
     memory = f"{limits.memory_mb}Mi"
     # The working directory and /tmp share the disk limit (the container's ephemeral storage).
-    storage = f"{limits.disk_mb + log_allowance_mb(limits, file_caps)}Mi"
+    storage = f"{ephemeral_storage_mb(limits, file_caps)}Mi"
     return {
         # Memory and storage requested in full: a sandbox is never the first to be evicted.
         "requests": {"cpu": options["cpu_request"], "memory": memory, "ephemeral-storage": storage},
@@ -219,11 +249,46 @@ def resources(limits: Limits, options: dict, file_caps: FileCaps | None = None) 
     }
 
 
+def ephemeral_storage_mb(limits: Limits, file_caps: FileCaps | None = None) -> int:
+    """The pod's disk: its scratch (the disk limit) and its log (``log_allowance_mb``)."""
+    return limits.disk_mb + log_allowance_mb(limits, file_caps)
+
+
 def log_allowance_mb(limits: Limits, file_caps: FileCaps | None = None) -> int:
-    # The kubelet counts the container's log against ephemeral storage: both streams at
-    # their cap and the files the run returns, base64 encoded (4/3), plus the CRI framing.
-    logged = 2 * limits.output_bytes + (file_caps.total_bytes if file_caps else 0)
-    return math.ceil(logged * 4 / 3 / MIB) + LOG_SLACK_MB
+    """The most the pod's log can take of its ephemeral storage (the kubelet counts it there)
+    for a run within its output cap and file caps: so that no such run is evicted for disk."""
+    return math.ceil(log_bytes_bound(limits, file_caps) / MIB) + LOG_SLACK_MB
+
+
+def log_bytes_bound(limits: Limits, file_caps: FileCaps | None = None) -> int:
+    """The worst case, as the pod log stores it (every line framed by the runtime).
+
+    Output: every O or E record carries at least one byte (the entry relays each read of the
+    pipe at once, up to ``CHUNK_BYTES``), so a script that writes one byte at a time and
+    flushes makes one line per byte: ``O AA==`` (7 bytes with its newline) and the framing,
+    ~55 bytes logged per byte of output. A record of n bytes costs less per byte, long or
+    short, so ``output_bytes`` one-byte records on each stream is the most there can be.
+    Files: each file at least one F record, one more per ``FILE_CHUNK_BYTES``, each with the
+    file's name; the data base64 encoded (4/3); each line and each cut of a long line framed.
+    """
+    streams = 2 * limits.output_bytes * logged_record_bytes(1)
+    if not file_caps or not file_caps.count:
+        return streams
+    records = file_caps.count + math.ceil(file_caps.total_bytes / FILE_CHUNK_BYTES)
+    per_record = len("F  \n") + _base64_len(FILE_NAME_MAX_BYTES) + 3  # and a chunk's base64 padding
+    encoded = math.ceil(file_caps.total_bytes * 4 / 3) + records * per_record
+    framed = encoded + (records + math.ceil(encoded / LOG_SPLIT_BYTES)) * LOG_LINE_FRAMING
+    return streams + framed
+
+
+def logged_record_bytes(size: int) -> int:
+    """What an O or E record of ``size`` bytes of output takes in the pod log, framing included."""
+    line = RECORD_OVERHEAD + _base64_len(size)
+    return line + math.ceil(line / LOG_SPLIT_BYTES) * LOG_LINE_FRAMING
+
+
+def _base64_len(size: int) -> int:
+    return 4 * math.ceil(size / 3)
 
 
 def _volumes(spec: RunSpec, sandbox: Sandbox) -> list[dict]:

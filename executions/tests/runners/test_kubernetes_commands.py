@@ -206,8 +206,45 @@ def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
         "runtime_class": "gvisor",
         "image_pull_timeout": 90.0,
         "node_selector": {"pool": "sandbox"},
+        "user_namespaces": True,
     }
     KubernetesRunner(**config["OPTIONS"])  # every option is one the runner knows
+
+
+@pytest.mark.subprocess
+def test_a_dedicated_sandbox_pool_and_user_namespaces_are_configured_from_the_environment(tmp_path):
+    tolerations = [{"key": "pool", "operator": "Equal", "value": "sandbox", "effect": "NoSchedule"}]
+    affinity = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}}
+    config = runner_settings(
+        tmp_path,
+        KUBERNETES_TOLERATIONS=json.dumps(tolerations),
+        KUBERNETES_AFFINITY=json.dumps(affinity),
+        KUBERNETES_USER_NAMESPACES="false",
+    )
+    options = config["OPTIONS"]
+    assert (options["tolerations"], options["affinity"], options["user_namespaces"]) == (tolerations, affinity, False)
+    KubernetesRunner(**options)
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("KUBERNETES_TOLERATIONS", "[{", "KUBERNETES_TOLERATIONS must be JSON"),
+        ("KUBERNETES_TOLERATIONS", "{}", "KUBERNETES_TOLERATIONS must be a JSON list"),
+        ("KUBERNETES_AFFINITY", "[]", "KUBERNETES_AFFINITY must be a JSON object"),
+    ],
+)
+def test_malformed_scheduling_settings_stop_start_up(tmp_path, name, value, message):
+    environment = {**os.environ, "VAR_DIR": str(tmp_path), "EXECUTION_RUNNER": "kubernetes", name: value}
+    done = subprocess.run(
+        [sys.executable, "-c", "import integr8scode.settings"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and message in done.stderr
 
 
 @pytest.mark.subprocess

@@ -9,7 +9,28 @@
 {{- end -}}
 
 {{- define "integr8scode.image" -}}
+{{- with .Values.image.digest -}}
+{{- include "integr8scode.checkDigest" (dict "digest" . "where" "image.digest") -}}
+{{- printf "%s@%s" $.Values.image.repository . -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A runtime's image, pinned when it has a digest: image@sha256:... */}}
+{{- define "integr8scode.runtimeImage" -}}
+{{- with .digest -}}
+{{- include "integr8scode.checkDigest" (dict "digest" . "where" (printf "the digest of runtime %s" $.name)) -}}
+{{- printf "%s@%s" $.image . -}}
+{{- else -}}
+{{- .image -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "integr8scode.checkDigest" -}}
+{{- if not (regexMatch "^sha256:[a-f0-9]{64}$" .digest) -}}
+{{- fail (printf "%s must be sha256: and 64 hex digits, not %q" .where .digest) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "integr8scode.secretName" -}}
@@ -40,7 +61,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "integr8scode.runtimeImages" -}}
 {{- $pairs := list -}}
 {{- range .Values.runtimes -}}
-{{- $pairs = append $pairs (printf "%s=%s" .name .image) -}}
+{{- $pairs = append $pairs (printf "%s=%s" .name (include "integr8scode.runtimeImage" .)) -}}
 {{- end -}}
 {{- join "," $pairs -}}
 {{- end -}}
@@ -157,4 +178,108 @@ securityContext:
   {{- toYaml .Values.containerSecurityContext | nindent 2 }}
 {{ include "integr8scode.env" . }}
 {{ include "integr8scode.volumeMounts" . }}
+{{- end -}}
+
+
+{{/* The sandbox namespace's budget ------------------------------------------------------- */}}
+
+{{/* A quantity of memory or storage ("64Mi", "1Gi", "512Ki", 1048576) in MiB, rounded up. */}}
+{{- define "integr8scode.mebibytes" -}}
+{{- $text := toString . -}}
+{{- if hasSuffix "Gi" $text -}}{{ mul (trimSuffix "Gi" $text | int64) 1024 }}
+{{- else if hasSuffix "Mi" $text -}}{{ trimSuffix "Mi" $text | int64 }}
+{{- else if hasSuffix "Ki" $text -}}{{ div (add (trimSuffix "Ki" $text | int64) 1023) 1024 }}
+{{- else if regexMatch "^[0-9]+$" $text -}}{{ div (add ($text | int64) 1048575) 1048576 }}
+{{- else -}}{{ fail (printf "cannot read %q as a quantity of memory (use Ki, Mi or Gi)" $text) }}
+{{- end -}}
+{{- end -}}
+
+{{/* A CPU quantity ("100m", "1", "1.5") in millicores. */}}
+{{- define "integr8scode.millicores" -}}
+{{- $text := toString . -}}
+{{- if hasSuffix "m" $text -}}{{ trimSuffix "m" $text | int64 }}
+{{- else -}}{{ mulf ($text | float64) 1000 | ceil | int64 }}
+{{- end -}}
+{{- end -}}
+
+{{/* The most a run's pod log takes, in MiB: manifests.log_allowance_mb, the same arithmetic
+     (deploy/tests/test_helm_chart.py checks that both agree). Every byte of output on each
+     stream its own record (55 bytes logged with the runtime's framing); the returned files'
+     records with their names (at most 5464 bytes of base64) and framing. */}}
+{{- define "integr8scode.logAllowanceMb" -}}
+{{- $output := .Values.config.limits.outputBytes | int64 -}}
+{{- $files := .Values.config.filesOut -}}
+{{- $bytes := mul 2 $output 55 -}}
+{{- if gt ($files.maxCount | int64) 0 -}}
+{{- $total := $files.maxBytes | int64 -}}
+{{- $records := add ($files.maxCount | int64) (div (add $total 49151) 49152) -}}
+{{- $encoded := add (div (add (mul $total 4) 2) 3) (mul $records 5471) -}}
+{{- $framed := add $encoded (mul (add $records (div (add $encoded 8191) 8192)) 48) -}}
+{{- $bytes = add $bytes $framed -}}
+{{- end -}}
+{{- add (div (add $bytes 1048575) 1048576) 1 -}}
+{{- end -}}
+
+{{/* The most one sandbox pod takes, as JSON: {cpu (millicores), cpuRequest, memory, storage
+     (MiB), overheadCpu, overheadMemory}: the larger of the general and the data runtime's caps. */}}
+{{- define "integr8scode.sandboxPod" -}}
+{{- $limits := .Values.config.limits -}}
+{{- $memory := $limits.memoryMb | int64 -}}
+{{- $disk := $limits.diskMb | int64 -}}
+{{- range .Values.runtimes -}}
+{{- if hasSuffix "-data" .name -}}
+{{- $memory = max $memory ($.Values.config.dataLimits.memoryMb | int64) -}}
+{{- $disk = max $disk ($.Values.config.dataLimits.diskMb | int64) -}}
+{{- end -}}
+{{- end -}}
+{{- $overheadCpu := 0 -}}
+{{- $overheadMemory := 0 -}}
+{{- $class := .Values.sandbox.runtimeClass -}}
+{{- if and $class.name $class.create $class.overhead -}}
+{{- with $class.overhead.cpu }}{{ $overheadCpu = include "integr8scode.millicores" . | int64 }}{{ end -}}
+{{- with $class.overhead.memory }}{{ $overheadMemory = include "integr8scode.mebibytes" . | int64 }}{{ end -}}
+{{- end -}}
+{{- dict
+    "cpu" (include "integr8scode.millicores" .Values.sandbox.cpuLimit | int64)
+    "cpuRequest" (include "integr8scode.millicores" .Values.sandbox.cpuRequest | int64)
+    "memory" $memory
+    "storage" (add $disk (include "integr8scode.logAllowanceMb" . | int64))
+    "overheadCpu" $overheadCpu
+    "overheadMemory" $overheadMemory
+  | toJson -}}
+{{- end -}}
+
+{{/* Sandbox pods at once: every executor at its concurrency, and the extra executor of a
+     rolling update (maxSurge 25%, rounded up). */}}
+{{- define "integr8scode.sandboxPods" -}}
+{{- $replicas := .Values.executor.replicas | int64 -}}
+{{- mul (add $replicas (div (add $replicas 3) 4)) (.Values.executor.concurrency | int64) -}}
+{{- end -}}
+
+{{/* Where the sandbox pods go (the prepull DaemonSet too): (dict "ctx" $ "tolerations" list). */}}
+{{- define "integr8scode.sandboxScheduling" -}}
+{{- with .ctx.Values.sandbox.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .ctx.Values.sandbox.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Why a secret is required, for the message that stops a render without it. */}}
+{{- define "integr8scode.requiredWhy" -}}
+{{- $why := dict
+    "SECRET_KEY" "Django's signing key, the same in every pod"
+    "HEADLESS_JWT_PRIVATE_KEY" "the RSA key (PEM) that signs API tokens"
+    "MONGODB_URL" "the executions' store"
+    "DATABASE_URL" "PostgreSQL; without it every pod would keep its own SQLite file in an emptyDir and the migration Job would migrate a throwaway copy"
+    "REDIS_URL" "live output and caches across replicas"
+-}}
+{{- get $why . | default "listed in secrets.required" -}}
 {{- end -}}
