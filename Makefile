@@ -44,16 +44,23 @@ STATIC_SOURCES := $(shell find static -type f -not -path 'static/islands/*' 2>/d
 # An IPv6 address goes in brackets in a URL.
 URL_HOST := $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
 
-.PHONY: run test test-fast lint bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor data-runtime
+.PHONY: run test test-fast lint bench setup setup-dev system-deps migrate check-python clean islands check-node collectstatic browser-deps gvisor data-runtime languages
+
+# The runtimes served beside Python (executions/runners/languages.py), their toolchains installed
+# from Debian's packages: `RUNTIMES=all make run`, or a list (RUNTIMES="c javascript"); the server
+# reads the same variable. `make test` installs them all, for the conformance matrix.
+RUNTIMES ?= python
+export RUNTIMES
 
 # The gVisor isolation level (LOCAL_ISOLATION=gvisor) needs runsc; the test suite runs both levels.
 RUN_DEPS := $(if $(filter gvisor,$(LOCAL_ISOLATION)),gvisor)
 
-run: setup $(RUN_DEPS) migrate collectstatic
+run: setup $(RUN_DEPS) languages migrate collectstatic
 	@echo "Integr8sCode: open http://$(URL_HOST):$(PORT)/"
 	@$(PY) -m integr8scode.serve -b $(HOST) -p $(PORT) integr8scode.asgi:application
 
 test: setup-dev browser-deps gvisor
+	@$(MAKE) --no-print-directory languages RUNTIMES=all
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Markers set in conftest.py from what each test uses (pyproject.toml lists them).
@@ -154,6 +161,16 @@ gvisor:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get install -y -q runsc || (apt-get update -q && apt-get install -y -q runsc)) >/dev/null; \
 	  else echo "gVisor is required for LOCAL_ISOLATION=gvisor and the tests: install it with 'sudo apt-get install runsc'"; exit 1; fi; }
+
+# After setup or setup-dev (it reads the list with the environment's Python).
+languages:
+	@packages="$$($(PY) -m executions.runners.languages $(RUNTIMES))" || exit 1; \
+	missing="$$(for package in $$packages; do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done)"; \
+	[ -z "$$missing" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the toolchains of RUNTIMES=$(RUNTIMES): $$missing"; \
+	    (apt-get install -y -q $$missing || (apt-get update -q && apt-get install -y -q $$missing)) >/dev/null; \
+	  else echo "RUNTIMES=$(RUNTIMES) needs: sudo apt-get install $$missing"; exit 1; fi; }
 
 browser-deps:
 	@test -x $(CHROMIUM) || { \

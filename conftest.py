@@ -26,6 +26,7 @@ MARK_BY_PATH = {
     "executions/tests/runners/test_local.py": "sandbox",
     "executions/tests/runners/test_local_templates.py": "sandbox",
     "executions/tests/runners/test_local_interactive.py": "sandbox",
+    "executions/tests/runners/test_languages.py": "sandbox",
     "executions/tests/runners/test_local_gvisor.py": "sandbox",
     "executions/tests/runners/test_kubernetes_runner.py": "sandbox",  # its fake kubelet runs the entry
     "executions/tests/runners/test_kubernetes_cluster.py": "sandbox",  # a real cluster, with KUBECONFIG

@@ -106,6 +106,7 @@ class Execution(StoredDocument):
     finished_at = DateTimeField(null=True)
     duration_ms = IntField(null=True)
     cpu_ms = IntField(null=True)
+    compile_ms = IntField(null=True)  # a compiled language's build, timed by the host (not in duration_ms)
     peak_memory_kb = IntField(null=True)
     # Figures where the sandbox's own report disagreed with the host's measurement (the host's
     # were kept): a sign that something in the sandbox tried to forge its result.

@@ -174,6 +174,9 @@ class ExecutionOut(Schema):
     finished_at: datetime | None
     duration_ms: int | None
     cpu_ms: int | None
+    compile_ms: int | None = Field(
+        None, description="A compiled language's build, in ms (its program's own time is duration_ms); null otherwise."
+    )
     peak_memory_kb: int | None
     flags: list[str] = Field(
         default_factory=list,
@@ -232,6 +235,10 @@ class RuntimeOut(Schema):
     )
     limits: LimitsOut = Field(description="The most the caller may ask for in this runtime (and what a run gets).")
     interactive: bool = Field(description="Whether its runs can be interactive (fed input while they run).")
+    compiled: bool = Field(
+        description="Whether a program is built before it runs (a compile step with limits of its own)."
+    )
+    source_file: str = Field(description="The file name its source is given as (main.py, main.c, ...).")
     interactive_wall_seconds: float = Field(description="The wall cap of an interactive run here.")
 
 

@@ -60,6 +60,8 @@ def runtimes_for(caller) -> list[dict]:
             "isolation": runner.isolation_of(name),
             "limits": caller.caps_in(name),
             "interactive": runtime_interactive(info),
+            "compiled": info.compiled,
+            "source_file": info.source_file,
             "interactive_wall_seconds": caller.caps_in(name, interactive=True).wall_seconds,
         }
         for name, info in available.items()

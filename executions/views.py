@@ -41,6 +41,7 @@ ERROR_TYPE_LABELS = {
     ErrorType.OUTPUT_LIMIT: "Output limit exceeded",
     ErrorType.DISK_LIMIT: "Disk limit exceeded",
     ErrorType.RUNTIME_ERROR: "Runtime error",
+    ErrorType.COMPILE_ERROR: "Compile error",
     ErrorType.CANCELLED: "Cancelled",
     ErrorType.SYSTEM_ERROR: "System error",
 }
@@ -61,7 +62,10 @@ def editor(request: HttpRequest) -> HttpResponse:
         "user_authenticated": request.user.is_authenticated,
         "runtimes": [
             {
-                **{key: runtime[key] for key in ("name", "description", "packages", "default", "interactive")},
+                **{
+                    key: runtime[key]
+                    for key in ("name", "language", "description", "packages", "default", "interactive", "source_file")
+                },
                 "limits": {
                     key: getattr(runtime["limits"], key) for key in ("wall_seconds", "cpu_seconds", "memory_mb")
                 },
@@ -196,12 +200,13 @@ def _how_it_ended(execution: Execution) -> str:
 
 
 def execution_facts(execution: Execution) -> list[tuple[str, str]]:
-    """How the run went; the islands show the same four (svelte-islands/src/lib/format.js)."""
+    """How the run went; the islands show the same (svelte-islands/src/lib/format.js)."""
     return [
         ("Duration", format_ms(execution.duration_ms)),
         ("CPU time", format_ms(execution.cpu_ms)),
         ("Peak memory", format_kb(execution.peak_memory_kb)),
         ("Exit code", NOT_RECORDED if execution.exit_code is None else str(execution.exit_code)),
+        *([("Compile time", format_ms(execution.compile_ms))] if execution.compile_ms is not None else []),
         *([("Sandbox report", REPORT_DISAGREED.format(flags=", ".join(execution.flags)))] if execution.flags else []),
     ]
 

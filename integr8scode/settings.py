@@ -231,6 +231,16 @@ EXECUTION_LIMITS = {
 }
 SCRIPT_MAX_BYTES = env_int("LIMIT_SCRIPT_BYTES", 64 * 1024, minimum=1)
 STDIN_MAX_BYTES = env_int("LIMIT_STDIN_BYTES", 64 * 1024, minimum=0)  # with what is typed, for interactive runs
+# A compiled language's build, before its program runs (executions/runners/languages.py): limits
+# of its own, large enough for rustc and javac, that the program's do not pay for.
+COMPILE_LIMITS = {
+    "wall_seconds": env_float("COMPILE_LIMIT_WALL_SECONDS", 30.0, minimum=1.0),
+    "cpu_seconds": env_int("COMPILE_LIMIT_CPU_SECONDS", 30, minimum=1),
+    "memory_mb": env_int("COMPILE_LIMIT_MEMORY_MB", 1024, minimum=64),
+    "processes": 64,
+    "disk_mb": 0,
+    "output_bytes": env_int("COMPILE_LIMIT_OUTPUT_BYTES", 64 * 1024, minimum=1024),
+}
 # Interactive runs (fed input while they run): a wall cap of their own, as a person types
 # slowly; the CPU cap stays. A session waiting for input this long with none coming is ended.
 # At most this many are open on the server at once (each caller's share is a quota, below).
@@ -247,6 +257,10 @@ EXECUTION_RUNNER = {
     "BACKEND": _RUNNERS.get(_runner, _runner),
     "OPTIONS": {},
 }
+# Which runtimes to serve beside Python (executions/runners/languages.py): "python" (the
+# default), "all" the installed ones, or a list of names ("c javascript"); `make` installs the same.
+RUNTIMES = [name for item in env_list("RUNTIMES", ["python"]) for name in item.split()]
+_languages = True if RUNTIMES == ["all"] else [name for name in RUNTIMES if name != "python"]
 LOCAL_ISOLATION = env_str("LOCAL_ISOLATION", "bubblewrap")
 if LOCAL_ISOLATION not in ("bubblewrap", "gvisor"):
     raise ConfigError(f"LOCAL_ISOLATION={LOCAL_ISOLATION!r} must be bubblewrap or gvisor")
@@ -269,6 +283,7 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["local"]:
         "scratch_files": env_int("LIMIT_SCRATCH_FILES", 4096, minimum=16),  # inodes in a sandbox's /tmp
         # bubblewrap, as root: every run forks from a warm template of its runtime (docs/templates.md)
         "templates": env_bool("LOCAL_TEMPLATES", True),
+        "languages": _languages,
         "runtimes": _runtimes,
     }
 # --- begin: kubernetes runner options from env (issue 5; documented in deploy/README.md) ---

@@ -540,6 +540,7 @@ def _spec(execution: Execution) -> RunSpec:
         files=tuple(RunFile(file.name, file.data) for file in execution.input_files),
         file_caps=FileCaps(**(execution.file_caps or settings.OUTPUT_FILE_CAPS)),
         interactive=execution.interactive,
+        compile_limits=Limits(**settings.COMPILE_LIMITS),
     )
 
 

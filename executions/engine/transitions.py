@@ -137,6 +137,7 @@ def execution_finish(
         set__output_truncated=result.output_truncated,
         set__duration_ms=result.duration_ms,
         set__cpu_ms=result.cpu_ms,
+        set__compile_ms=result.compile_ms,
         set__peak_memory_kb=result.peak_memory_kb,
         set__flags=result.flags,
         set__files=files,

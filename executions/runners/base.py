@@ -29,6 +29,7 @@ class ErrorType(enum.StrEnum):
     OUTPUT_LIMIT = "output_limit"
     DISK_LIMIT = "disk_limit"
     RUNTIME_ERROR = "runtime_error"
+    COMPILE_ERROR = "compile_error"
     CANCELLED = "cancelled"
     SYSTEM_ERROR = "system_error"
 
@@ -73,6 +74,8 @@ class RunSpec:
     file_caps: FileCaps | None = None  # None: no files are taken back
     # stdin stays open: ``stdin`` first, then what Sandbox.feed passes on, until Sandbox.end_input.
     interactive: bool = False
+    # A compiled language's build: its wall, CPU, memory and output (the rest unused); None: the server's
+    compile_limits: Limits | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,13 @@ class RuntimeInfo:
     version: str
     packages: dict[str, str] = field(default_factory=dict)  # distribution name -> version
     interactive: bool = True  # whether its runs can be fed input while they run (RunSpec.interactive)
+    compiled: bool = False  # built before it runs (a compile step with limits of its own)
+    source_file: str = "main.py"  # the file name its source is given as
+    title: str = ""  # how people name the language ("C++"), where not its name capitalized
 
     @property
     def description(self) -> str:
-        described = f"{self.language.capitalize()} {self.version}".strip()
+        described = f"{self.title or self.language.capitalize()} {self.version}".strip()
         return f"{described} with {len(self.packages)} packages" if self.packages else described
 
 
@@ -115,6 +121,7 @@ class RunResult:
     flags: list[str] = field(default_factory=list)
     # A runtime error's uncaught exception, as the script's process described it (display only).
     uncaught: Uncaught | None = None
+    compile_ms: int | None = None  # a compiled language's build, timed by the host
     extra: dict = field(default_factory=dict)
 
     @property

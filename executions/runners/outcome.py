@@ -24,6 +24,13 @@ INODES_FULL = "Disk limit exceeded: the scratch space (/tmp) holds as many files
 FORBIDDEN_CALL = "Stopped by the sandbox: a system call it does not allow (SIGSYS)"
 PROTOCOL_BROKEN = "The sandbox broke its output protocol ({detail}); its report was not used"
 STOPPED = "Stopped"
+NOT_COMPILED = {
+    "timeout": "The compiler did not finish within its time limit",
+    "cpu": "The compiler used up its CPU time limit",
+    "memory": "The compiler ran out of memory",
+    "output_limit": "The compiler's messages passed their size limit",
+    "none": "The program did not compile: the compiler's messages are in errors",
+}
 
 # Figures the host may find off from the record by this much without a flag (rounding,
 # and the moments between the supervisor's reading and the host's).
@@ -84,6 +91,12 @@ def settle(decoder: Decoder, host: HostView, limits: Limits, *, no_record: tuple
     result.flags = flags
     if result.error_type is ErrorType.RUNTIME_ERROR and record is not None:
         result.uncaught = decoder.uncaught  # an exception explains a runtime error, nothing else
+    compiled = decoder.compiled if decoder.violation is None else None
+    # The program never ran: whatever ended the build (but a stop, or our own failure) is the build's.
+    never_ran = compiled is not None and not compiled.built and host.stopped_as is None
+    if never_ran and result.error_type not in (None, ErrorType.SYSTEM_ERROR):
+        reason = "memory" if result.error_type is ErrorType.MEMORY_LIMIT else compiled.reason
+        result.error_type, result.message = ErrorType.COMPILE_ERROR, NOT_COMPILED[reason]
     return result
 
 

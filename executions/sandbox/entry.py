@@ -13,7 +13,16 @@ log::
     F <base64 name> <base64>   a chunk of a file the run left in its working directory
     T                          some files were over the caps and are left out
     U <b64 type> <b64 msg> <n> the uncaught exception that ended the script, and its line
+    C exit=0 signal=- reason=none   how its build ended (compiled languages, ``build=``)
     X exit=0 signal=- ...      how it ended (see ``exit_record``)
+
+For a compiled language the entry first builds the program (``build=``, the compiler's
+command, with limits of its own: ``build_wall`` ...), relaying the compiler's output as E
+records, and says how the build ended with a C record. A failed build ends there, with the
+build's exit record. After a good one it waits, with ``build_wait=1``, for the host's ``go``
+line on fd 0 (the host lowers the sandbox's memory bound to the program's first), then runs
+the program's command (``run=``) in place of a script in this interpreter; so do
+interpreted languages other than Python.
 
 The F and T records come only where the runner cannot read the working directory itself
 (``collect=``, a pod's): then the entry first places the given files there (``given=``).
@@ -75,6 +84,18 @@ DEFAULTS = {
     # "1": be a template (see serve_forks): stay warm, and fork each run into namespaces of its
     # own; the filter= program is then installed by each run, after its namespaces are made.
     "template": "",
+    # Other languages (see executions/runners/languages.py): argv, NUL-separated and base64,
+    # of the program (exec'd instead of a script run in this interpreter) and of its build,
+    # the build's limits, and NAME=value pairs (same form) added to the environment of both.
+    "run": "",
+    "build": "",
+    "build_wall": "30",
+    "build_cpu": "30",
+    "build_memory": "0",
+    "build_output": str(64 * 1024),
+    "build_wait": "",
+    "build_dir": "",  # made (for the script's uid) before the build: where it writes
+    "env": "",
 }
 SIGNALS_PENDING = 1024  # queued signals per run (the kernel counts them per uid, and per user namespace)
 FILE_CHUNK_BYTES = 48 * 1024  # an F record stays well under the host's longest line
@@ -102,11 +123,16 @@ def read_settings(args):
     if args.pop("settings", "") == "-":
         line, rest = read_line_from_stdin()
         parse_args(line.decode().split(), args)
-    if args["stdin"] != "-":  # fd 0 carried only the settings: now it is /dev/null
-        posix.close(0)
-        posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
-        rest = b""
+    if args["stdin"] != "-" and args["build_wait"] != "1":
+        rest = close_settings_pipe()
     return rest
+
+
+def close_settings_pipe():
+    """fd 0 carried only the settings (and the go line): now it is /dev/null."""
+    posix.close(0)
+    posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
+    return b""
 
 
 def read_line_from_stdin():
@@ -227,6 +253,8 @@ def run_child(args, in_r, out_w, err_w, status_w):
     for fd in (stdin_fd, out_w, err_w):
         posix.close(fd)
     set_rlimits(args)
+    if args["run"]:
+        exec_command(args["run"], args["env"])
     sys.dont_write_bytecode = True
     if not args["preload"]:
         load_packages(args)
@@ -234,6 +262,84 @@ def run_child(args, in_r, out_w, err_w, status_w):
     sys.stdout.reconfigure(line_buffering=True)
     code = run_script(args["script"], status_w)
     posix._exit(finalize(code, status_w))
+
+
+def unpack(value):
+    """A list given as base64 of NUL-separated strings (``run=``, ``build=``, ``env=``)."""
+    return [part for part in binascii.a2b_base64(value).split(b"\0") if part] if value else []
+
+
+def exec_command(command, env):
+    """Become the program (an execve: what follows never runs), with the sandbox's
+    environment and the language's own additions."""
+    environment = dict(posix.environ)
+    for pair in unpack(env):
+        name, _, value = pair.partition(b"=")
+        environment[name] = value
+    argv = unpack(command)
+    posix.execve(argv[0], argv, environment)
+
+
+def build(args):
+    """Build the program (the compiler as the script's uid, in its own session, with the
+    build's limits), its output relayed as E records; then the C record. Returns whether it
+    built."""
+    limits = dict(args)
+    limits.update(
+        wall=args["build_wall"], cpu=args["build_cpu"], memory=args["build_memory"], output=args["build_output"]
+    )
+    limits.update(memory_mark="0", collect="")
+    out_r, out_w = posix.pipe()
+    status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
+    child = posix.fork()
+    if child == 0:
+        posix.setsid()
+        try:
+            posix.close(out_r)
+            become_script(limits)
+            if args["build_dir"]:
+                posix.mkdir(args["build_dir"], 0o700)
+            null = posix.open("/dev/null", posix.O_RDONLY)
+            posix.dup2(null, 0)
+            posix.dup2(out_w, 1)
+            posix.dup2(out_w, 2)
+            posix.close(null)
+            posix.close(out_w)
+            set_rlimits(limits)
+            exec_command(args["build"], args["env"])
+        except BaseException as exc:
+            posix.write(2, f"The compiler could not be started: {exc!r}\n".encode())
+        finally:
+            posix._exit(127)
+    posix.close(out_w)
+    posix.close(status_w)
+    quiet_r, quiet_w = posix.pipe()  # the compiler's stdout and stderr are one stream: E records
+    posix.close(quiet_w)
+    posix.set_blocking(status_r, False)
+    supervisor = Supervisor(limits, child, quiet_r, out_r, status_r)
+    ended = supervisor.follow()
+    status = supervisor.child_status
+    built = supervisor.reason == "none" and status is not None and posix.WIFEXITED(status)
+    built = built and posix.WEXITSTATUS(status) == 0
+    write_all(1, supervisor.compile_record())
+    if not built:
+        write_all(1, supervisor.exit_record(ended))
+        posix._exit(supervisor.exit_status() or 1)
+    posix.close(status_r)
+
+
+def wait_for_go(rest):
+    """The host's go line, after a build (it has lowered the memory bound by then); returns
+    what followed it (an interactive run's first input)."""
+    while b"\n" not in rest:
+        chunk = posix.read(0, 4096)
+        if not chunk:
+            posix._exit(125)  # the host is gone
+        rest += chunk
+    line, _, rest = rest.partition(b"\n")
+    if line != b"go":
+        posix._exit(125)
+    return rest
 
 
 def load_packages(args):
@@ -609,6 +715,17 @@ class Supervisor:
         self.next_cpu_check = self.started + CPU_CHECK_INTERVAL
 
     def run(self):
+        ended = self.follow()
+        if self.reason == "none" and self.child_status is not None:
+            write_all(1, self.uncaught_record())
+        if self.args["collect"]:
+            report_files(self.args)
+        write_all(1, self.exit_record(ended))
+        return self.exit_status()
+
+    def follow(self):
+        """Until the child has ended (or a limit ended it), and every process is gone and its
+        output relayed; returns when that was."""
         while self.reason == "none" and self.child_status is None:
             now = time.monotonic()
             if now >= self.deadline:
@@ -624,12 +741,7 @@ class Supervisor:
         ended = time.monotonic()
         self.read_status()
         self.classify_child()
-        if self.reason == "none" and self.child_status is not None:
-            write_all(1, self.uncaught_record())
-        if self.args["collect"]:
-            report_files(self.args)
-        write_all(1, self.exit_record(ended))
-        return self.exit_status()
+        return ended
 
     def step(self, timeout):
         for fd, _ in self.poller.poll(timeout * 1000):
@@ -742,6 +854,14 @@ class Supervisor:
         if len(name) > 800 or len(message) > 4000:  # the 200 and 1000 characters of uncaught_line, in UTF-8
             return b""
         return line + b"\n"
+
+    def compile_record(self):
+        status = self.child_status
+        exited = status is not None and posix.WIFEXITED(status)
+        signaled = status is not None and posix.WIFSIGNALED(status)
+        exit_code = posix.WEXITSTATUS(status) if exited else "-"
+        signal = posix.WTERMSIG(status) if signaled else "-"
+        return f"C exit={exit_code} signal={signal} reason={self.reason}\n".encode()
 
     def exit_record(self, ended):
         status = self.child_status
@@ -1022,6 +1142,12 @@ def main():
         serve_forks(args)  # returns in a run's PID 1, in its own namespaces
     write_all(1, b"S v=1\n")  # protocol.START_LINE on the host side
     typed = read_settings(args)
+    if args["build"]:
+        build(args)
+    if args["build_wait"] == "1":
+        typed = wait_for_go(typed)
+        if args["stdin"] != "-":
+            typed = close_settings_pipe()
     in_r, in_w = posix.pipe() if args["stdin"] == "-" else (-1, -1)
     out_r, out_w = posix.pipe()
     err_r, err_w = posix.pipe()

@@ -2,9 +2,10 @@
 
 Every runner reads the same byte stream (a pipe for bubblewrap, the pod log for Kubernetes)
 and feeds it, in chunks of any size, to a :class:`Decoder`. The stream comes from a sandbox,
-so nothing in it is trusted: its grammar is exactly one start record, output records, one exit
-record and the end (with file records before the exit record where the entry reports the
-working directory's files: ``F`` chunks, a file's all in a row, and at most one ``T``).
+so nothing in it is trusted: its grammar is exactly one start record, output records (at most
+one compile record among them, for a compiled language), one exit record and the end (with
+file records before the exit record where the entry reports the working directory's files:
+``F`` chunks, a file's all in a row, and at most one ``T``).
 Anything else (a malformed, unknown, over-long, repeated or misplaced record, or a stream
 that ends inside a record) is a protocol violation: decoding stops there and the runner
 reports a system error, never the run's own result. The output and file caps are enforced
@@ -40,6 +41,7 @@ FILE_SPLIT = "the file {name!r} came in two parts"
 FILES_TOO_LARGE = "file records beyond the {limit} bytes of files a run may return"
 TRUNCATED_TWICE = "a second truncation record"
 BAD_UNCAUGHT = "a malformed or repeated exception record"
+BAD_COMPILE = "a malformed or repeated compile record"
 REASONS = frozenset({"none", "timeout", "cpu", "memory", "output_limit"})
 _STREAMS = {b"O": Stream.STDOUT, b"E": Stream.STDERR}
 
@@ -54,6 +56,19 @@ class ExitRecord:
     stdout_truncated: bool
     stderr_truncated: bool
     reason: str  # one of REASONS
+
+
+@dataclass(frozen=True)
+class CompileRecord:
+    """How a compiled language's build ended, as the entry saw it (``C``)."""
+
+    exit_code: int | None
+    signal: int | None
+    reason: str  # one of REASONS
+
+    @property
+    def built(self) -> bool:
+        return self.exit_code == 0 and self.reason == "none"
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,7 @@ class Decoder:
         self.started = False
         self.exit: ExitRecord | None = None
         self.uncaught: Uncaught | None = None
+        self.compiled: CompileRecord | None = None
         self.violation: str | None = None  # what broke the protocol, first thing only
         self.received = {Stream.STDOUT: 0, Stream.STDERR: 0}  # raw bytes kept, per stream
         self.overflowed = {Stream.STDOUT: False, Stream.STDERR: False}
@@ -123,7 +139,7 @@ class Decoder:
             elif line + b"\n" != START_LINE:
                 self._violate(UNKNOWN_RECORD.format(kind=line[:16].decode("ascii", "replace")))
             self.started = True
-        elif kind not in _STREAMS and kind not in (b"X", b"F", b"T", b"U"):
+        elif kind not in _STREAMS and kind not in (b"X", b"F", b"T", b"U", b"C"):
             self._violate(UNKNOWN_RECORD.format(kind=shown))
         elif not self.started:
             self._violate(NOT_STARTED.format(kind=shown))
@@ -133,6 +149,10 @@ class Decoder:
                 self._violate(MALFORMED_EXIT)
         elif kind == b"F":
             self._file(body)
+        elif kind == b"C":
+            self.compiled = None if self.compiled is not None else parse_compile(body)
+            if self.compiled is None:
+                self._violate(BAD_COMPILE)
         elif kind == b"U":
             self.uncaught = None if self.uncaught is not None else parse_uncaught(body)
             if self.uncaught is None:
@@ -181,6 +201,21 @@ class Decoder:
             self.overflowed[stream] = True
         self.received[stream] += len(raw)
         return raw
+
+
+def parse_compile(body: bytes) -> CompileRecord | None:
+    """``exit=<n|-> signal=<n|-> reason=<reason>``, or None when it is not that."""
+    try:
+        pairs = [pair.split("=", 1) for pair in body.decode("ascii").split(" ")]
+        fields = dict(pairs)
+        if len(fields) != len(pairs) or set(fields) != {"exit", "signal", "reason"} or fields["reason"] not in REASONS:
+            return None
+        exit_code, signal = _optional_int(fields["exit"]), _optional_int(fields["signal"])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if (exit_code is not None and not 0 <= exit_code <= 255) or (signal is not None and not 0 < signal < 65):
+        return None
+    return CompileRecord(exit_code, signal, fields["reason"])
 
 
 def parse_uncaught(body: bytes) -> Uncaught | None:

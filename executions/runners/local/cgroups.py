@@ -73,8 +73,12 @@ class RunCgroup:
             _write(self.memory_dir / "memory.swap.max", 0, missing_ok=True)
             _write(self.memory_dir / "pids.max", pids)
             return
+        # memory+swap may never be below memory: raising, it goes first; lowering, second.
+        memsw = self.memory_dir / "memory.memsw.limit_in_bytes"
+        if memsw.exists() and (_read_int(memsw) or 0) < memory_bytes:
+            _write(memsw, memory_bytes)
         _write(self.memory_dir / "memory.limit_in_bytes", memory_bytes)
-        _write(self.memory_dir / "memory.memsw.limit_in_bytes", memory_bytes, missing_ok=True)
+        _write(memsw, memory_bytes, missing_ok=True)
         _write(self.dirs[1] / "pids.max", pids)
 
     def attach(self, pid: int = 0) -> None:

@@ -183,7 +183,15 @@ class Launcher:
             self.cgroup.kill_all()
 
     def run(
-        self, settings: str, *, script: bytes, stdin: bytes, files: tuple[RunFile, ...] = (), interactive: bool = False
+        self,
+        settings: str,
+        *,
+        script: bytes,
+        stdin: bytes,
+        files: tuple[RunFile, ...] = (),
+        interactive: bool = False,
+        source: str | None = None,
+        keep_open: bool = False,
     ) -> None:
         """Start the run: its script and stdin into the job directory, its files into the
         working directory, its settings to the entry. An interactive run's stdin follows its
@@ -191,17 +199,17 @@ class Launcher:
         (``proc.stdin``: see LocalSandbox.feed).
 
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
-        self.job_dir.write("script", script)
+        self.job_dir.write("script", script, file_name=source)
         self.job_dir.write("stdin", b"" if interactive else stdin)
         self.job_dir.place(files)
         try:
-            self.proc.stdin.write(settings.encode() + b"\n" + (stdin if interactive else b""))
+            self.proc.stdin.write(settings.encode() + b"\n" + (stdin if interactive and not keep_open else b""))
             self.proc.stdin.flush()
         except BaseException:
-            interactive = False
+            interactive = keep_open = False
             raise
         finally:
-            if not interactive:
+            if not (interactive or keep_open):
                 try:
                     self.proc.stdin.close()
                 except OSError:

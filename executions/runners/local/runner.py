@@ -27,7 +27,9 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from executions import sandbox
+from executions.runners import languages
 from executions.runners.base import BaseRunner, OutputSink, RunnerError, RunSpec, RuntimeInfo, Sandbox
+from executions.runners.languages import Language
 from executions.runners.local import cgroups
 from executions.runners.local.bwrap import Bubblewrap
 from executions.runners.local.gvisor import NEEDS_CGROUPS, GVisor
@@ -44,6 +46,7 @@ TEMPLATE_FILTER = "/opt/integr8scode/filter.bpf"  # the whole filter, which each
 log = logging.getLogger(__name__)
 
 RUNTIME_MISSING = "Runtime {name!r}: interpreter {path} does not exist"
+LANGUAGE_MISSING = "RUNTIMES names {name!r}, whose toolchain is not installed here: make RUNTIMES={name} installs it"
 UNKNOWN_RUNTIME = "Unknown runtime {name!r}; available: {available}"
 UNKNOWN_ISOLATION = "Unknown isolation level {level!r} for the local runner; use one of: {levels}"
 RUNTIME_CONFIG = "Runtime {name!r}: give its python (and optionally packages, preload), not {unknown}"
@@ -78,6 +81,10 @@ DEFAULT_OPTIONS = {
     "templates": True,
     "template_max_age_seconds": 3600.0,
     "template_memory_mb": 1024,
+    # Languages beyond Python (executions/runners/languages.py) whose toolchain is installed: True
+    # for all of them, or a list of runtime names; their sandboxes are those of the first
+    # Python runtime without packages, whose entry starts the language's command
+    "languages": True,
 }
 
 
@@ -94,6 +101,7 @@ class LocalRunner(BaseRunner):
         self.as_root = os.geteuid() == 0
         self.slots = SlotPool(self.work_dir / "slots", self.options["uid_base"], self.options["uid_count"])
         self._runtimes = self._build_runtimes()
+        self.languages = self._build_languages()
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)
@@ -148,6 +156,26 @@ class LocalRunner(BaseRunner):
             )
         return runtimes
 
+    def _build_languages(self) -> dict[str, Language]:
+        wanted = self.options["languages"]
+        if isinstance(wanted, list | tuple):
+            try:
+                named = {language.runtime for language in languages.wanted(list(wanted))}
+            except ValueError as exc:
+                raise ImproperlyConfigured(str(exc)) from None
+        else:  # True: whichever are installed
+            named = set(languages.installed()) if wanted else set()
+        found = {name: language for name, language in languages.installed().items() if name in named}
+        self.languages_missing = sorted(named - set(found))
+        return {name: language for name, language in found.items() if name not in self._runtimes}
+
+    def supervisor_runtime(self) -> Runtime:
+        """The Python runtime whose sandboxes run the other languages (its entry supervises them)."""
+        return next(
+            (runtime for runtime in self._runtimes.values() if not runtime.packages),
+            next(iter(self._runtimes.values())),
+        )
+
     @property
     def cgroups(self) -> cgroups.CgroupManager | None:
         with self._lock:
@@ -160,15 +188,17 @@ class LocalRunner(BaseRunner):
         # Interactive runs need the host to measure their CPU time (to tell one that waits for
         # input) and to stop one that computes without a slot: a cgroup that accounts CPU.
         interactive = self.cgroups is not None and self.cgroups.accounts_cpu
-        return {name: replace(runtime.info, interactive=interactive) for name, runtime in self._runtimes.items()}
+        infos = {name: runtime.info for name, runtime in self._runtimes.items()}
+        infos |= {name: language.info() for name, language in self.languages.items()}
+        return {name: replace(info, interactive=interactive and info.interactive) for name, info in infos.items()}
 
     def isolation_of(self, runtime: str) -> str:
         return self.isolation.name
 
     def start(self, spec: RunSpec, sink: OutputSink) -> Sandbox:
-        runtime = self._runtimes.get(spec.runtime)
+        runtime = self.supervisor_runtime() if spec.runtime in self.languages else self._runtimes.get(spec.runtime)
         if runtime is None:
-            message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join(self._runtimes))
+            message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join([*self._runtimes, *self.languages]))
             raise RunnerError(message, permanent=True)
         asked = time.monotonic()
         try:
@@ -357,6 +387,7 @@ class LocalRunner(BaseRunner):
             if not os.access(runtime.interpreter, os.X_OK)
         ]
         problems += [problem for runtime in self._runtimes.values() for problem in runtime.problems()]
+        problems += [LANGUAGE_MISSING.format(name=name) for name in self.languages_missing]
         if self.work_dir.exists():  # a check makes nothing: a missing one is made at the first run
             try:
                 trusted_work_dir(self.work_dir)

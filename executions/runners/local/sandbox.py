@@ -6,6 +6,7 @@ the scratch space's fullness; see ``outcome.settle``), and the clean-up."""
 
 from __future__ import annotations
 
+import base64
 import os
 import select
 import threading
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
 from executions.runners.files import collect, reported_by
+from executions.runners.languages import BUILD_DIR, Language
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
@@ -46,6 +48,7 @@ class Host(Protocol):
     options: dict
     isolation: Isolation
     slots: SlotPool
+    languages: dict[str, Language]
 
 
 class LauncherBroken(Exception):
@@ -59,6 +62,14 @@ class LocalSandbox(Sandbox):
         self.pidfd = launcher.pidfd  # readable once bwrap has exited
         self.bwrap_exited = False
         self.limits = spec.limits
+        self.language = runner.languages.get(spec.runtime)
+        # A compiled language is built first: with the build's limits until the entry says it
+        # built, then the host lowers them to the program's and says go (see _built).
+        self.building = bool(self.language and self.language.compiled)
+        self.compile_limits = spec.compile_limits or spec.limits
+        self.compile_ms: int | None = None
+        self._typed_early = bytearray()  # typed while it builds: passed on after the go line
+        self._input_ended_early = False
         # Where the host cannot read the working directory (no tmpfs of its own), the entry reports it.
         self.entry_reports = spec.file_caps is not None and not launcher.job_dir.mounted
         file_bytes = spec.file_caps.total_bytes if self.entry_reports else 0
@@ -89,6 +100,8 @@ class LocalSandbox(Sandbox):
     def _fire(self) -> None:
         if self.cgroup is not None:  # fails if the cgroup was removed under the launcher
             memory, pids = self.runner.isolation.cgroup_limits(self.limits)
+            if self.building:
+                memory = max(memory, self.compile_limits.memory_mb << 20)
             self.cgroup.limit(memory_bytes=memory, pids=pids)
             self.cgroup.reset_peak()
         # What the idle sandbox has used so far (its start) is not the run's.
@@ -102,6 +115,8 @@ class LocalSandbox(Sandbox):
             stdin=self.spec.stdin.encode(),
             files=self.spec.files,
             interactive=self.spec.interactive,
+            source=self.language.source if self.language else None,
+            keep_open=self.building,
         )
 
     def _nproc_offset(self) -> int:
@@ -128,7 +143,30 @@ class LocalSandbox(Sandbox):
             arguments["given"] = f"{JOB_DIR}/{GIVEN_LIST}"
         if self.entry_reports:
             arguments["collect"] = ",".join(str(cap) for cap in astuple(self.spec.file_caps))
+        if self.language:
+            arguments.update(self._language_settings())
         return [f"{key}={value}" for key, value in arguments.items()]
+
+    def _language_settings(self) -> dict:
+        """The language's commands for the entry. Its address space is not capped where a
+        cgroup bounds memory (V8 and Go reserve far more than they use)."""
+        language, caps = self.language, self.compile_limits
+        environment = [f"{name}={value}" for name, value in language.environment.items()]
+        settings = {"script": language.source_path, "run": _packed(language.command(language.run))}
+        settings["env"] = _packed(environment)
+        if self.cgroup is not None:
+            settings["memory"] = 0
+        if language.compiled:
+            settings.update(
+                build=_packed(language.command(language.build)),
+                build_dir=BUILD_DIR,
+                build_wall=caps.wall_seconds,
+                build_cpu=caps.cpu_seconds,
+                build_memory=0 if self.cgroup is not None else caps.memory_mb << 20,
+                build_output=min(caps.output_bytes, self.limits.output_bytes),
+                build_wait=1,
+            )
+        return settings
 
     # --- following --------------------------------------------------------------------
 
@@ -153,9 +191,10 @@ class LocalSandbox(Sandbox):
             self._finished = True
 
     def _follow(self) -> None:
-        deadline = self.started_at + self.limits.wall_seconds + self.runner.options["grace_seconds"]
         open_pipes = self._open_pipes
         while open_pipes:
+            wall = self.compile_limits.wall_seconds if self.building else self.limits.wall_seconds
+            deadline = self.started_at + wall + self.runner.options["grace_seconds"]
             if self.record_at is not None:
                 deadline = min(deadline, self.record_at + EXIT_GRACE_SECONDS)
             if self.bwrap_exited:
@@ -192,6 +231,8 @@ class LocalSandbox(Sandbox):
             self.bwrap_stderr += data[: STDERR_KEPT - len(self.bwrap_stderr)]
             return bool(data)
         self._emit(self.decoder.feed(data))
+        if self.building and self.decoder.compiled is not None:
+            self._built()
         if self.decoder.exit is not None and self.record_at is None:
             self.record_at = time.monotonic()
         if any(self.decoder.overflowed.values()) or self.decoder.violation is not None:
@@ -202,6 +243,36 @@ class LocalSandbox(Sandbox):
         for stream, text in chunks:
             self.sink.write(stream, text)
 
+    def _built(self) -> None:
+        """The build has ended. When it built: the program's limits from now on (memory bound,
+        peak, CPU and wall counted afresh), then the go line, with the stdin that waited."""
+        self.building = False
+        now = time.monotonic()
+        self.compile_ms = round((now - self.started_at) * 1000)
+        with self._input_lock:
+            if not self.decoder.compiled.built:
+                self.proc.stdin.close()
+                return
+            if self.cgroup is not None:
+                memory, pids = self.runner.isolation.cgroup_limits(self.limits)
+                self.cgroup.limit(memory_bytes=memory, pids=pids)
+                self.cgroup.reset_peak()
+            self.cpu_base_ns += self._compile_cpu_ns()
+            self.started_at = now
+            given = self.spec.stdin.encode() if self.spec.interactive else b""
+            try:
+                self.proc.stdin.write(b"go\n" + given + bytes(self._typed_early))
+                self.proc.stdin.flush()
+            except OSError:
+                pass  # the entry is gone: the run ends without its program
+            if not self.spec.interactive or self._input_ended_early:
+                self.proc.stdin.close()
+
+    def _compile_cpu_ns(self) -> int:
+        cgroup = self.cgroup
+        used = cgroup.cpu_ns() if cgroup is not None else None
+        return max(0, (used if used is not None else _tree_cpu_ns(self.proc.pid)) - self.cpu_base_ns)
+
     def feed(self, data: bytes) -> bool:
         """Pass typed input on to the entry (which relays it to the script's stdin as it reads):
         False when the run's input has ended. The entry reads whatever comes at once, so this
@@ -209,6 +280,9 @@ class LocalSandbox(Sandbox):
         with self._input_lock:
             if self.proc.stdin.closed:
                 return False
+            if self.building:
+                self._typed_early += data
+                return True
             try:
                 self.proc.stdin.write(data)
                 self.proc.stdin.flush()
@@ -218,6 +292,13 @@ class LocalSandbox(Sandbox):
             return True
 
     def end_input(self) -> None:
+        with self._input_lock:
+            if self.building:
+                self._input_ended_early = True  # after the go line and what was typed
+                return
+        self._close_input()
+
+    def _close_input(self) -> None:
         with self._input_lock:
             try:
                 self.proc.stdin.close()  # the script reads end of file once it has read the rest
@@ -259,7 +340,7 @@ class LocalSandbox(Sandbox):
     def _release(self) -> None:
         # Called once bwrap has been waited for. The uid goes last: until it is released, a
         # reaper (in any process) leaves this sandbox's processes and cgroup alone.
-        self.end_input()
+        self._close_input()
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
         self.launcher.remove_job_dir()
@@ -288,6 +369,7 @@ class LocalSandbox(Sandbox):
             result.files, result.files_truncated = collect(
                 self.launcher.job_dir.work, self.spec.files, self.spec.file_caps
             )
+        result.compile_ms = self.compile_ms if self.decoder.compiled is not None else None
         result.extra.update(start_ms=self.start_ms, uid=self.uid, forked=self.launcher.forked)
         if usage is not None:
             result.extra.update(cgroup=self.cgroup.memory_dir.name)
@@ -320,6 +402,11 @@ class LocalSandbox(Sandbox):
             return ErrorType.TIMEOUT, HOST_TIMEOUT
         detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
         return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
+
+
+def _packed(values: list[str]) -> str:
+    """A list as the entry reads it (``run=``, ``build=``, ``env=``): NUL-separated, base64."""
+    return base64.b64encode("\0".join(values).encode()).decode()
 
 
 def _tree_cpu_ns(pid: int) -> int:

@@ -99,8 +99,8 @@ class JobDir:
             _raise(f"mounting the scratch space on {self.path}")
         self.mounted = True
 
-    def write(self, name: str, data: bytes) -> None:
-        write_new(self.files / JOB_FILES[name], data, mode=0o444)
+    def write(self, name: str, data: bytes, *, file_name: str | None = None) -> None:
+        write_new(self.files / (file_name or JOB_FILES[name]), data, mode=0o444)
 
     def place(self, files: tuple[RunFile, ...]) -> None:
         """The run's given files: into the working directory where the host can reach it (its

@@ -36,6 +36,7 @@ export function executionFacts(execution) {
     ["CPU time", formatMs(execution.cpu_ms)],
     ["Peak memory", formatKb(execution.peak_memory_kb)],
     ["Exit code", execution.exit_code ?? NOT_RECORDED],
+    ...(execution.compile_ms == null ? [] : [["Compile time", formatMs(execution.compile_ms)]]),
   ];
 }
 

@@ -1,0 +1,212 @@
+"""The languages beyond Python: how each is compiled and run inside a sandbox.
+
+A language runtime is a toolchain on the host (from Debian's packages, see the Makefile's
+RUNTIMES) that every sandbox sees under ``/usr``. Its source is given to the sandbox as
+``/sandbox/<source>``; a compiled one is built first, into the run's scratch space, by the
+same in-sandbox supervisor (``executions/sandbox/entry.py``: ``build=``), with its own limits
+(``settings.COMPILE_LIMITS``), then run (``run=``). The supervisor itself stays the Python
+entry: it starts the language's command instead of running the script in its own interpreter.
+
+Runners do not depend on a language being installed: :func:`installed` lists those whose
+toolchain this machine has, and their versions are read from the toolchain.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from executions.runners.base import RuntimeInfo
+
+SOURCE_DIR = "/sandbox"  # the job directory, read-only in the sandbox
+BUILD_DIR = "/tmp/build"  # in the scratch space: what a build makes, and toolchain caches
+VERSION_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Language:
+    runtime: str  # its name in the API (``runtime`` of a submission)
+    language: str  # ``language`` in GET /api/v1/runtimes
+    source: str  # the file name its source is given as
+    run: tuple[str, ...]  # the program's command; {source} and {build} are filled in
+    version: tuple[str, ...]  # prints the toolchain's version, matched by version_pattern
+    version_pattern: str
+    packages: tuple[str, ...]  # Debian's, installed by `make RUNTIMES=...`
+    build: tuple[str, ...] = ()  # the compiler's command; empty: interpreted
+    environment: dict[str, str] = field(default_factory=dict)
+    interactive: bool = True
+    title: str = ""  # its usual name, where not its language's capitalized
+
+    @property
+    def compiled(self) -> bool:
+        return bool(self.build)
+
+    @property
+    def source_path(self) -> str:
+        return f"{SOURCE_DIR}/{self.source}"
+
+    def command(self, template: tuple[str, ...]) -> list[str]:
+        """A command as the sandbox runs it: placeholders filled in, the program by its path."""
+        argv = [part.format(source=self.source_path, build=BUILD_DIR) for part in template]
+        if not argv[0].startswith("/"):
+            # By its real path: a link through /etc/alternatives leads nowhere in a sandbox.
+            argv[0] = os.path.realpath(shutil.which(argv[0]) or argv[0])
+        return argv
+
+    @functools.cached_property
+    def tool(self) -> str | None:
+        """The toolchain's executable on this machine, or None when it is not installed (or
+        not where sandboxes see the host's: under /usr or /bin)."""
+        found = shutil.which((self.build or self.run)[0])
+        return found if found and os.path.realpath(found).startswith(("/usr/", "/bin/")) else None
+
+    @functools.cached_property
+    def installed_version(self) -> str:
+        probe = subprocess.run(
+            self.version, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False
+        )
+        found = re.search(self.version_pattern, probe.stdout + probe.stderr)
+        return found.group(1) if found else "(unknown version)"
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(
+            self.language,
+            self.installed_version,
+            interactive=self.interactive,
+            compiled=self.compiled,
+            source_file=self.source,
+            title=self.title,
+        )
+
+
+_C_FLAGS = ("-O2", "-pipe", "-o", "{build}/main", "{source}", "-lm")
+LANGUAGES = (
+    Language(
+        runtime="bash",
+        language="bash",
+        source="main.sh",
+        run=("/bin/bash", "{source}"),
+        version=("/bin/bash", "--version"),
+        version_pattern=r"version (\d+\.\d+\.\d+)",
+        packages=("bash",),
+    ),
+    Language(
+        runtime="javascript",
+        language="javascript",
+        title="JavaScript",
+        source="main.js",
+        run=("node", "{source}"),
+        version=("node", "--version"),
+        version_pattern=r"v(\d+\.\d+\.\d+)",
+        packages=("nodejs",),
+    ),
+    Language(
+        runtime="ruby",
+        language="ruby",
+        source="main.rb",
+        run=("ruby", "{source}"),
+        version=("ruby", "--version"),
+        version_pattern=r"ruby (\d+\.\d+\.\d+)",
+        packages=("ruby",),
+    ),
+    Language(
+        runtime="perl",
+        language="perl",
+        source="main.pl",
+        run=("perl", "{source}"),
+        version=("perl", "-e", "print $^V"),
+        version_pattern=r"v(\d+\.\d+\.\d+)",
+        packages=("perl",),
+    ),
+    Language(
+        runtime="lua",
+        language="lua",
+        source="main.lua",
+        run=("lua5.4", "{source}"),
+        version=("lua5.4", "-v"),
+        version_pattern=r"Lua (\d+\.\d+\.\d+)",
+        packages=("lua5.4",),
+    ),
+    Language(
+        runtime="php",
+        language="php",
+        title="PHP",
+        source="main.php",
+        run=("php", "-d", "display_errors=stderr", "{source}"),
+        version=("php", "--version"),
+        version_pattern=r"PHP (\d+\.\d+\.\d+)",
+        packages=("php-cli",),
+    ),
+    Language(
+        runtime="c",
+        language="c",
+        title="C",
+        source="main.c",
+        build=("gcc", "-std=c17", *_C_FLAGS),
+        run=("{build}/main",),
+        version=("gcc", "-dumpfullversion"),
+        version_pattern=r"(\d+\.\d+\.\d+)",
+        packages=("gcc", "libc6-dev"),
+    ),
+    Language(
+        runtime="cpp",
+        language="cpp",
+        title="C++",
+        source="main.cpp",
+        build=("g++", "-std=c++20", *_C_FLAGS),
+        run=("{build}/main",),
+        version=("g++", "-dumpfullversion"),
+        version_pattern=r"(\d+\.\d+\.\d+)",
+        packages=("g++",),
+    ),
+    Language(
+        runtime="go",
+        language="go",
+        title="Go",
+        source="main.go",
+        build=("go", "build", "-o", "{build}/main", "{source}"),
+        run=("{build}/main",),
+        version=("go", "version"),
+        version_pattern=r"go(\d+\.\d+(?:\.\d+)?)",
+        packages=("golang-go",),
+        # Its build cache and module settings, in the run's scratch space; no network, no modules.
+        environment={"GOCACHE": f"{BUILD_DIR}/cache", "GOPATH": f"{BUILD_DIR}/go", "GO111MODULE": "off", "GOFLAGS": ""},
+    ),
+)
+
+
+UNKNOWN_LANGUAGE = "RUNTIMES names {name!r}, which is not a runtime here (known: python, all, {known})"
+
+
+def installed() -> dict[str, Language]:
+    """The languages whose toolchain this machine has, by runtime name."""
+    return {language.runtime: language for language in LANGUAGES if language.tool}
+
+
+def by_runtime(name: str) -> Language | None:
+    return next((language for language in LANGUAGES if language.runtime == name), None)
+
+
+def wanted(names: list[str]) -> list[Language]:
+    """The languages a RUNTIMES list names ("all": every one; "python" is not one of them)."""
+    if "all" in names:
+        return list(LANGUAGES)
+    known = {language.runtime: language for language in LANGUAGES}
+    for name in names:
+        if name not in known and name != "python":
+            raise ValueError(UNKNOWN_LANGUAGE.format(name=name, known=", ".join(known)))
+    return [known[name] for name in names if name != "python"]
+
+
+if __name__ == "__main__":  # `make`: the Debian packages RUNTIMES needs
+    import sys
+
+    try:
+        needed = {package for language in wanted(sys.argv[1:]) for package in language.packages}
+    except ValueError as exc:
+        sys.exit(str(exc))
+    print(" ".join(sorted(needed)))
