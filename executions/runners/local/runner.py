@@ -81,10 +81,10 @@ DEFAULT_OPTIONS = {
     "templates": True,
     "template_max_age_seconds": 3600.0,
     "template_memory_mb": 1024,
-    # Languages beyond Python (executions/runners/languages.py) whose toolchain is installed: True
-    # for all of them, or a list of runtime names; their sandboxes are those of the first
-    # Python runtime without packages, whose entry starts the language's command
-    "languages": True,
+    # Languages beyond Python (executions/runners/languages.py): True for every one whose
+    # toolchain is installed, or a list of runtime names (settings: RUNTIMES); their sandboxes
+    # are those of the first Python runtime without packages, whose entry starts their command
+    "languages": False,
 }
 
 

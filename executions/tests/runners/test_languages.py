@@ -172,7 +172,7 @@ LANGUAGE_OF = {language.runtime: language for language in LANGUAGES}
 
 @pytest.fixture(scope="module")
 def runner():
-    runner = LocalRunner()
+    runner = LocalRunner(languages=True)
     yield runner
     runner.launchers.close()
 
