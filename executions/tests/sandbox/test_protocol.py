@@ -3,7 +3,9 @@ import binascii
 import pytest
 
 from executions.runners.base import Stream
+from executions.runners.files import PATH_MAX_BYTES
 from executions.sandbox import protocol
+from executions.sandbox.entry import FILE_CHUNK_BYTES
 from executions.sandbox.protocol import MAX_LINE_BYTES, START_LINE, Decoder, ExitRecord, parse_exit
 
 EXIT_LINE = b"X exit=0 signal=- wall_ms=12 cpu_ms=7 maxrss_kb=9000 stdout_truncated=0 stderr_truncated=1 reason=none\n"
@@ -258,3 +260,18 @@ def test_a_malformed_or_repeated_exception_record_is_a_violation(record):
     decoder = started()
     decoder.feed(record)
     assert decoder.violation == protocol.BAD_UNCAUGHT
+
+
+def test_a_file_record_of_a_whole_chunk_with_the_longest_name_fits_a_line():
+    """As the entry writes it (FILE_CHUNK_BYTES of a file named with PATH_MAX_BYTES), fed in
+    pieces as a pod log arrives: never longer than the host takes, whatever the split."""
+    name = "/".join(["n" * 200] * 5) + "/" + "m" * 19  # 1019 bytes
+    assert len(name.encode()) <= PATH_MAX_BYTES
+    chunk = bytes(range(256)) * (FILE_CHUNK_BYTES // 256)
+    record = b"F " + binascii.b2a_base64(name.encode(), newline=False) + b" " + binascii.b2a_base64(chunk)
+    assert len(record) < MAX_LINE_BYTES
+    decoder = Decoder(output_bytes=1024, file_bytes=len(chunk))
+    decoder.feed(START_LINE)
+    for start in range(0, len(record), 4096):
+        decoder.feed(record[start : start + 4096])
+    assert decoder.violation is None and bytes(decoder.files[name]) == chunk
