@@ -40,6 +40,9 @@ class Language:
     environment: dict[str, str] = field(default_factory=dict)
     interactive: bool = True
     title: str = ""  # its usual name, where not its language's capitalized
+    # Host directories beyond /usr that its toolchain reads (configuration, package databases),
+    # which every sandbox then sees read-only: world-readable package files, no secrets.
+    host_paths: tuple[str, ...] = ()
 
     @property
     def compiled(self) -> bool:
@@ -52,7 +55,7 @@ class Language:
     def command(self, template: tuple[str, ...]) -> list[str]:
         """A command as the sandbox runs it: placeholders filled in, the program by its path."""
         argv = [part.format(source=self.source_path, build=BUILD_DIR) for part in template]
-        if not argv[0].startswith("/"):
+        if not argv[0].startswith(BUILD_DIR):
             # By its real path: a link through /etc/alternatives leads nowhere in a sandbox.
             argv[0] = os.path.realpath(shutil.which(argv[0]) or argv[0])
         return argv
@@ -180,6 +183,91 @@ LANGUAGES = (
 
 
 UNKNOWN_LANGUAGE = "RUNTIMES names {name!r}, which is not a runtime here (known: python, all, {known})"
+
+
+LANGUAGES += (
+    Language(
+        runtime="pypy3",
+        language="python",
+        title="PyPy",
+        source="main.py",
+        run=("/usr/bin/pypy3", "{source}"),
+        version=("/usr/bin/pypy3", "--version"),
+        version_pattern=r"PyPy (\d+\.\d+\.\d+)",
+        packages=("pypy3",),
+    ),
+    Language(
+        runtime="r",
+        language="r",
+        title="R",
+        source="main.R",
+        run=("/usr/bin/Rscript", "--vanilla", "{source}"),
+        version=("/usr/bin/Rscript", "--version"),
+        version_pattern=r"version (\d+\.\d+\.\d+)",
+        packages=("r-base-core",),
+        host_paths=("/etc/R", "/etc/alternatives"),  # its ldpaths; its BLAS and LAPACK are alternatives
+    ),
+    Language(
+        runtime="rust",
+        language="rust",
+        title="Rust",
+        source="main.rs",
+        # Linked by gcc itself: cc is a link through /etc/alternatives.
+        build=(
+            "/usr/bin/rustc",
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "linker=/usr/bin/gcc",
+            "-o",
+            "{build}/main",
+            "{source}",
+        ),
+        run=("{build}/main",),
+        version=("/usr/bin/rustc", "--version"),
+        version_pattern=r"rustc (\d+\.\d+\.\d+)",
+        packages=("rustc",),
+        environment={"TMPDIR": BUILD_DIR},
+    ),
+    Language(
+        runtime="java",
+        language="java",
+        title="Java",
+        source="Main.java",
+        build=("/usr/bin/javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-d", "{build}", "{source}"),
+        # One compiler thread and a serial collector: a JVM within a sandbox's process limit.
+        run=(
+            "/usr/bin/java",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:CICompilerCount=1",
+            "-XX:-UsePerfData",
+            "-XX:MaxRAMPercentage=75",  # the heap as most of the run's memory, not a quarter
+            "-Xss512k",
+            "-cp",
+            "{build}",
+            "Main",
+        ),
+        version=("/usr/bin/javac", "-version"),
+        version_pattern=r"javac (\d+(?:\.\d+)*)",
+        packages=("default-jdk-headless",),
+        host_paths=("/etc/java-17-openjdk",),  # its conf/ links there
+    ),
+    Language(
+        runtime="haskell",
+        language="haskell",
+        title="Haskell",
+        source="main.hs",
+        build=("/usr/bin/ghc", "-O0", "-v0", "-outputdir", "{build}", "-o", "{build}/main", "{source}"),
+        run=("{build}/main",),
+        version=("/usr/bin/ghc", "--numeric-version"),
+        version_pattern=r"(\d+\.\d+\.\d+)",
+        packages=("ghc",),
+        environment={"TMPDIR": BUILD_DIR},
+        host_paths=("/var/lib/ghc",),  # its package database
+    ),
+)
 
 
 def installed() -> dict[str, Language]:

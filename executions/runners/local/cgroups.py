@@ -110,6 +110,18 @@ class RunCgroup:
                 killed += kill(pid)
         return killed
 
+    def reclaim(self) -> None:
+        """Give back what the kernel can of the memory charged so far (the page cache a build
+        left: the compiler's files it read), so that the program starts from what it really
+        has. Never an out-of-memory kill: v1's force_empty and v2's memory.reclaim only reclaim."""
+        try:
+            if self.v2:
+                _write(self.memory_dir / "memory.reclaim", 1 << 40, missing_ok=True)
+            else:
+                _write(self.memory_dir / "memory.force_empty", 0, missing_ok=True)
+        except OSError:
+            pass  # EAGAIN or EBUSY: it took what it could
+
     def pause(self) -> bool:
         """Stop every process of the cgroup (SIGSTOP, which no process can catch), again and
         again until none is left running: one not stopped yet could continue the others, or

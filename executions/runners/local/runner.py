@@ -102,6 +102,9 @@ class LocalRunner(BaseRunner):
         self.slots = SlotPool(self.work_dir / "slots", self.options["uid_base"], self.options["uid_count"])
         self._runtimes = self._build_runtimes()
         self.languages = self._build_languages()
+        self.supervisor_runtime().host_paths = sorted(
+            {path for language in self.languages.values() for path in language.host_paths if os.path.isdir(path)}
+        )
         self._cgroups: cgroups.CgroupManager | None | bool = False  # False: not probed yet
         self._lock = threading.Lock()
         self.launchers = LauncherPool(size=self.options["warm"], factory=self._new_launcher)

@@ -255,6 +255,7 @@ class LocalSandbox(Sandbox):
                 return
             if self.cgroup is not None:
                 memory, pids = self.runner.isolation.cgroup_limits(self.limits)
+                self.cgroup.reclaim()
                 self.cgroup.limit(memory_bytes=memory, pids=pids)
                 self.cgroup.reset_peak()
             self.cpu_base_ns += self._compile_cpu_ns()

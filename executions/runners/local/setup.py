@@ -92,6 +92,9 @@ class Runtime:
         # A site-packages directory of its own (the data runtime's), seen at PACKAGES_MOUNT.
         self.packages = os.path.abspath(packages) if packages else None
         self.preload = preload  # modules its sandboxes import while they wait for a run
+        # Host directories its sandboxes see read-only, where they are: what the languages it
+        # supervises need beyond /usr (their configuration in /etc, a package database).
+        self.host_paths: list[str] = []
         bin_dir = os.path.dirname(self.interpreter)
         parent = os.path.dirname(bin_dir)
         self.prefix = parent if os.path.basename(bin_dir) == "bin" else bin_dir
@@ -128,6 +131,7 @@ class Runtime:
         mounts = {RUNTIME_MOUNT: str(runtime)} if self.needs_bind else {}
         if packages:
             mounts[PACKAGES_MOUNT] = str(packages)
+        mounts |= {path: path for path in self.host_paths}
         return mounts
 
     def bind_args(self) -> list[str]:

@@ -166,6 +166,66 @@ PROGRAMS = {
         "compile_error": "package main\nfunc main() { return undeclared }",
     },
 }
+PROGRAMS["pypy3"] = PROGRAMS["python3.13"]
+PROGRAMS["r"] = {
+    "hello": 'cat("Hello, world!\\n")',
+    "echo": 'writeLines(readLines(file("stdin")))',
+    "exit3": "quit(status = 3)",
+    "error": 'stop("boom")',
+    "loop": "repeat {}",
+    "hog": "x <- list(); i <- 0\nrepeat { i <- i + 1; x[[i]] <- numeric(131072) + i }",
+    "flood": 'repeat cat(strrep("a", 100), "\\n")',
+    "bomb": 'repeat try(system("sleep 60", wait = FALSE))',
+    "network": 'con <- tryCatch(socketConnection("1.1.1.1", 80, timeout = 2), error = function(e) NULL, warning = function(w) NULL)\ncat(if (is.null(con)) "blocked\\n" else "connected\\n")',
+    "file": 'cat("data", file = "out.txt")',
+}
+PROGRAMS["rust"] = {
+    "hello": 'fn main() { println!("Hello, world!"); }',
+    "echo": 'use std::io::Read;\nfn main() { let mut s = String::new(); std::io::stdin().read_to_string(&mut s).unwrap(); print!("{}", s); }',
+    "exit3": "fn main() { std::process::exit(3); }",
+    "error": 'fn main() { panic!("boom"); }',
+    "loop": "fn main() { loop {} }",
+    "hog": "fn main() { let mut v: Vec<Vec<u8>> = Vec::new(); loop { v.push(vec![1u8; 1 << 20]); } }",
+    "flood": 'fn main() { loop { println!("{}", "a".repeat(100)); } }',
+    "bomb": 'fn main() { loop { let _ = std::process::Command::new("/bin/sleep").arg("60").spawn(); } }',
+    "network": 'use std::{net::TcpStream, time::Duration};\nfn main() { let to = "1.1.1.1:80".parse().unwrap(); println!("{}", if TcpStream::connect_timeout(&to, Duration::from_secs(2)).is_ok() { "connected" } else { "blocked" }); }',
+    "file": 'fn main() { std::fs::write("out.txt", "data").unwrap(); }',
+    "compile_error": "fn main() { let _x: i32 = undeclared; }",
+}
+_JAVA = "public class Main {{ public static void main(String[] args) throws Exception {{ {} }} }}"
+PROGRAMS["java"] = {
+    "hello": _JAVA.format('System.out.println("Hello, world!");'),
+    "echo": _JAVA.format("System.in.transferTo(System.out);"),
+    "exit3": _JAVA.format("System.exit(3);"),
+    "error": _JAVA.format('throw new RuntimeException("boom");'),
+    "loop": _JAVA.format("while (true) {}"),
+    "hog": _JAVA.format(
+        "var l = new java.util.ArrayList<byte[]>(); while (true) { byte[] b = new byte[1 << 20]; java.util.Arrays.fill(b, (byte) 1); l.add(b); }"
+    ),
+    "flood": _JAVA.format('while (true) System.out.println("a".repeat(100));'),
+    "bomb": _JAVA.format(
+        'while (true) { try { new ProcessBuilder("/bin/sleep", "60").start(); } catch (Exception e) {} }'
+    ),
+    "network": _JAVA.format(
+        'try (var s = new java.net.Socket()) { s.connect(new java.net.InetSocketAddress("1.1.1.1", 80), 2000); System.out.println("connected"); } catch (Exception e) { System.out.println("blocked"); }'
+    ),
+    "file": _JAVA.format('java.nio.file.Files.writeString(java.nio.file.Path.of("out.txt"), "data");'),
+    "compile_error": _JAVA.format("return undeclared;"),
+}
+PROGRAMS["haskell"] = {
+    "hello": 'main = putStrLn "Hello, world!"',
+    "echo": "main = getContents >>= putStr",
+    "exit3": "import System.Exit\nmain = exitWith (ExitFailure 3)",
+    "error": 'main = error "boom"',
+    "loop": "import Control.Monad\nmain = forever (return ())",
+    "hog": "main = let xs = [1 ..] :: [Integer] in print (length xs + fromIntegral (sum xs))",
+    "flood": "main = mapM_ (\\_ -> putStrLn (replicate 100 'a')) [1 ..]",
+    "bomb": 'import Control.Monad\nimport System.Process\nmain = forever (spawnCommand "sleep 60")',
+    # No sockets in its standard library: the shell it can start tries instead.
+    "network": 'import System.Exit\nimport System.Process\nmain = do\n  code <- system "bash -c \'exec 3<>/dev/tcp/1.1.1.1/80\' 2>/dev/null"\n  putStrLn (if code == ExitSuccess then "connected" else "blocked")',
+    "file": 'main = writeFile "out.txt" "data"',
+    "compile_error": "main = print undeclared",
+}
 CASES = ("hello", "echo", "typed", "exit3", "error", "compile_error", "loop", "hog", "flood", "bomb", "network", "file")
 LANGUAGE_OF = {language.runtime: language for language in LANGUAGES}
 
