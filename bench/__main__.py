@@ -22,6 +22,7 @@ import httpx
 from bench.cpu import children_cpu, server_cpu, template_cpu
 from bench.data import IMPORTS as DATA_IMPORTS
 from bench.data import data_script
+from bench.languages import languages
 from bench.server import BenchServer
 from bench.stats import summary_ms, timed
 from bench.websocket import first_byte
@@ -250,6 +251,17 @@ def markdown(results: dict) -> str:
         f'| bare `python -c "{DATA_IMPORTS}"` | '
         f"{data['bare_data_imports']['p50_ms']} | {data['bare_data_imports']['p95_ms']} | 1.0 |",
     ]
+    lines += [
+        "",
+        "| language: hello | submit -> completed p50 ms | bare toolchain p50 ms (built and run) | run alone | × bare |",
+        "|---|---|---|---|---|",
+    ]
+    for runtime, figures in results["languages"].items():
+        alone = figures["bare_run_alone_p50_ms"]
+        lines.append(
+            f"| {runtime} | {figures['submit_to_completed_p50_ms']} | {figures['bare_p50_ms']} | "
+            f"{'' if alone is None else alone} | {figures['ratio']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -272,6 +284,8 @@ def main() -> None:
         results["throughput"] = throughput(server)
         results["websocket"] = first_byte(server)
         results["data"] = data_script(server)
+    with BenchServer(RUNTIMES="all") as server:
+        results["languages"] = languages(server)
     results["startup"] = startup()
     results["targets"] = verdicts(results)
     RESULTS.mkdir(exist_ok=True)

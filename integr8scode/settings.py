@@ -238,7 +238,8 @@ COMPILE_LIMITS = {
     "cpu_seconds": env_int("COMPILE_LIMIT_CPU_SECONDS", 30, minimum=1),
     "memory_mb": env_int("COMPILE_LIMIT_MEMORY_MB", 1024, minimum=64),
     "processes": 64,
-    "disk_mb": 0,
+    # Scratch space for the build (objects, caches), on top of the program's disk limit.
+    "disk_mb": env_int("COMPILE_LIMIT_DISK_MB", 256, minimum=16),
     "output_bytes": env_int("COMPILE_LIMIT_OUTPUT_BYTES", 64 * 1024, minimum=1024),
 }
 # Interactive runs (fed input while they run): a wall cap of their own, as a person types

@@ -182,6 +182,23 @@ LANGUAGES = (
 )
 
 
+# A hello world in each (the bench times them; the conformance matrix runs them first).
+HELLO = {
+    "bash": 'echo "Hello, world!"',
+    "javascript": 'console.log("Hello, world!")',
+    "ruby": 'puts "Hello, world!"',
+    "perl": 'print "Hello, world!\\n";',
+    "lua": 'print("Hello, world!")',
+    "php": '<?php echo "Hello, world!\\n";',
+    "c": '#include <stdio.h>\nint main(void) { puts("Hello, world!"); return 0; }',
+    "cpp": '#include <iostream>\nint main() { std::cout << "Hello, world!" << std::endl; }',
+    "go": 'package main\nimport "fmt"\nfunc main() { fmt.Println("Hello, world!") }',
+    "pypy3": 'print("Hello, world!")',
+    "r": 'cat("Hello, world!\\n")',
+    "rust": 'fn main() { println!("Hello, world!"); }',
+    "java": 'public class Main { public static void main(String[] args) { System.out.println("Hello, world!"); } }',
+    "haskell": 'main = putStrLn "Hello, world!"',
+}
 UNKNOWN_LANGUAGE = "RUNTIMES names {name!r}, which is not a runtime here (known: python, all, {known})"
 
 

@@ -290,7 +290,7 @@ def build(args):
     limits.update(
         wall=args["build_wall"], cpu=args["build_cpu"], memory=args["build_memory"], output=args["build_output"]
     )
-    limits.update(memory_mark="0", collect="")
+    limits.update(memory_mark="0", collect="", fsize="0")  # the scratch space bounds what a build writes
     out_r, out_w = posix.pipe()
     status_r, status_w = posix.pipe2(posix.O_CLOEXEC)
     child = posix.fork()

@@ -204,14 +204,18 @@ class LocalRunner(BaseRunner):
             message = UNKNOWN_RUNTIME.format(name=spec.runtime, available=", ".join([*self._runtimes, *self.languages]))
             raise RunnerError(message, permanent=True)
         asked = time.monotonic()
+        disk_mb = spec.limits.disk_mb
+        language = self.languages.get(spec.runtime)
+        if language is not None and language.compiled and spec.compile_limits is not None:
+            disk_mb += spec.compile_limits.disk_mb  # the build's objects and caches share the scratch space
         try:
-            return LocalSandbox(self, *self._take(runtime, spec.limits.disk_mb, warm=True), spec, sink, asked)
+            return LocalSandbox(self, *self._take(runtime, disk_mb, warm=True), spec, sink, asked)
         except LauncherBroken:
             # A warm launcher that could not take the run (its bwrap was killed, its cgroup
             # removed) is found out before the script starts: use a fresh one at once.
             pass
         try:
-            return LocalSandbox(self, *self._take(runtime, spec.limits.disk_mb, warm=False), spec, sink, asked)
+            return LocalSandbox(self, *self._take(runtime, disk_mb, warm=False), spec, sink, asked)
         except LauncherBroken as exc:
             raise RunnerError(START_FAILED.format(error=exc)) from exc
 

@@ -11,15 +11,15 @@ from dataclasses import replace
 import pytest
 
 from executions.runners.base import ErrorType, FileCaps, Limits, RunSpec, Stream
-from executions.runners.languages import LANGUAGES
+from executions.runners.languages import HELLO, LANGUAGES
 from executions.runners.local.runner import LocalRunner
 from executions.tests.runners.test_local import NEEDS_ROOT
 from executions.tests.runners.test_local_interactive import Followed, Sink
 
 pytestmark = NEEDS_ROOT
 
-LIMITS = Limits(wall_seconds=10, cpu_seconds=5, memory_mb=96, processes=32, disk_mb=16, output_bytes=64 * 1024)
-COMPILE = Limits(wall_seconds=60, cpu_seconds=60, memory_mb=1024, processes=64, disk_mb=0, output_bytes=64 * 1024)
+LIMITS = Limits(wall_seconds=10, cpu_seconds=5, memory_mb=96, processes=32, disk_mb=8, output_bytes=64 * 1024)
+COMPILE = Limits(wall_seconds=60, cpu_seconds=60, memory_mb=1024, processes=64, disk_mb=256, output_bytes=64 * 1024)
 CAPS = FileCaps(count=5, total_bytes=1 << 20, file_bytes=1 << 20)
 C_NETWORK = """
 #include <arpa/inet.h>
@@ -54,7 +54,6 @@ PROGRAMS = {
         "file": "open('out.txt', 'w').write('data')",
     },
     "bash": {
-        "hello": 'echo "Hello, world!"',
         "echo": "cat",
         "exit3": "exit 3",
         "error": "echo boom >&2\nexit 1",
@@ -66,7 +65,6 @@ PROGRAMS = {
         "file": "printf data > out.txt",
     },
     "javascript": {
-        "hello": 'console.log("Hello, world!")',
         "echo": 'process.stdout.write(require("fs").readFileSync(0, "utf8"))',
         "exit3": "process.exit(3)",
         "error": 'throw new Error("boom")',
@@ -78,7 +76,6 @@ PROGRAMS = {
         "file": 'require("fs").writeFileSync("out.txt", "data")',
     },
     "ruby": {
-        "hello": 'puts "Hello, world!"',
         "echo": "print STDIN.read",
         "exit3": "exit 3",
         "error": 'raise "boom"',
@@ -90,7 +87,6 @@ PROGRAMS = {
         "file": 'File.write("out.txt", "data")',
     },
     "perl": {
-        "hello": 'print "Hello, world!\\n";',
         "echo": "print while <STDIN>;",
         "exit3": "exit 3;",
         "error": 'die "boom\\n";',
@@ -102,7 +98,6 @@ PROGRAMS = {
         "file": 'open(my $f, ">", "out.txt") or die; print $f "data"; close $f;',
     },
     "lua": {
-        "hello": 'print("Hello, world!")',
         "echo": 'io.write(io.read("a"))',
         "exit3": "os.exit(3)",
         "error": 'error("boom")',
@@ -115,7 +110,6 @@ PROGRAMS = {
         "file": 'local f = assert(io.open("out.txt", "w")) f:write("data") f:close()',
     },
     "php": {
-        "hello": '<?php echo "Hello, world!\\n";',
         "echo": "<?php echo stream_get_contents(STDIN);",
         "exit3": "<?php exit(3);",
         "error": '<?php throw new Exception("boom");',
@@ -127,7 +121,6 @@ PROGRAMS = {
         "file": '<?php file_put_contents("out.txt", "data");',
     },
     "c": {
-        "hello": '#include <stdio.h>\nint main(void) { puts("Hello, world!"); return 0; }',
         "echo": "#include <stdio.h>\nint main(void) { int c; while ((c = getchar()) != EOF) putchar(c); return 0; }",
         "exit3": "int main(void) { return 3; }",
         "error": '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { fputs("boom\\n", stderr); abort(); }',
@@ -140,7 +133,6 @@ PROGRAMS = {
         "compile_error": "int main(void) { return undeclared; }",
     },
     "cpp": {
-        "hello": '#include <iostream>\nint main() { std::cout << "Hello, world!" << std::endl; }',
         "echo": "#include <iostream>\nint main() { std::cout << std::cin.rdbuf(); }",
         "exit3": "int main() { return 3; }",
         "error": '#include <stdexcept>\nint main() { throw std::runtime_error("boom"); }',
@@ -153,7 +145,6 @@ PROGRAMS = {
         "compile_error": "int main() { return undeclared; }",
     },
     "go": {
-        "hello": 'package main\nimport "fmt"\nfunc main() { fmt.Println("Hello, world!") }',
         "echo": 'package main\nimport ("io"; "os")\nfunc main() { io.Copy(os.Stdout, os.Stdin) }',
         "exit3": 'package main\nimport "os"\nfunc main() { os.Exit(3) }',
         "error": 'package main\nfunc main() { panic("boom") }',
@@ -168,7 +159,6 @@ PROGRAMS = {
 }
 PROGRAMS["pypy3"] = PROGRAMS["python3.13"]
 PROGRAMS["r"] = {
-    "hello": 'cat("Hello, world!\\n")',
     "echo": 'writeLines(readLines(file("stdin")))',
     "exit3": "quit(status = 3)",
     "error": 'stop("boom")',
@@ -180,7 +170,6 @@ PROGRAMS["r"] = {
     "file": 'cat("data", file = "out.txt")',
 }
 PROGRAMS["rust"] = {
-    "hello": 'fn main() { println!("Hello, world!"); }',
     "echo": 'use std::io::Read;\nfn main() { let mut s = String::new(); std::io::stdin().read_to_string(&mut s).unwrap(); print!("{}", s); }',
     "exit3": "fn main() { std::process::exit(3); }",
     "error": 'fn main() { panic!("boom"); }',
@@ -194,7 +183,6 @@ PROGRAMS["rust"] = {
 }
 _JAVA = "public class Main {{ public static void main(String[] args) throws Exception {{ {} }} }}"
 PROGRAMS["java"] = {
-    "hello": _JAVA.format('System.out.println("Hello, world!");'),
     "echo": _JAVA.format("System.in.transferTo(System.out);"),
     "exit3": _JAVA.format("System.exit(3);"),
     "error": _JAVA.format('throw new RuntimeException("boom");'),
@@ -213,7 +201,6 @@ PROGRAMS["java"] = {
     "compile_error": _JAVA.format("return undeclared;"),
 }
 PROGRAMS["haskell"] = {
-    "hello": 'main = putStrLn "Hello, world!"',
     "echo": "main = getContents >>= putStr",
     "exit3": "import System.Exit\nmain = exitWith (ExitFailure 3)",
     "error": 'main = error "boom"',
@@ -226,6 +213,8 @@ PROGRAMS["haskell"] = {
     "file": 'main = writeFile "out.txt" "data"',
     "compile_error": "main = print undeclared",
 }
+for _runtime, _source in HELLO.items():  # one hello world in each, the bench's too
+    PROGRAMS[_runtime]["hello"] = _source
 CASES = ("hello", "echo", "typed", "exit3", "error", "compile_error", "loop", "hog", "flood", "bomb", "network", "file")
 LANGUAGE_OF = {language.runtime: language for language in LANGUAGES}
 
