@@ -20,7 +20,7 @@ README_PATH = re.compile(r"`(/[a-z][a-z0-9/_.-]*)`")
 # Not pages: the API and sockets (their own tests), static files, signing out, host paths the
 # README names when it describes the sandbox.
 NOT_PAGES = ("/api/v1", "/ws/", "/static/", "/accounts/logout/", "/admin/logout/")
-SANDBOX_PATHS = ("/dev", "/opt/", "/proc", "/root", "/sandbox", "/sys", "/tmp", "/usr", "/work")
+SANDBOX_PATHS = ("/dev", "/etc/", "/opt/", "/proc", "/root", "/sandbox", "/sys", "/tmp", "/usr", "/var/lib/", "/work")
 MOST_PAGES = 400
 
 
