@@ -43,6 +43,8 @@ class Language:
     # Host directories beyond /usr that its toolchain reads (configuration, package databases),
     # which every sandbox then sees read-only: world-readable package files, no secrets.
     host_paths: tuple[str, ...] = ()
+    # Files given beside the source in /sandbox (name -> content): what its build needs of ours.
+    support: dict[str, str] = field(default_factory=dict)
 
     @property
     def compiled(self) -> bool:
@@ -198,6 +200,7 @@ HELLO = {
     "rust": 'fn main() { println!("Hello, world!"); }',
     "java": 'public class Main { public static void main(String[] args) { System.out.println("Hello, world!"); } }',
     "haskell": 'main = putStrLn "Hello, world!"',
+    "typescript": 'const greeting: string = "Hello, world!";\nconsole.log(greeting);',
 }
 UNKNOWN_LANGUAGE = "RUNTIMES names {name!r}, which is not a runtime here (known: python, all, {known})"
 
@@ -283,6 +286,45 @@ LANGUAGES += (
         packages=("ghc",),
         environment={"TMPDIR": BUILD_DIR},
         host_paths=("/var/lib/ghc",),  # its package database
+    ),
+)
+
+
+# What Node offers a TypeScript program, declared loosely: Debian has no Node type definitions
+# for its tsc, and a program must be able to read stdin (require("fs")) and use process.
+NODE_GLOBALS = """declare const process: any;
+declare function require(name: string): any;
+declare const module: any;
+declare const exports: any;
+declare const Buffer: any;
+declare const __dirname: string;
+declare const __filename: string;
+"""
+LANGUAGES += (
+    Language(
+        runtime="typescript",
+        language="typescript",
+        title="TypeScript",
+        source="main.ts",
+        build=(
+            "/usr/bin/tsc",
+            "--target",
+            "es2020",
+            "--module",
+            "commonjs",
+            "--noEmitOnError",
+            "--pretty",
+            "false",
+            "--outDir",
+            "{build}",
+            "{source}",
+            f"{SOURCE_DIR}/node-globals.d.ts",
+        ),
+        run=("node", "{build}/main.js"),
+        version=("/usr/bin/tsc", "--version"),
+        version_pattern=r"Version (\d+\.\d+\.\d+)",
+        packages=("node-typescript", "nodejs"),
+        support={"node-globals.d.ts": NODE_GLOBALS},
     ),
 )
 

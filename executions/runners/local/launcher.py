@@ -191,6 +191,7 @@ class Launcher:
         files: tuple[RunFile, ...] = (),
         interactive: bool = False,
         source: str | None = None,
+        support: dict[str, str] | None = None,
         keep_open: bool = False,
     ) -> None:
         """Start the run: its script and stdin into the job directory, its files into the
@@ -200,6 +201,8 @@ class Launcher:
 
         Raises OSError (BrokenPipeError when the entry is gone) if the entry cannot be told."""
         self.job_dir.write("script", script, file_name=source)
+        for name, content in (support or {}).items():
+            self.job_dir.write("script", content.encode(), file_name=name)
         self.job_dir.write("stdin", b"" if interactive else stdin)
         self.job_dir.place(files)
         try:

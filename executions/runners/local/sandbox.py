@@ -116,6 +116,7 @@ class LocalSandbox(Sandbox):
             files=self.spec.files,
             interactive=self.spec.interactive,
             source=self.language.source if self.language else None,
+            support=self.language.support if self.language else None,
             keep_open=self.building,
         )
 

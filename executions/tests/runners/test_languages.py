@@ -213,6 +213,18 @@ PROGRAMS["haskell"] = {
     "file": 'main = writeFile "out.txt" "data"',
     "compile_error": "main = print undeclared",
 }
+PROGRAMS["typescript"] = {
+    "echo": 'const text: string = require("fs").readFileSync(0, "utf8");\nprocess.stdout.write(text);',
+    "exit3": "process.exit(3);",
+    "error": 'throw new Error("boom");',
+    "loop": "for (;;) {}",
+    "hog": "const a: any[] = [];\nfor (;;) a.push(Buffer.alloc(1 << 20, 1));",
+    "flood": 'const line: string = "a".repeat(100) + "\\n";\nfor (;;) require("fs").writeSync(1, line);',
+    "bomb": 'const { spawn } = require("child_process");\nfor (;;) { try { spawn("/bin/sleep", ["60"]); } catch (e) {} }',
+    "network": 'require("net").connect(80, "1.1.1.1").on("connect", () => { console.log("connected"); process.exit(); }).on("error", () => console.log("blocked"));',
+    "file": 'require("fs").writeFileSync("out.txt", "data");',
+    "compile_error": "const n: number = undeclared;",
+}
 for _runtime, _source in HELLO.items():  # one hello world in each, the bench's too
     PROGRAMS[_runtime]["hello"] = _source
 CASES = ("hello", "echo", "typed", "exit3", "error", "compile_error", "loop", "hog", "flood", "bomb", "network", "file")
