@@ -19,6 +19,7 @@ from executions.caller import Caller
 from executions.documents import SHOWN_CANCELLED, Execution, Status
 from executions.file_responses import INLINE_TYPES
 from executions.runners.base import ErrorType
+from executions.runners.outcome import NOT_COMPILED
 from executions.schemas import ExecutionOut, file_url
 from scripts import selectors as script_selectors
 from scripts.models import Visibility
@@ -86,7 +87,10 @@ def editor(request: HttpRequest) -> HttpResponse:
         },
         "visibilities": Visibility.choices,
     }
-    return render(request, "executions/editor.html", {"props": props})
+    # "Run Python" while Python is all it serves; "Run code" beside other languages.
+    languages = {runtime["language"] for runtime in props["runtimes"]}
+    what_runs = "code" if languages - {"python"} else "Python"
+    return render(request, "executions/editor.html", {"props": props, "what_runs": what_runs})
 
 
 @require_safe
@@ -176,7 +180,7 @@ def _starting_script(request: HttpRequest) -> dict:
         source = selectors.execution_get_for(execution_id=request.GET.get("from", ""), user=request.user)
     except selectors.ExecutionNotFound:
         return {"script": None, "stdin": "", "runtime": None}
-    return {"script": source.script, "stdin": source.stdin, "runtime": None}
+    return {"script": source.script, "stdin": source.stdin, "runtime": source.runtime}
 
 
 def failure_reason(execution: Execution) -> str:
@@ -188,6 +192,11 @@ def failure_reason(execution: Execution) -> str:
         return f"{execution.exception_type}{message}{line}"
     if execution.error_type == ErrorType.RUNTIME_ERROR:
         return f"{ERROR_TYPE_LABELS[ErrorType.RUNTIME_ERROR]} ({_how_it_ended(execution)})"
+    if execution.error_type == ErrorType.COMPILE_ERROR:
+        # The compiler's own messages are in the output; a limit that stopped it is said.
+        label = ERROR_TYPE_LABELS[ErrorType.COMPILE_ERROR]
+        said = execution.error_message and execution.error_message != NOT_COMPILED["none"]
+        return f"{label}: {execution.error_message}" if said else label
     return execution.error_message or ERROR_TYPE_LABELS.get(
         execution.error_type, ERROR_TYPE_LABELS[ErrorType.SYSTEM_ERROR]
     )

@@ -16,6 +16,9 @@ function inputs() {
   return { ...entries, site: here("src/styles/site.css") };
 }
 
+// A language's chunk by its package (lang-cpp) or legacy mode (ruby).
+const lazyName = (chunk) => chunk.facadeModuleId?.match(/@codemirror\/([\w-]+)\/dist\//)?.[1] ?? chunk.name;
+
 export default defineConfig({
   plugins: [svelte({ configFile: false })],
   // Relative URLs between built files keep them valid wherever STATIC_URL points.
@@ -27,8 +30,14 @@ export default defineConfig({
     target: "es2022",
     rollupOptions: {
       input: inputs(),
-      // Code shared by several islands (the Svelte runtime, the stream client).
-      output: { chunkFileNames: "assets/shared-[hash].js" },
+      output: {
+        // Code shared by several islands (the Svelte runtime, the stream client), and the
+        // editor's languages beyond Python, each loaded when a runtime of it is first chosen.
+        chunkFileNames: (chunk) => (chunk.isDynamicEntry ? `assets/lazy-${lazyName(chunk)}-[hash].js` : "assets/shared-[hash].js"),
+      },
     },
+    // The editor's chunk is CodeMirror with Python (about 500 kB, 170 kB gzipped); the other
+    // languages are not in it (src/lib/codemirror.js imports them when chosen).
+    chunkSizeWarningLimit: 600,
   },
 });

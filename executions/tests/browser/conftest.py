@@ -1,5 +1,6 @@
 """Chromium (Debian's, driven by Playwright) against a real Daphne server."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,15 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, daphne_server):
-    context = chromium.new_context(base_url=daphne_server.url, viewport={"width": 1280, "height": 860})
+    with page_on(chromium, daphne_server) as page:
+        yield page
+
+
+@contextmanager
+def page_on(chromium, server):
+    """A page of a fresh browser context on `server`, which fails the test on a JavaScript error
+    or a Content-Security-Policy violation."""
+    context = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     errors = []

@@ -176,7 +176,7 @@ def test_ansi_colours_are_rendered_and_copy_and_download_give_the_plain_text(pag
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == "red plain bold green\n"
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download").click()
+        page.get_by_role("button", name="Download", exact=True).click()  # the output's, not the script's
     assert download.value.suggested_filename == "output.txt"
     assert Path(download.value.path()).read_text() == "red plain bold green\n"
 

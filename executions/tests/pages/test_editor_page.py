@@ -25,6 +25,13 @@ def test_anyone_gets_the_editor_page_with_its_island_and_assets(client):
     assert re.search(r'<link rel="stylesheet" href="/static/islands/assets/site-[\w-]+\.css"', html)
 
 
+def test_a_server_of_python_alone_says_so_in_the_heading(client):
+    html = client.get("/").content.decode()
+
+    # Beside other languages it is "Run code" (browser/test_languages.py).
+    assert '<h1 class="page-title">Run Python</h1>' in html
+
+
 def test_the_island_gets_the_api_and_websocket_urls_labels_and_a_csrf_token(client):
     props = island_props(client.get("/"), "editor-props")
 
@@ -48,7 +55,7 @@ def test_the_editor_opens_the_script_and_stdin_of_an_execution_named_by_from(cli
 
     props = island_props(client.get(f"/?from={source.execution_id}"), "editor-props")
 
-    assert (props["script"], props["stdin"]) == ("print(input())", "hello")
+    assert (props["script"], props["stdin"], props["runtime"]) == ("print(input())", "hello", source.runtime)
 
 
 def test_an_unknown_source_falls_back_to_an_example(client):

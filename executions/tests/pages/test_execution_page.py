@@ -6,6 +6,7 @@ from django.utils.html import escape
 
 from executions import views
 from executions.documents import Status
+from executions.runners.outcome import NOT_COMPILED
 from executions.tests.factories import make_execution, make_running
 from executions.tests.pages.test_editor_page import island_props
 
@@ -84,6 +85,12 @@ def test_output_is_escaped_not_interpreted(client):
                 "exception_line": 2,
             },
             "ZeroDivisionError: division by zero (line 2)",
+        ),
+        # The compiler's messages are the output; only a limit that stopped it is said.
+        ({"error_type": "compile_error", "error_message": NOT_COMPILED["none"]}, "Compile error"),
+        (
+            {"error_type": "compile_error", "error_message": NOT_COMPILED["memory"]},
+            "Compile error: The compiler ran out of memory",
         ),
     ],
 )

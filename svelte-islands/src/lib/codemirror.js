@@ -1,10 +1,12 @@
-// The script editor: CodeMirror 6 with Python highlighting and completion.
+// The script editor: CodeMirror 6 with Python highlighting and completion, and the other
+// languages' support (highlighting, indentation, comments) loaded when a runtime of theirs is
+// chosen, so the Python editor's bundle does not carry them.
 import { basicSetup } from "codemirror";
 import { Decoration, EditorView, GutterMarker, ViewPlugin, gutter, keymap } from "@codemirror/view";
 import { Compartment, Prec, RangeSet, StateEffect, StateField } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { completeFromList, ifNotIn } from "@codemirror/autocomplete";
-import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { HighlightStyle, StreamLanguage, syntaxHighlighting } from "@codemirror/language";
 import { python, pythonLanguage } from "@codemirror/lang-python";
 import { tags } from "@lezer/highlight";
 
@@ -40,6 +42,47 @@ const highlighting = syntaxHighlighting(HighlightStyle.define([
   { tag: [tags.className, tags.definition(tags.className), tags.meta], color: "var(--code-type)" },
   { tag: tags.invalid, color: "var(--alert-text)" },
 ]));
+
+// By a runtime's `language` (GET /api/v1/runtimes): its CodeMirror support, imported when first
+// needed. Official packages where CodeMirror has them, its legacy modes for the rest.
+const legacy = (load, name) => async () => StreamLanguage.define((await load())[name]);
+const LANGUAGES = {
+  javascript: async () => (await import("@codemirror/lang-javascript")).javascript(),
+  typescript: async () => (await import("@codemirror/lang-javascript")).javascript({ typescript: true }),
+  c: async () => (await import("@codemirror/lang-cpp")).cpp(),
+  cpp: async () => (await import("@codemirror/lang-cpp")).cpp(),
+  php: async () => (await import("@codemirror/lang-php")).php(), // a script starts with <?php
+  go: async () => (await import("@codemirror/lang-go")).go(),
+  rust: async () => (await import("@codemirror/lang-rust")).rust(),
+  java: async () => (await import("@codemirror/lang-java")).java(),
+  bash: legacy(() => import("@codemirror/legacy-modes/mode/shell"), "shell"),
+  ruby: legacy(() => import("@codemirror/legacy-modes/mode/ruby"), "ruby"),
+  perl: legacy(() => import("@codemirror/legacy-modes/mode/perl"), "perl"),
+  lua: legacy(() => import("@codemirror/legacy-modes/mode/lua"), "lua"),
+  r: legacy(() => import("@codemirror/legacy-modes/mode/r"), "r"),
+  haskell: legacy(() => import("@codemirror/legacy-modes/mode/haskell"), "haskell"),
+};
+const PYTHON = [python(), pythonLanguage.data.of({ autocomplete: keywordCompletion })];
+const languageSupport = new Compartment();
+const loaded = new Map([["python", PYTHON]]);
+
+// Whether the editor can highlight `language` (python, or one of LANGUAGES).
+export const supportsLanguage = (language) => loaded.has(language) || language in LANGUAGES;
+
+// Switch the editor to `language`'s support (plain text for one it does not know). A switch
+// made while another language is still loading wins over it.
+export async function setLanguage(view, language) {
+  const asked = (view.askedLanguage = language);
+  if (!loaded.has(language)) {
+    const load = LANGUAGES[language];
+    loaded.set(language, load ? await load() : []);
+  }
+  if (view.askedLanguage !== asked) return;
+  view.dispatch({ effects: languageSupport.reconfigure(supportOf(language)) });
+}
+
+// What the page (and its tests) can see the editor highlights: data-language on .cm-editor.
+const supportOf = (language) => [loaded.get(language), EditorView.editorAttributes.of({ "data-language": language })];
 
 const theme = new Compartment();
 const pageTheme = () => THEMES[document.documentElement.dataset.theme] ?? THEMES.light;
@@ -87,6 +130,13 @@ const errorGutter = gutter({
   initialSpacer: () => errorMarker, // as wide when empty, so the text does not move when marked
 });
 
+const editorLabel = new Compartment();
+const labelled = (label) => EditorView.contentAttributes.of({ "aria-label": label });
+
+export function setLabel(view, label) {
+  view.dispatch({ effects: editorLabel.reconfigure(labelled(label)) });
+}
+
 export function createEditor(parent, { doc, label, onRun, onChange = () => {} }) {
   const run = () => {
     onRun();
@@ -102,9 +152,8 @@ export function createEditor(parent, { doc, label, onRun, onChange = () => {} })
       errorGutter,
       basicSetup,
       keymap.of([indentWithTab]),
-      python(),
-      pythonLanguage.data.of({ autocomplete: keywordCompletion }),
-      EditorView.contentAttributes.of({ "aria-label": label }),
+      languageSupport.of(supportOf("python")),
+      editorLabel.of(labelled(label)),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) onChange(update.state.doc.toString());
       }),

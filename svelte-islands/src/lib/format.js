@@ -1,5 +1,7 @@
 // Mirrors the formatting of executions/views.py, so a live page reads like a reloaded one.
 export const NOT_RECORDED = "—";
+// executions/runners/outcome.py NOT_COMPILED["none"]: a build that failed with its messages.
+const COMPILER_MESSAGES_IN_ERRORS = "The program did not compile: the compiler's messages are in errors";
 
 export function formatMs(ms) {
   if (ms === null || ms === undefined) return NOT_RECORDED;
@@ -26,6 +28,11 @@ export function failureReason(execution, labels) {
   if (execution.error_type === "runtime_error") {
     const how = execution.signal ? `killed by signal ${execution.signal}` : `exit code ${execution.exit_code}`;
     return `${labels.error_type.runtime_error} (${how})`;
+  }
+  if (execution.error_type === "compile_error") {
+    // The compiler's own messages are in the output; a limit that stopped it is said.
+    const said = execution.error_message && execution.error_message !== COMPILER_MESSAGES_IN_ERRORS;
+    return said ? `${labels.error_type.compile_error}: ${execution.error_message}` : labels.error_type.compile_error;
   }
   return execution.error_message || labels.error_type[execution.error_type] || labels.error_type.system_error;
 }
