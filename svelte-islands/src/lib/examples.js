@@ -136,6 +136,12 @@ console.error(\`\${names.length} greetings\`);
     hello(`const greeting: string = "Hello, Integr8sCode!";
 console.log(greeting);
 `),
+    greet(`const names: string[] = require("fs").readFileSync(0, "utf8").split("\\n").filter(Boolean);
+for (const name of names.sort()) {
+  console.log(\`Hello, \${name}!\`);
+}
+console.error(\`\${names.length} greetings\`);
+`),
   ],
   ruby: [
     hello(`puts "Hello, Integr8sCode!"
