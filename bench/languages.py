@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from bench.stats import summary_ms, timed
-from executions.runners.languages import BUILD_DIR, HELLO, LANGUAGES
+from executions.runners.languages import BUILD_DIR, HELLO, LANGUAGES, SOURCE_DIR
 
 RUNS = 8
 WARM_UP = 2
@@ -24,14 +24,14 @@ def submit_and_wait(client: httpx.Client, runtime: str) -> None:
 
 def bare(language, directory: Path) -> tuple[list[float], list[float]]:
     """(build and run, run alone) timings of the toolchain outside any sandbox."""
-    source, build = directory / language.source, directory / "build"
-    source.write_text(HELLO[language.runtime])
+    build = directory / "build"
+    (directory / language.source).write_text(HELLO[language.runtime])
+    for name, content in language.support.items():
+        (directory / name).write_text(content)
 
     def command(template):
-        return [
-            part.replace(language.source_path, str(source)).replace(BUILD_DIR, str(build))
-            for part in language.command(template)
-        ]
+        parts = language.command(template)
+        return [part.replace(SOURCE_DIR, str(directory)).replace(BUILD_DIR, str(build)) for part in parts]
 
     environment = {"PATH": "/usr/bin:/bin", "HOME": str(directory), "LANG": "C.UTF-8"}
     environment |= {name: value.replace(BUILD_DIR, str(build)) for name, value in language.environment.items()}
