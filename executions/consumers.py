@@ -133,8 +133,11 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
             await self._resync(until=event["seq"])
 
     async def execution_status(self, event: dict) -> None:
-        if not self.done:
-            await self.send_json({key: value for key, value in event.items() if key != "type"} | {"type": "status"})
+        if self.done:
+            return
+        await self.send_json({key: value for key, value in event.items() if key != "type"} | {"type": "status"})
+        if event.get("requeued"):  # its run failed for reasons of ours and starts again: so does its output
+            await self._send_snapshot(await self._load())
 
     async def execution_finished(self, event: dict) -> None:
         if not self.done:

@@ -54,6 +54,17 @@ template_memory = Gauge(
     "Memory a runtime's warm template uses (the local runner's bubblewrap level forks runs from it).",
     ["runtime"],
 )
+sandboxes_starting = Gauge(
+    f"{PREFIX}_sandboxes_starting",
+    "Sandboxes asked for and not running yet (pods created or about to be, not yet Running).",
+    ["runner"],
+)
+infrastructure_failures = Counter(
+    f"{PREFIX}_infrastructure_failures",
+    "Runs that failed for reasons of ours, not the script's (pod not started, node lost, preempted, "
+    "evicted, ...), whether they were requeued or failed.",
+    ["runner", "kind", "outcome"],
+)
 lease_expiries = Counter(f"{PREFIX}_lease_expiries", "Running executions whose worker stopped renewing.", ["outcome"])
 
 

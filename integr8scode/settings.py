@@ -319,6 +319,12 @@ if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"]:
         "tolerations": _json("KUBERNETES_TOLERATIONS", list),
         "affinity": _json("KUBERNETES_AFFINITY", dict),
         "user_namespaces": env_bool("KUBERNETES_USER_NAMESPACES", True),
+        # Failures of the cluster's: pods starting at once, the grace of a deletion, how long a
+        # silent log is trusted, and how long its kubelet has to answer (runners/kubernetes/runner.py).
+        "max_starting": env_int("KUBERNETES_MAX_STARTING", 10, minimum=1),
+        "delete_grace": env_int("KUBERNETES_DELETE_GRACE", 2, minimum=1),
+        "log_idle_timeout": env_float("KUBERNETES_LOG_IDLE_TIMEOUT", 30.0, minimum=1.0),
+        "probe_timeout": env_float("KUBERNETES_PROBE_TIMEOUT", 10.0, minimum=1.0),
         "kubeconfig": env_str("KUBERNETES_KUBECONFIG") or None,
         "context": env_str("KUBERNETES_CONTEXT") or None,
     }

@@ -81,6 +81,7 @@ class Run:
     final: Execution | None = None  # as stored when it finished, for waiters in this process
     stop_message: str = ""
     stop_as: ErrorType = ErrorType.CANCELLED  # why, once stop_message is set
+    requeued: bool = False  # put back in the queue (its sandbox failed for reasons of ours)
     lease_renewed_at: float = field(default_factory=time.monotonic)
     # Interactive runs only. A run holds one of the dispatcher's slots while it computes; one
     # that waits for input gives it back, and takes one again to be given its input.
@@ -126,6 +127,9 @@ class Dispatcher:
         metrics.dispatcher_workers.labels("idle").set_function(lambda: self.concurrency - self.slots_held())
         for flag in Flag.ALL:  # exported at 0, so that an alert on an increase sees the first one
             metrics.report_disagreements.labels(self.runner.name, flag)
+        gate = self.runner.start_gate
+        if gate is not None:
+            metrics.sandboxes_starting.labels(self.runner.name).set_function(lambda: gate.reserved + gate.starting)
         for runtime in self.runner.runtimes():
             metrics.template_memory.labels(runtime).set_function(
                 lambda runtime=runtime: self.runner.template_memory().get(runtime, 0)
@@ -231,6 +235,9 @@ class Dispatcher:
 
     def _take_offered(self, execution_id: str) -> None:
         execution = None
+        reserved = False
+        while not (reserved or self._stopping.is_set()):
+            reserved = self._reserve_start()
         if self._stopping.is_set():
             self._enqueue_offered(execution_id)
         else:
@@ -240,6 +247,8 @@ class Dispatcher:
                 # Still queued, without a queue entry: the recovery sweep gives it one back.
                 log.exception("claiming an offered execution failed", extra={"execution_id": execution_id})
         if execution is None:  # cancelled or deleted in the meantime, or queued after all
+            if reserved:
+                self._cancel_start()
             self._release_slot()
             return
         self._execute(self._register(execution))
@@ -255,12 +264,24 @@ class Dispatcher:
         while not self._stopping.is_set():
             if not self._slots.acquire(timeout=IDLE_POLL_SECONDS):
                 continue
+            if not self._reserve_start():  # sandboxes start slower than asked for: claim nothing yet
+                self._release_slot()
+                continue
             execution = self._claim()
             if execution is None:
+                self._cancel_start()
                 self._release_slot()
                 wakeups.queued.wait(IDLE_POLL_SECONDS)
                 continue
             self._pool.submit(self._execute, self._register(execution))
+
+    def _reserve_start(self) -> bool:
+        gate = self.runner.start_gate
+        return gate is None or gate.reserve(timeout=IDLE_POLL_SECONDS)
+
+    def _cancel_start(self) -> None:
+        if self.runner.start_gate is not None:
+            self.runner.start_gate.cancel()
 
     def _claim(self) -> Execution | None:
         # Clear before claiming: a submission arriving after the claim finds nothing
@@ -307,20 +328,24 @@ class Dispatcher:
             if held:
                 self._release_slot()
             waiting.notify_finished(execution.execution_id, final=run.final)
-            events.finished(execution.execution_id)
+            if not run.requeued:  # watchers of a requeued one were told to start afresh
+                events.finished(execution.execution_id)
 
     def _run_sandbox(self, run: Run) -> None:
         execution = run.execution
         try:
             run.sandbox = self.runner.start(_spec(execution), run.output)
         except RunnerError as exc:
-            self._start_failed(execution, exc)
+            run.requeued = self._start_failed(execution, exc)
             return
         if run.stop_message:  # stopped while starting (cancelled, or a shutdown)
             run.sandbox.stop(run.stop_as)
         result = run.sandbox.wait()
         if run.stop_message:
             result.message = run.stop_message
+        elif result.infrastructure and self._infrastructure_failed(run, result):
+            run.requeued = True
+            return
         run.final = transitions.execution_finish(
             execution_id=execution.execution_id,
             worker=self.worker,
@@ -353,12 +378,14 @@ class Dispatcher:
                 extra={"execution_id": execution.execution_id, "flags": result.flags},
             )
 
-    def _start_failed(self, execution: Execution, error: RunnerError) -> None:
+    def _start_failed(self, execution: Execution, error: RunnerError) -> bool:
+        """True when the execution went back in the queue."""
         log.error("sandbox did not start: %s", error.message, extra={"execution_id": execution.execution_id})
         retry = not error.permanent and execution.attempts < settings.EXECUTION_MAX_ATTEMPTS
         if retry and transitions.execution_release(execution_id=execution.execution_id, worker=self.worker):
+            events.status(execution.execution_id, status=Status.QUEUED, requeued=error.message)
             wakeups.notify_queued()
-            return
+            return True
         if transitions.execution_fail(
             execution_id=execution.execution_id,
             error_type=ErrorType.SYSTEM_ERROR,
@@ -366,6 +393,24 @@ class Dispatcher:
             worker=self.worker,
         ):
             metrics.finished.labels(execution.runtime, self.runner.name, "failed", ErrorType.SYSTEM_ERROR.value).inc()
+        return False
+
+    def _infrastructure_failed(self, run: Run, result: RunResult) -> bool:
+        """A run that failed for reasons of ours: True when it went back in the queue (its
+        output so far is dropped, and watchers are told to start afresh); False when it is to
+        be finished as it is (a system_error saying what happened), as its attempts ran out."""
+        execution = run.execution
+        extra = {"execution_id": execution.execution_id, "kind": result.infrastructure}
+        retry = result.retryable and execution.attempts < settings.EXECUTION_MAX_ATTEMPTS
+        if retry and transitions.execution_release(execution_id=execution.execution_id, worker=self.worker):
+            log.warning("run failed for reasons of the infrastructure; requeued: %s", result.message, extra=extra)
+            metrics.infrastructure_failures.labels(self.runner.name, result.infrastructure, "requeued").inc()
+            events.status(execution.execution_id, status=Status.QUEUED, requeued=result.message)
+            wakeups.notify_queued()
+            return True
+        log.error("run failed for reasons of the infrastructure: %s", result.message, extra=extra)
+        metrics.infrastructure_failures.labels(self.runner.name, result.infrastructure, "failed").inc()
+        return False
 
     def _stop_run(self, run: Run, error_type: ErrorType, message: str) -> None:
         if not run.stop_message:

@@ -12,6 +12,7 @@ how the run ended. Runners never touch the database: the dispatcher owns all wri
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -122,6 +123,11 @@ class RunResult:
     # A runtime error's uncaught exception, as the script's process described it (display only).
     uncaught: Uncaught | None = None
     compile_ms: int | None = None  # a compiled language's build, timed by the host
+    # A failure of ours, not the script's (a system_error): what went wrong, as a short kind for
+    # metrics ("not_started", "node_lost", "preempted", "evicted", ...), and whether running it
+    # again may succeed: the dispatcher then puts it back in the queue while attempts remain.
+    infrastructure: str = ""
+    retryable: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -136,6 +142,53 @@ class RunnerError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+class StartGate:
+    """Bounds the sandboxes starting at once (created, not yet running), so that a dispatcher
+    claims no faster than the sandboxes it asks for start.
+
+    The dispatcher :meth:`reserve` s a place before it claims an execution and :meth:`cancel` s
+    it when the claim finds nothing; ``start`` takes a reservation over (or waits for a place
+    when it was called without one) and the sandbox gives its place back once it runs, or failed
+    to start. Places are interchangeable, so only counts are kept."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.reserved = 0
+        self.starting = 0
+        self._changed = threading.Condition()
+
+    def reserve(self, *, timeout: float) -> bool:
+        with self._changed:
+            if not self._changed.wait_for(self._room, timeout=timeout):
+                return False
+            self.reserved += 1
+            return True
+
+    def cancel(self) -> None:
+        with self._changed:
+            self.reserved = max(0, self.reserved - 1)
+            self._changed.notify_all()
+
+    def enter(self, *, timeout: float) -> bool:
+        """A sandbox is being created: its reservation becomes a start (False: no place came)."""
+        with self._changed:
+            if self.reserved:
+                self.reserved -= 1
+            elif not self._changed.wait_for(self._room, timeout=timeout):
+                return False
+            self.starting += 1
+            return True
+
+    def leave(self) -> None:
+        """A sandbox runs now, or will not."""
+        with self._changed:
+            self.starting = max(0, self.starting - 1)
+            self._changed.notify_all()
+
+    def _room(self) -> bool:
+        return self.reserved + self.starting < self.limit
 
 
 class Sandbox:
@@ -172,6 +225,7 @@ class Sandbox:
 
 class BaseRunner:
     name = "base"
+    start_gate: StartGate | None = None  # None: sandboxes start as fast as they are asked for
 
     def __init__(self, **options):
         self.options = options

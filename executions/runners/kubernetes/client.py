@@ -24,6 +24,7 @@ from kubernetes.config.config_exception import ConfigException
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({0, 429, 500, 502, 503, 504})
+LOG_CONNECT_TIMEOUT = 10.0
 MAX_RETRY_AFTER = 5.0  # seconds; a longer Retry-After is not waited for in full
 NO_CONFIG = (
     "No Kubernetes configuration: not running in a cluster, and no kubeconfig at {path} "
@@ -53,6 +54,9 @@ def load_api_client(*, kubeconfig: str | None, context: str | None) -> client.Ap
             config.load_kube_config(config_file=path, context=context, client_configuration=configuration)
     except ConfigException as exc:
         raise KubeConfigError(BAD_CONFIG.format(error=exc)) from exc
+    # Reads are not retried below us: a read that times out says something (a silent kubelet),
+    # and KubeApi.call retries what is worth it.
+    configuration.retries = urllib3.Retry(total=3, read=0, redirect=3, raise_on_redirect=True)
     return client.ApiClient(configuration)
 
 
@@ -77,6 +81,13 @@ def is_retryable(error: Exception) -> bool:
     if isinstance(error, ApiException):
         return error.status in RETRYABLE_STATUS
     return isinstance(error, (urllib3.exceptions.HTTPError, OSError))
+
+
+def timed_out(error: Exception) -> bool:
+    """Nothing came within the read timeout (urllib3 wraps it once it gave up retrying)."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError):
+        error = error.reason
+    return isinstance(error, (urllib3.exceptions.TimeoutError, TimeoutError))
 
 
 def is_not_found(error: Exception) -> bool:
@@ -136,13 +147,13 @@ class KubeApi:
                 self._core = client.CoreV1Api(api_client)
             return self._core
 
-    def call(self, what: str, function: Callable[..., T], *args, **kwargs) -> T:
+    def call(self, what: str, function: Callable[..., T], *args, retry_timeouts: bool = True, **kwargs) -> T:
         attempts = self.options["api_retries"] + 1
         for attempt in range(attempts):
             try:
                 return function(*args, **kwargs)
             except Exception as exc:
-                if not is_retryable(exc) or attempt == attempts - 1:
+                if not is_retryable(exc) or attempt == attempts - 1 or (timed_out(exc) and not retry_timeouts):
                     raise
                 delay = max(self.options["api_backoff"] * 2**attempt, retry_after(exc))
                 log.warning("kubernetes %s failed (%s); retrying in %.2fs", what, describe(exc), delay)
@@ -160,6 +171,17 @@ class KubeApi:
                 raise
             return existing
         return self.core.api_client.sanitize_for_serialization(created)
+
+    def set_owner(self, config_map: str, owners: list[dict]) -> None:
+        """Make the ConfigMap owned by its pod, once the pod exists (so it goes with it)."""
+        self.call(
+            "patch configmap",
+            self.core.patch_namespaced_config_map,
+            config_map,
+            self.namespace,
+            {"metadata": {"ownerReferences": owners}},
+            _content_type="application/merge-patch+json",
+        )
 
     def create_config_map(self, body: dict) -> None:
         try:
@@ -182,13 +204,17 @@ class KubeApi:
         pod = self.call("read pod", self.core.read_namespaced_pod, name, self.namespace)
         return self.core.api_client.sanitize_for_serialization(pod)
 
-    def delete_pod(self, name: str) -> bool:
-        return self._delete("pod", self.core.delete_namespaced_pod, name)
+    def delete_pod(self, name: str, *, grace: int | None = None) -> bool:
+        """With a grace period (``delete_grace`` by default) the pod shows as terminating
+        (``deletionTimestamp``) until its kubelet confirms that the container is gone, rather
+        than vanishing from the API while it may still run; 0 forces it out at once."""
+        grace = round(self.options["delete_grace"]) if grace is None else grace
+        return self._delete("pod", self.core.delete_namespaced_pod, name, grace=grace)
 
     def delete_config_map(self, name: str) -> bool:
-        return self._delete("configmap", self.core.delete_namespaced_config_map, name)
+        return self._delete("configmap", self.core.delete_namespaced_config_map, name, grace=0)
 
-    def _delete(self, kind: str, function: Callable, name: str) -> bool:
+    def _delete(self, kind: str, function: Callable, name: str, *, grace: int) -> bool:
         """False when it was already gone."""
         try:
             self.call(
@@ -196,7 +222,7 @@ class KubeApi:
                 function,
                 name,
                 self.namespace,
-                grace_period_seconds=0,
+                grace_period_seconds=grace,
                 propagation_policy="Background",
             )
             return True
@@ -215,8 +241,9 @@ class KubeApi:
         )
         return self.core.api_client.sanitize_for_serialization(maps).get("items", [])
 
-    def follow_log(self, name: str, container: str):
-        """The raw, streaming response of the pod's log; the caller reads and closes it."""
+    def follow_log(self, name: str, container: str, *, idle_timeout: float | None = None):
+        """The raw, streaming response of the pod's log; the caller reads and closes it. A read
+        that waits longer than ``idle_timeout`` for data raises (urllib3's ReadTimeoutError)."""
         return self.call(
             "read log",
             self.core.read_namespaced_pod_log,
@@ -225,4 +252,23 @@ class KubeApi:
             container=container,
             follow=True,
             _preload_content=False,
+            _request_timeout=(LOG_CONNECT_TIMEOUT, idle_timeout) if idle_timeout else None,
+            retry_timeouts=False,
         )
+
+    def probe_log(self, name: str, container: str, *, timeout: float) -> None:
+        """Ask for the log's last line, once and without retrying: the API server asks the
+        pod's kubelet, so an error or no answer within ``timeout`` says that the node is not
+        answering."""
+        response = self.core.read_namespaced_pod_log(
+            name,
+            self.namespace,
+            container=container,
+            tail_lines=1,
+            _preload_content=False,
+            _request_timeout=(min(timeout, LOG_CONNECT_TIMEOUT), timeout),
+        )
+        try:
+            response.read()
+        finally:
+            response.release_conn()

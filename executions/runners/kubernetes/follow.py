@@ -157,8 +157,8 @@ class LogStream:
 
     READ_BYTES = 64 * 1024
 
-    def __init__(self, api: KubeApi, name: str, container: str):
-        self.response = api.follow_log(name, container)
+    def __init__(self, api: KubeApi, name: str, container: str, *, idle_timeout: float | None = None):
+        self.response = api.follow_log(name, container, idle_timeout=idle_timeout)
 
     def chunks(self):
         try:

@@ -1,7 +1,8 @@
 """The Kubernetes runner: one pod per run, in a namespace kept for sandboxes.
 
 The pod (see ``manifests``) runs the shared sandbox entry as PID 1 of a hardened
-container; its script comes in a ConfigMap owned by the pod. The runner follows the pod
+container; its script comes in a ConfigMap, created before the pod (so the kubelet never waits
+for it) and then made the pod's (so it goes with the pod). The runner follows the pod
 with a watch until its container starts, then streams the pod log, which carries the
 entry's framed records, into the sink as it is written. How the run ended is settled like
 the local runner's (``outcome.settle``): the container's terminated state, as the kubelet
@@ -9,6 +10,14 @@ reports it, is the host's own view (its exit status, an OOM kill), checked again
 entry's exit record; when the entry could not write one, the pod's status says why. The pod
 and the ConfigMap are deleted when the run ends or is stopped; ``reap`` removes what a
 crashed runner left behind.
+
+What fails for reasons of the cluster's (a pod left Pending past the start limit, a node lost
+or silent, a preemption, an eviction the script did not cause) is a ``system_error`` that
+says so, marked ``infrastructure`` and, where another try may do better, ``retryable``: the
+dispatcher requeues it while attempts remain. A log stream silent for ``log_idle_timeout``
+makes the runner look at the pod and ask its kubelet for the log's last line. At most
+``max_starting`` pods are starting at once (``start_gate``), so that a full cluster slows the
+claims down rather than piling Pending pods up.
 """
 
 from __future__ import annotations
@@ -31,10 +40,18 @@ from executions.runners.base import (
     RunSpec,
     RuntimeInfo,
     Sandbox,
+    StartGate,
 )
 from executions.runners.files import reported_by
 from executions.runners.kubernetes import manifests, status
-from executions.runners.kubernetes.client import KubeApi, KubeConfigError, config_problem, describe, is_retryable
+from executions.runners.kubernetes.client import (
+    KubeApi,
+    KubeConfigError,
+    config_problem,
+    describe,
+    is_retryable,
+    timed_out,
+)
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
 from executions.runners.outcome import HostView, settle
 from executions.runners.packages import DATA_SUFFIX, locked_packages
@@ -42,20 +59,34 @@ from executions.sandbox.protocol import Decoder
 
 log = logging.getLogger(__name__)
 
+ENDED, BROKE, STALLED = "ended", "broke", "stalled"  # how a read of the log stopped
+
 UNKNOWN_OPTIONS = "Unknown KubernetesRunner options: {names}"
 NO_RUNTIMES = "No runtime images configured (KUBERNETES_RUNTIME_IMAGES=name=image,...)"
 STATUS_SETTLE_SECONDS = 5.0  # after the log ends, how long the container may take to show as ended
+# The runner's own options, beside the pod's (manifests.DEFAULT_OPTIONS).
+RUNNER_OPTIONS = {
+    "max_starting": 10,  # pods created and not yet running, at most (the rest wait to be claimed)
+    "delete_grace": 2,  # seconds: pods deleted with this grace show as terminating until confirmed
+    "log_idle_timeout": 30.0,  # seconds of a silent log before the pod and its kubelet are checked
+    "probe_timeout": 10.0,  # seconds the kubelet has to answer such a check
+}
+DEFAULT_OPTIONS = manifests.DEFAULT_OPTIONS | RUNNER_OPTIONS
+# A pod still terminating this long after its grace period ended is stuck (its node is gone):
+# the reaper forces it out.
+STUCK_TERMINATING = timedelta(minutes=5)
 
 
 class KubernetesRunner(BaseRunner):
     name = "kubernetes"
 
     def __init__(self, **options):
-        unknown = set(options) - set(manifests.DEFAULT_OPTIONS)
+        unknown = set(options) - set(DEFAULT_OPTIONS)
         if unknown:
             raise RunnerError(UNKNOWN_OPTIONS.format(names=sorted(unknown)), permanent=True)
-        super().__init__(**{**manifests.DEFAULT_OPTIONS, **options})
+        super().__init__(**{**DEFAULT_OPTIONS, **options})
         self.api = KubeApi(self.options)
+        self.start_gate = StartGate(self.options["max_starting"])
 
     def runtimes(self) -> dict[str, RuntimeInfo]:
         """From the names: ``python3.13`` is CPython 3.13 alone, ``python3.13-data`` the same with
@@ -71,7 +102,15 @@ class KubernetesRunner(BaseRunner):
         if spec.runtime not in self.options["runtime_images"]:
             available = ", ".join(self.options["runtime_images"])
             raise RunnerError(status.UNKNOWN_RUNTIME.format(name=spec.runtime, available=available), permanent=True)
-        return KubeSandbox(self, spec, sink)
+        gate = self.start_gate
+        if not gate.enter(timeout=self.options["image_pull_timeout"]):
+            too_many = status.TOO_MANY_STARTING.format(count=gate.starting, seconds=self.options["image_pull_timeout"])
+            raise RunnerError(too_many)
+        try:
+            return KubeSandbox(self, spec, sink)
+        except BaseException:
+            gate.leave()
+            raise
 
     def check(self) -> list[str]:
         problems = [] if self.options["runtime_images"] else [NO_RUNTIMES]
@@ -79,20 +118,26 @@ class KubernetesRunner(BaseRunner):
 
     def reap(self, *, older_than: timedelta, finished: Callable[[Iterable[str]], set[str]] | None = None) -> int:
         """Delete sandbox pods (and ConfigMaps) older than ``older_than`` or whose execution
-        ``finished`` says is final; returns how many pods and orphaned ConfigMaps went."""
+        ``finished`` says is final; returns how many pods and orphaned ConfigMaps went. A pod
+        already terminating is left to finish (it was counted when it was deleted), unless it
+        is stuck so (``STUCK_TERMINATING`` past its grace: its node is gone) and forced out."""
         pods = self.api.list_pods(manifests.SANDBOX_SELECTOR)
         maps = self.api.list_config_maps(manifests.SANDBOX_SELECTOR)
         final = finished({_execution_of(item) for item in pods + maps}) if finished else set()
-        cutoff = datetime.now(UTC) - older_than
+        now = datetime.now(UTC)
+        cutoff = now - older_than
 
         def leftover(item: dict) -> bool:
             return _created(item) < cutoff or _execution_of(item) in final
 
         pod_names = {pod["metadata"]["name"] for pod in pods}
-        doomed = {pod["metadata"]["name"] for pod in pods if leftover(pod)}
+        live = [pod for pod in pods if not pod["metadata"].get("deletionTimestamp")]
+        stuck = {pod["metadata"]["name"] for pod in pods if _terminating_since(pod, now) > STUCK_TERMINATING}
+        doomed = {pod["metadata"]["name"] for pod in live if leftover(pod)}
         removed = sum(self.api.delete_pod(name) for name in doomed)
+        removed += sum(self.api.delete_pod(name, grace=0) for name in stuck)
         # A ConfigMap goes with its pod; one without a pod is only touched once it is old or
-        # final, since a runner creates the pod first and its ConfigMap a moment later.
+        # final, since a runner creates the ConfigMap first and its pod a moment later.
         for config_map in maps:
             name = config_map["metadata"]["name"]
             if (name in doomed or leftover(config_map)) and self.api.delete_config_map(name):
@@ -105,7 +150,16 @@ def _execution_of(item: dict) -> str:
 
 
 def _created(item: dict) -> datetime:
-    stamp = item["metadata"]["creationTimestamp"]
+    return _time(item["metadata"]["creationTimestamp"])
+
+
+def _terminating_since(pod: dict, now: datetime) -> timedelta:
+    """How long past its grace period a terminating pod is still there (zero when it is not)."""
+    stamp = pod["metadata"].get("deletionTimestamp")
+    return now - _time(stamp) if stamp else timedelta(0)
+
+
+def _time(stamp) -> datetime:
     if isinstance(stamp, datetime):
         return stamp
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -120,7 +174,10 @@ class KubeSandbox(Sandbox):
         self.lines = LogLines(self._decode)
         self.stopped_as: ErrorType | None = None
         self.backstop_fired = False
-        self.failure: tuple[ErrorType, str] | None = None
+        self.failure: status.Failure | None = None
+        self.log_bytes = 0  # what the log took so far, as the kubelet counts it (framing included)
+        self.gate = runner.start_gate
+        self._starting = True  # holds a place of the start gate
         self.start_ms: int | None = None
         self._lock = threading.Lock()
         self._log: LogStream | None = None
@@ -131,31 +188,48 @@ class KubeSandbox(Sandbox):
     # --- creating -----------------------------------------------------------------------
 
     def _create(self) -> dict:
+        """The ConfigMap first, so that the kubelet never looks for a volume that is not there
+        yet; then the pod; then the pod is made the ConfigMap's owner (garbage collection
+        removes the ConfigMap with it; until then the runner and the reaper do)."""
+        config_map = manifests.config_map(self.spec, self.plan, self.options, owner_uid=manifests.OWNER_UID_PLACEHOLDER)
+        owners = config_map["metadata"].pop("ownerReferences")
         try:
+            self.api.create_config_map(config_map)
             created = self.api.create_pod(manifests.pod(self.spec, self.plan, self.options))
-        except Exception as exc:
-            raise _start_error(exc) from exc
-        try:
-            owner_uid = created["metadata"]["uid"]
-            self.api.create_config_map(manifests.config_map(self.spec, self.plan, self.options, owner_uid=owner_uid))
         except Exception as exc:
             self._delete()
             raise _start_error(exc) from exc
+        try:
+            self.api.set_owner(self.plan.name, [owner | {"uid": created["metadata"]["uid"]} for owner in owners])
+        except Exception as exc:  # the run goes on: its ConfigMap is deleted with it, or reaped
+            log.warning("making pod %s own its ConfigMap failed: %s", self.plan.name, describe(exc))
         return created
+
+    def _started(self) -> None:
+        """The pod runs, or never will: its place among the starting is free."""
+        with self._lock:
+            starting, self._starting = self._starting, False
+        if starting:
+            self.gate.leave()
 
     # --- following ----------------------------------------------------------------------
 
     def wait(self) -> RunResult:
         try:
-            if self._await_start():
+            started = self._await_start()
+            self._started()
+            if started:
                 self._arm_backstop()
                 self._stream_log()
             return self._result()
         except Exception as exc:
             log.exception("following sandbox pod %s failed", self.plan.name)
-            self.failure = self.failure or (ErrorType.SYSTEM_ERROR, status.API_FAILED.format(detail=describe(exc)))
+            self.failure = self.failure or status.Failure(
+                ErrorType.SYSTEM_ERROR, status.API_FAILED.format(detail=describe(exc))
+            )
             return self._result()
         finally:
+            self._started()
             if self._backstop is not None:
                 self._backstop.cancel()
             self._delete()
@@ -167,7 +241,7 @@ class KubeSandbox(Sandbox):
         if self.stopped_as is not None or status.has_started(pod):
             return self.stopped_as is None
         if self.watch.gone:
-            self.failure = (ErrorType.SYSTEM_ERROR, status.POD_VANISHED)
+            self.failure = status.disruption(pod) or status.ours("deleted", status.POD_VANISHED)
         else:
             self.failure = status.start_failure(pod, image=self.plan.image, seconds=timeout)
         return False
@@ -179,17 +253,55 @@ class KubeSandbox(Sandbox):
         self._backstop.start()
 
     def _backstop_fire(self) -> None:
-        self.backstop_fired = True
+        # A run past its wall limit whose node does not answer is not the script's timeout.
+        problem = self._node_problem(stalled_for=self.spec.limits.wall_seconds + self.options["host_grace"])
+        with self._lock:
+            if problem is not None:
+                self.failure = self.failure or problem
+            else:
+                self.backstop_fired = True
         self._teardown()
+
+    def _node_problem(self, *, stalled_for: float) -> status.Failure | None:
+        """Whether the pod's log is silent because of the cluster: the pod shows a disruption
+        (its node lost, a preemption, an eviction) or its kubelet does not answer."""
+        try:
+            pod = self.watch.refresh()
+        except Exception as exc:  # the API server itself: not the node's fault
+            log.warning("reading pod %s failed: %s", self.plan.name, describe(exc))
+            return None
+        if found := status.disruption(pod):
+            return found
+        if self.watch.gone or status.is_finished(pod):
+            return None  # the log says the rest
+        try:
+            self.api.probe_log(self.plan.name, manifests.CONTAINER, timeout=self.options["probe_timeout"])
+        except Exception as exc:
+            if isinstance(exc, ApiException) and not is_retryable(exc):
+                return None
+            message = status.KUBELET_SILENT.format(seconds=stalled_for, detail=describe(exc))
+            return status.ours("kubelet_unresponsive", message)
+        return None
 
     def _stream_log(self) -> None:
         reread_finished = False
-        for attempt in range(self.options["log_reconnects"] + 1):
-            broke = self._read_log()
+        attempt = 0
+        while attempt <= self.options["log_reconnects"]:
+            outcome = self._read_log()
             if self._done_reading():
                 return
-            self._settle(broke)
-            if self.watch.gone:
+            if outcome == STALLED:
+                # Silent for log_idle_timeout: a quiet script, or a node that stopped answering.
+                problem = self._node_problem(stalled_for=self.options["log_idle_timeout"])
+                if problem is not None:
+                    self.failure = self.failure or problem
+                    return
+                if not (self.watch.gone or status.is_finished(self.watch.pod)):
+                    log.info("log of pod %s silent; the pod runs, reading on", self.plan.name)
+                    self.lines.restart()
+                    continue  # not a failure of the stream: not counted
+            self._settle(outcome == BROKE)
+            if self.watch.gone or status.disruption(self.watch.pod):
                 return
             if status.is_finished(self.watch.pod):
                 # The container ended without an exit record. Its whole log is still there:
@@ -197,7 +309,8 @@ class KubeSandbox(Sandbox):
                 if reread_finished:
                     return
                 reread_finished = True
-            log.info("log of pod %s ended early; reading again (%d)", self.plan.name, attempt + 1)
+            attempt += 1
+            log.info("log of pod %s ended early; reading again (%d)", self.plan.name, attempt)
             self.lines.restart()
 
     def _settle(self, broke: bool) -> None:
@@ -206,38 +319,56 @@ class KubeSandbox(Sandbox):
         else:  # a clean end: the container ended (its status follows shortly), or the stream was cut
             self.watch.until(status.is_finished, deadline=time.monotonic() + STATUS_SETTLE_SECONDS)
 
-    def _read_log(self) -> bool:
-        """Read the log until it ends; True when the connection broke rather than ended."""
+    def _read_log(self) -> str:
+        """Read the log until it ends: ENDED, BROKE (the connection broke rather than ended) or
+        STALLED (nothing came for ``log_idle_timeout``)."""
         try:
-            stream = LogStream(self.api, self.plan.name, manifests.CONTAINER)
+            stream = LogStream(
+                self.api, self.plan.name, manifests.CONTAINER, idle_timeout=self.options["log_idle_timeout"]
+            )
         except ApiException as exc:
             if is_retryable(exc) or exc.status in (400, 404):  # 400: not started yet, or gone
-                return True
+                return BROKE
+            raise
+        except Exception as exc:
+            if timed_out(exc):
+                return STALLED
+            if is_retryable(exc):
+                return BROKE
             raise
         with self._lock:
             self._log = stream
-            if self.stopped_as is not None or self.backstop_fired:
+            if self._done_reading():
                 stream.close()
-                return False
+                return ENDED
         try:
             for chunk in stream.chunks():
                 self.lines.feed(chunk)
                 if self._overflowed():
                     self._teardown()  # the entry should have stopped at the cap: do not trust it
                     break
-            return False
+            return ENDED
         except Exception as exc:
+            if timed_out(exc):
+                return STALLED
             if not is_retryable(exc):
                 raise
-            return True
+            return BROKE
         finally:
             with self._lock:
                 self._log = None
 
     def _done_reading(self) -> bool:
-        return self.decoder.exit is not None or self.stopped_as is not None or self.backstop_fired or self._overflowed()
+        return (
+            self.decoder.exit is not None
+            or self.stopped_as is not None
+            or self.backstop_fired
+            or self.failure is not None
+            or self._overflowed()
+        )
 
     def _decode(self, data: bytes) -> None:
+        self.log_bytes += len(data) + manifests.LOG_LINE_FRAMING
         had_started = self.decoder.started
         for stream, text in self.decoder.feed(data):
             self.sink.write(stream, text)
@@ -281,7 +412,10 @@ class KubeSandbox(Sandbox):
         files, left_out = reported_by(
             self.decoder, self.spec.file_caps
         )  # before settling: files over the caps break the protocol
-        result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=self._no_record(pod))
+        failure = self._no_record(pod)
+        result = settle(self.decoder, self._host_view(pod), self.spec.limits, no_record=failure[:2])
+        if failure.infrastructure and (result.error_type, result.message) == failure[:2]:
+            result.infrastructure, result.retryable = failure.infrastructure, failure.retryable
         if self.decoder.violation is None:
             result.files, result.files_truncated = files, self.decoder.files_truncated or left_out
         result.extra.update(
@@ -310,12 +444,13 @@ class KubeSandbox(Sandbox):
             backstop_fired=self.backstop_fired,
         )
 
-    def _no_record(self, pod: dict) -> tuple[ErrorType, str]:
+    def _no_record(self, pod: dict) -> status.Failure:
         if self.backstop_fired:
-            return ErrorType.TIMEOUT, status.HOST_TIMEOUT
+            return status.Failure(ErrorType.TIMEOUT, status.HOST_TIMEOUT)
         if self.failure is not None:
             return self.failure
-        return status.classify_pod(pod, gone=self.watch.gone)
+        allowance = manifests.log_allowance_mb(self.spec.limits, self.spec.file_caps) * manifests.MIB
+        return status.classify_pod(pod, gone=self.watch.gone, log_bytes=self.log_bytes, log_allowance=allowance)
 
 
 def _start_error(error: Exception) -> RunnerError:

@@ -9,6 +9,7 @@ of the whole container, deadline, eviction, a broken node).
 from __future__ import annotations
 
 import signal
+from typing import NamedTuple
 
 from executions.runners.base import ErrorType
 from executions.runners.kubernetes.manifests import CONTAINER
@@ -20,10 +21,24 @@ CREATE_FAILED = "The sandbox pod could not be created: {error}"
 IMAGE_PULL_FAILED = "The runtime image {image} could not be pulled within {seconds:g}s: {detail}"
 IMAGE_INVALID = "The runtime image {image} cannot be used: {detail}"
 NOT_STARTED = "The sandbox pod did not start within {seconds:g}s: {detail}"
+TOO_MANY_STARTING = "No sandbox pod could be started: {count} others were still starting after {seconds:g}s"
 DEADLINE_EXCEEDED = "The sandbox pod reached its Kubernetes deadline (activeDeadlineSeconds) and was stopped"
 HOST_TIMEOUT = "The sandbox did not end by itself and was deleted at the host deadline"
 DISK_EXCEEDED = DISK_FULL + " (Kubernetes evicted the sandbox: {detail})"
+LOG_ALLOWANCE_EXCEEDED = (
+    "Kubernetes evicted the sandbox pod for the disk its log took, beyond what the runner allowed for "
+    "it (not the script's disk limit): {detail}"
+)
 EVICTED = "Kubernetes evicted the sandbox pod: {detail}"
+PREEMPTED = "The sandbox pod was preempted by the scheduler for a pod of higher priority: {detail}"
+EVICTED_BY_API = "The sandbox pod was evicted through the Eviction API (a node drain, say): {detail}"
+TERMINATED_BY_KUBELET = "The node's kubelet ended the sandbox pod (node pressure or a node shutdown): {detail}"
+NODE_LOST = "The node running the sandbox pod was lost: {detail}"
+NODE_SHUTDOWN = "The node running the sandbox pod shut down: {detail}"
+KUBELET_SILENT = (
+    "The node running the sandbox pod stopped answering: its output stalled for {seconds:g}s and its "
+    "kubelet did not answer ({detail})"
+)
 POD_VANISHED = "The sandbox pod was deleted before the script finished"
 SANDBOX_BROKE = "The sandbox ended without reporting how (container {detail})"
 LOG_LOST = "The sandbox's output stream broke and could not be resumed: {detail}"
@@ -32,9 +47,36 @@ STOPPED = "Stopped"
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "RegistryUnavailable", "SignatureValidationFailed"})
 FATAL_WAITING = frozenset({"InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"})
+# Why the pod is going, when Kubernetes says (the DisruptionTarget condition, 1.26+).
+DISRUPTIONS = {
+    "PreemptionByScheduler": ("preempted", PREEMPTED),
+    "EvictionByEvictionAPI": ("evicted", EVICTED_BY_API),
+    "TerminationByKubelet": ("evicted", TERMINATED_BY_KUBELET),
+    "DeletionByTaintManager": ("node_lost", NODE_LOST),
+    "DeletionByPodGC": ("node_lost", NODE_LOST),
+}
+# The kubelet's eviction messages (pkg/kubelet/eviction): an emptyDir over its sizeLimit is the
+# script's disk; the container's own limit (its root is read-only: only its log counts) is ours.
+EMPTY_DIR_EVICTION = "usage of emptydir volume"
+CONTAINER_EVICTION = "exceeded its local ephemeral storage limit"
+POD_EVICTION = "pod ephemeral local storage usage exceeds"
 # An OOM kill of the script alone (cgroup v1, or memory.oom.group off) leaves the entry alive
 # to report a SIGKILL; a peak this close to the limit says who sent it.
 OOM_PEAK_RATIO = 0.9
+
+
+class Failure(NamedTuple):
+    """Why a run failed without the script's say: its error type and message, and when the
+    failure is ours (not the script's), its kind and whether running it again may succeed."""
+
+    error_type: ErrorType
+    message: str
+    infrastructure: str = ""
+    retryable: bool = False
+
+
+def ours(kind: str, message: str, *, retryable: bool = True) -> Failure:
+    return Failure(ErrorType.SYSTEM_ERROR, message, kind, retryable)
 
 
 def container_status(pod: dict) -> dict:
@@ -75,7 +117,7 @@ def waiting_reason(pod: dict) -> tuple[str, str]:
 
 def start_settled(pod: dict) -> bool:
     """Nothing more to wait for before streaming: started, finished, or failed for good."""
-    return has_started(pod) or waiting_reason(pod)[0] in FATAL_WAITING
+    return has_started(pod) or waiting_reason(pod)[0] in FATAL_WAITING or disruption(pod) is not None
 
 
 def not_started_detail(pod: dict) -> str:
@@ -88,41 +130,76 @@ def not_started_detail(pod: dict) -> str:
     return f"phase {phase(pod) or 'unknown'}"
 
 
-def start_failure(pod: dict, *, image: str, seconds: float) -> tuple[ErrorType, str]:
+def start_failure(pod: dict, *, image: str, seconds: float) -> Failure:
     """Why a pod that never started its container did not (called once waiting is over)."""
     reason, message = waiting_reason(pod)
     detail = not_started_detail(pod)
     if reason in FATAL_WAITING and reason != "CreateContainerConfigError":
-        return ErrorType.SYSTEM_ERROR, IMAGE_INVALID.format(image=image, detail=detail)
+        return Failure(ErrorType.SYSTEM_ERROR, IMAGE_INVALID.format(image=image, detail=detail))
     if reason in PULL_FAILURES:
-        return ErrorType.SYSTEM_ERROR, IMAGE_PULL_FAILED.format(image=image, seconds=seconds, detail=detail)
-    if is_finished(pod):
+        return Failure(ErrorType.SYSTEM_ERROR, IMAGE_PULL_FAILED.format(image=image, seconds=seconds, detail=detail))
+    if is_finished(pod) or disruption(pod):
         return classify_pod(pod, gone=False)
-    return ErrorType.SYSTEM_ERROR, NOT_STARTED.format(seconds=seconds, detail=detail)
+    # Pending: no node has room (a full pool, or one still scaling up), or the node is slow.
+    return ours("not_started", NOT_STARTED.format(seconds=seconds, detail=detail))
 
 
-def classify_pod(pod: dict, *, gone: bool) -> tuple[ErrorType, str]:
-    """Why a run ended without the entry's exit record."""
+def classify_pod(pod: dict, *, gone: bool, log_bytes: int = 0, log_allowance: int | None = None) -> Failure:
+    """Why a run ended without the entry's exit record. ``log_bytes``: what its log took so far,
+    as the kubelet counts it, against ``log_allowance`` of its disk (bytes)."""
     kind, details = container_state(pod)
     reason, message = pod_reason(pod)
     if kind == "terminated" and details.get("reason") == "OOMKilled":
-        return ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED
+        return Failure(ErrorType.MEMORY_LIMIT, MEMORY_EXCEEDED)
     if reason == "DeadlineExceeded":
-        return ErrorType.TIMEOUT, DEADLINE_EXCEEDED
+        return Failure(ErrorType.TIMEOUT, DEADLINE_EXCEEDED)
     if reason == "Evicted":
-        return _eviction(message)
+        return _eviction(message, log_bytes=log_bytes, log_allowance=log_allowance)
+    if found := disruption(pod):
+        return found
     if kind == "terminated":
-        return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=_terminated_detail(details))
+        return Failure(ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=_terminated_detail(details)))
     if gone:
-        return ErrorType.SYSTEM_ERROR, POD_VANISHED
-    return ErrorType.SYSTEM_ERROR, LOG_LOST.format(detail=f"the container is still {kind or phase(pod) or 'unknown'}")
+        return ours("deleted", POD_VANISHED)
+    state = kind or phase(pod) or "unknown"
+    return ours("log_lost", LOG_LOST.format(detail=f"the container is still {state}"))
 
 
-def _eviction(message: str) -> tuple[ErrorType, str]:
-    # The script's own doing (its disk or log use) is a failed run; node pressure is ours.
-    if "ephemeral" in message.lower() or "emptydir" in message.lower():
-        return ErrorType.DISK_LIMIT, DISK_EXCEEDED.format(detail=message)
-    return ErrorType.SYSTEM_ERROR, EVICTED.format(detail=message or "no reason given")
+def disruption(pod: dict) -> Failure | None:
+    """The pod is going, or gone, for reasons of the cluster's: preempted, evicted, its node lost
+    or shut down (as the API server reports it); None when nothing says so."""
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
+            kind, text = DISRUPTIONS.get(condition.get("reason", ""), ("evicted", EVICTED))
+            return ours(kind, text.format(detail=_said(condition.get("reason"), condition.get("message"))))
+    reason, message = pod_reason(pod)
+    if reason == "NodeLost" or phase(pod) == "Unknown":
+        return ours("node_lost", NODE_LOST.format(detail=_said(reason or "phase Unknown", message)))
+    if reason in ("Terminated", "Shutdown", "NodeShutdown"):
+        return ours("node_lost", NODE_SHUTDOWN.format(detail=_said(reason, message)))
+    return None
+
+
+def _said(reason: str | None, message: str | None) -> str:
+    return f"{reason}: {message.strip()}" if reason and message else (reason or message or "no reason given")
+
+
+def _eviction(message: str, *, log_bytes: int, log_allowance: int | None) -> Failure:
+    """The script's own doing (its scratch space over the disk limit) is a failed run; node
+    pressure, and the disk its log took beyond the allowance we gave it, are ours."""
+    text = message.lower()
+    said = message.strip() or "no reason given"
+    if EMPTY_DIR_EVICTION in text:
+        return Failure(ErrorType.DISK_LIMIT, DISK_EXCEEDED.format(detail=said))
+    if CONTAINER_EVICTION in text:
+        return ours("evicted_log", LOG_ALLOWANCE_EXCEEDED.format(detail=said), retryable=False)
+    if POD_EVICTION in text:
+        # The scratch space and the log together: the log within its allowance leaves the scratch.
+        if log_allowance is not None and log_bytes > log_allowance:
+            return ours("evicted_log", LOG_ALLOWANCE_EXCEEDED.format(detail=said), retryable=False)
+        return Failure(ErrorType.DISK_LIMIT, DISK_EXCEEDED.format(detail=said))
+    return ours("evicted", EVICTED.format(detail=said))
 
 
 def _terminated_detail(details: dict) -> str:

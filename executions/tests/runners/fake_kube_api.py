@@ -1,9 +1,12 @@
 """A FAKE Kubernetes API server for the runner's tests, not a Kubernetes.
 
 A real HTTP server on 127.0.0.1, in a thread, speaking just enough of the API for the
-official client the runner uses: create/get/list/delete pods and ConfigMaps, watch one pod
-(chunked watch events, resourceVersions, 410 Gone), and the pod log with ``follow=true``
-(chunked, as it is written). Behind it a fake kubelet (:class:`Kubelet`, told how by a
+official client the runner uses: create/get/list/delete pods and ConfigMaps, a merge patch of
+a ConfigMap's metadata, watch one pod (chunked watch events, resourceVersions, 410 Gone), and
+the pod log with ``follow=true`` (chunked, as it is written). A pod deleted with a grace period
+shows as terminating (``deletionTimestamp``) until its kubelet confirms, which a lost node never
+does; disruptions (preemption, the Eviction API, node-pressure eviction, a lost node) are
+reported as the API server reports them. Behind it a fake kubelet (:class:`Kubelet`, told how by a
 :class:`Behaviour`) plays the pod's
 life: by default it runs the pod's command (the shared sandbox entry, with this
 interpreter and its system-call filter), so the log holds genuine framed records. Run as root,
@@ -47,6 +50,7 @@ CONTAINER_START = (
     'exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --bounding-set=-all -- "${@:2}"'
 )
 
+NODE_LOST_AFTER = 0.3  # seconds after its first output that a pod's node is lost (Run.node_lost_on_output)
 WAIT_STEP = 0.5  # streaming handlers re-check whether the server is closing this often
 
 
@@ -79,6 +83,7 @@ class PodLog:
     def __init__(self):
         self.data = bytearray()
         self.closed = False
+        self.stalled = False
 
 
 class FakeKubeApi:
@@ -92,11 +97,16 @@ class FakeKubeApi:
         self.events: list[tuple[int, str, dict]] = []
         self.logs: dict[str, PodLog] = {}
         self.requests: list[tuple[str, str]] = []
+        self.query_strings: list[tuple[str, str, str]] = []  # method, path, query
         self.created: list[dict] = []  # every object as the client sent it
         self.faults: list[Fault] = []
         self.log_cuts: list[LogCut] = []
         self.oldest_watchable = 0  # watches from an older resourceVersion get 410 Gone
         self.kubelets: dict[str, Kubelet] = {}
+        self.missing_volumes: list[str] = []  # pods whose kubelet looked for their ConfigMap in vain
+        self.silent: set[str] = set()  # pods whose node stopped answering: their log requests hang
+        self.confirm_delay = 0.05  # how long a kubelet takes to confirm a pod's graceful deletion
+        self.starting_peak = 0  # the most pods there were at once whose container was not running yet
         self.closing = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -157,6 +167,54 @@ class FakeKubeApi:
                 change(pod)
                 self._record("MODIFIED", pod)
 
+    def terminate_pod(self, name: str, grace: int) -> dict | None:
+        """A DELETE with a grace period: the pod is marked terminating, its kubelet stops the
+        container and, unless its node is lost, confirms, which removes the pod. A pod already
+        terminating is left as it is; with 0 it is removed at once (forced)."""
+        with self.changed:
+            pod = self.pods.get(name)
+            if pod is None:
+                return None
+            if grace <= 0:
+                self.delete_pod(name)
+                return pod
+            if pod["metadata"].get("deletionTimestamp"):
+                return pod
+            pod["metadata"].update(deletionTimestamp=now(), deletionGracePeriodSeconds=grace)
+            self._record("MODIFIED", pod)
+            kubelet = self.kubelets.get(name)
+        if kubelet is not None and not kubelet.lost:
+            kubelet.stop_for_deletion()
+        return pod
+
+    def disrupt(self, name: str, reason: str, message: str, *, grace: int = 1) -> None:
+        """What the scheduler's preemption or the Eviction API does: the DisruptionTarget
+        condition, then a graceful deletion."""
+        self.update_pod(name, lambda pod: _condition(pod, "DisruptionTarget", "True", reason, message))
+        self.terminate_pod(name, grace)
+
+    def lose_node(self, name: str, *, status_after: float | None = 0.2, delete_after: float | None = None) -> None:
+        """The pod's node stops answering: its log stalls, log requests hang, its container is
+        never heard of again. After ``status_after`` the node controller marks the pod (phase
+        Unknown, reason NodeLost); after ``delete_after`` the taint manager deletes it, which
+        no kubelet confirms: it stays terminating."""
+        with self.changed:
+            self.silent.add(name)
+        kubelet = self.kubelets.get(name)
+        if kubelet is not None:
+            kubelet.lose()
+        if status_after is not None:
+            threading.Timer(status_after, self.update_pod, args=(name, _node_lost)).start()
+        if delete_after is not None:
+
+            def taint_manager():
+                self.update_pod(
+                    name, lambda pod: _condition(pod, "DisruptionTarget", "True", "DeletionByTaintManager", "")
+                )
+                self.terminate_pod(name, 30)
+
+            threading.Timer(delete_after, taint_manager).start()
+
     def delete_pod(self, name: str) -> bool:
         with self.changed:
             pod = self.pods.get(name)
@@ -186,6 +244,8 @@ class FakeKubeApi:
         pod["metadata"]["resourceVersion"] = str(rv)
         if kind != "DELETED":
             self.pods[pod["metadata"]["name"]] = pod
+        starting = sum(_container_state(each) not in ("running", "terminated") for each in self.pods.values())
+        self.starting_peak = max(self.starting_peak, starting)
         self.events.append((rv, kind, json.loads(json.dumps(pod))))
         self.changed.notify_all()
 
@@ -208,6 +268,9 @@ class FakeKubeApi:
                     cut.times -= 1
                     return cut
         return None
+
+    def queries(self, method: str, path_pattern: str) -> list[str]:
+        return [q for m, p, q in self.query_strings if m == method and re.search(path_pattern, p)]
 
     def count(self, method: str, path_pattern: str) -> int:
         return sum(1 for m, p in self.requests if m == method and re.search(path_pattern, p))
@@ -245,6 +308,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
     def _dispatch(self, method: str) -> None:
         try:
             self._route(method)
@@ -255,6 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         self.fake.requests.append((method, parts.path))
+        self.fake.query_strings.append((method, parts.path, parts.query))
         body = self._body()
         if method == "POST" and body is not None:
             self.fake.created.append(json.loads(json.dumps(body)))
@@ -286,8 +353,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, pod)
 
     def delete_pod(self, namespace, name, body):
-        pod = self.fake.pods.get(name)
-        if not self.fake.delete_pod(name):
+        grace = self.query.get("gracePeriodSeconds") or (body or {}).get("gracePeriodSeconds")
+        # A pod's own terminationGracePeriodSeconds when none is given (the sandboxes say 0).
+        pod = self.fake.pods.get(name) or {}
+        default = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        pod = self.fake.terminate_pod(name, int(default if grace is None else grace))
+        if pod is None:
             return self._status(404, "NotFound", f'pods "{name}" not found')
         self._json(200, pod)
 
@@ -317,6 +388,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.config_maps[name] = body
             self.fake.changed.notify_all()
         self._json(201, body)
+
+    def patch_map(self, namespace, name, body):
+        if self.headers.get("Content-Type") != "application/merge-patch+json":
+            return self._status(415, "UnsupportedMediaType", f"unsupported patch {self.headers.get('Content-Type')}")
+        config_map = self.fake.config_maps.get(name)
+        if config_map is None:
+            return self._status(404, "NotFound", f'configmaps "{name}" not found')
+        if set(body) - {"metadata"} and config_map.get("immutable"):
+            return self._status(422, "Invalid", f'ConfigMap "{name}" is invalid: field is immutable')
+        owners = body.get("metadata", {}).get("ownerReferences")
+        for owner in owners or []:
+            if not any(pod["metadata"]["uid"] == owner["uid"] for pod in self.fake.pods.values()):
+                # What the garbage collector then does: an owner that is gone takes it along.
+                self.fake.config_maps.pop(name, None)
+        with self.fake.changed:
+            config_map["metadata"].update(body.get("metadata", {}))
+            config_map["metadata"]["resourceVersion"] = str(self.fake.next_rv())
+            self.fake.changed.notify_all()
+        self._json(200, config_map)
 
     def delete_map(self, namespace, name, body):
         removed = self.fake.config_maps.pop(name, None)
@@ -378,6 +468,8 @@ class _Handler(BaseHTTPRequestHandler):
         pod = self.fake.pods.get(name)
         if pod is None:
             return self._status(404, "NotFound", f'pods "{name}" not found')
+        if name in self.fake.silent:  # the API server waits for a kubelet that does not answer
+            return self._hang()
         state = _container_state(pod)
         if state not in ("running", "terminated"):
             message = f'container "sandbox" in pod "{name}" is waiting to start: ContainerCreating'
@@ -397,9 +489,20 @@ class _Handler(BaseHTTPRequestHandler):
             sent, lines = sent + len(data), lines + data.count(b"\n")
         self._end_chunked()
 
+    def _hang(self) -> None:
+        with self.fake.changed:
+            while not self.fake.closing:
+                self.fake.changed.wait(WAIT_STEP)
+        self.close_connection = True
+
     def _log_after(self, log: PodLog, sent: int, follow: bool) -> bytes | None:
         with self.fake.changed:
             while True:
+                if log.stalled:  # its node stopped answering mid-stream: nothing more, no end
+                    self.fake.changed.wait(WAIT_STEP)
+                    if self.fake.closing:
+                        return None
+                    continue
                 if len(log.data) > sent:
                     return bytes(log.data[sent:])
                 if log.closed or not follow or self.fake.closing:
@@ -463,7 +566,7 @@ ROUTES = [
     (POD, {"GET": "get_pod", "DELETE": "delete_pod"}),
     (POD_LOG, {"GET": "pod_log"}),
     (MAPS, {"POST": "create_map", "GET": "list_maps"}),
-    (MAP, {"DELETE": "delete_map"}),
+    (MAP, {"DELETE": "delete_map", "PATCH": "patch_map"}),
 ]
 
 
@@ -501,17 +604,43 @@ class Behaviour:
         raise NotImplementedError
 
 
+class Each(Behaviour):
+    """One behaviour per pod, in order (the last one for every pod after)."""
+
+    def __init__(self, *behaviours: Behaviour):
+        self.behaviours = list(behaviours)
+
+    def start(self, api: FakeKubeApi, name: str) -> Kubelet:
+        behaviour = self.behaviours.pop(0) if len(self.behaviours) > 1 else self.behaviours[0]
+        return behaviour.start(api, name)
+
+
 @dataclass
 class Run(Behaviour):
-    """Run the pod's command for real, after ``pull_failures`` failed image pulls."""
+    """Run the pod's command for real: after ``schedule_delay`` unscheduled (Pending, no node has
+    room yet) and ``start_delay`` in ContainerCreating (the kubelet mounting, pulling), and
+    after ``pull_failures`` failed image pulls."""
 
+    schedule_delay: float = 0.0
+    start_delay: float = 0.0
     pull_failures: int = 0
+    node_lost_on_output: bool = False  # the node stops answering when the script first writes stdout
+    node_lost_status_after: float | None = 0.2  # ...and the node controller marks the pod (None: never)
     oom_on_output: bool = False  # the container is OOM-killed when the script first writes stdout
     evict_on_output: str | None = None  # ...or evicted, with this message
     deadline_after: float | None = None  # seconds running before activeDeadlineSeconds fires
     report_exit_code: int | None = None  # what the kubelet reports, whatever the container's was
 
     def play(self, kubelet: Kubelet) -> None:
+        if self.schedule_delay:
+            kubelet.api.update_pod(kubelet.name, _unschedulable)
+            if kubelet.killed.wait(self.schedule_delay):
+                return
+        kubelet.api.update_pod(kubelet.name, _scheduled)
+        if self.start_delay:
+            kubelet.set_waiting("ContainerCreating", "")
+            if kubelet.killed.wait(self.start_delay):
+                return
         if not kubelet.wait_for_config_map():
             return
         for attempt in range(self.pull_failures):
@@ -543,6 +672,7 @@ class Kubelet(threading.Thread):
         self.process: subprocess.Popen | None = None
         self.ended_by: tuple[str, str, str] | None = None  # (pod reason, message, container reason)
         self.killed = threading.Event()
+        self.lost = False  # its node stopped answering: it reports nothing any more
         self.lock = threading.Lock()
         # Where the pod's uid can reach (the test's own temporary directory is private to root).
         self.workdir = Path(tempfile.mkdtemp(prefix=f"fake-kubelet-{name[:20]}-"))
@@ -560,10 +690,36 @@ class Kubelet(threading.Thread):
             threading.Timer(behaviour.deadline_after, self._end, args=self._deadline()).start()
         self._pump(behaviour)
         code = self.process.wait()
+        if self.lost:
+            return
         if behaviour.report_exit_code is not None:
             code = behaviour.report_exit_code
         self.api.append_log(self.name, b"", close=True)  # the log ends before the status says so
         self.api.update_pod(self.name, lambda pod: _terminated(pod, code, self.ended_by))
+        if self.api.pods.get(self.name, {}).get("metadata", {}).get("deletionTimestamp"):
+            self._confirm_deletion()
+
+    def stop_for_deletion(self) -> None:
+        """The pod is being deleted: the container is stopped (the entry, PID 1, ignores SIGTERM:
+        it is killed), then the pod's end is confirmed, which removes it."""
+        with self.lock:
+            running = self.process is not None and self.process.poll() is None and not self.killed.is_set()
+        if running:
+            self.ended_by = self.ended_by or ("", "", "Error")
+            self.kill()  # run_command reports the end and confirms
+        else:
+            self.kill()
+            self._confirm_deletion()
+
+    def _confirm_deletion(self) -> None:
+        threading.Timer(self.api.confirm_delay, self.api.delete_pod, args=(self.name,)).start()
+
+    def lose(self) -> None:
+        """The node is gone: the container with it, and no word of it reaches the API server."""
+        self.lost = True
+        with self.api.changed:
+            self.api.logs[self.name].stalled = True
+        self.kill()
 
     def kill(self) -> None:
         with self.lock:
@@ -574,6 +730,8 @@ class Kubelet(threading.Thread):
 
     def wait_for_config_map(self) -> bool:
         with self.api.changed:
+            if self.name not in self.api.config_maps:  # a real kubelet: FailedMount, and retries
+                self.api.missing_volumes.append(self.name)
             while self.name not in self.api.config_maps:
                 if self.killed.is_set() or self.api.closing:
                     return False
@@ -654,10 +812,17 @@ class Kubelet(threading.Thread):
 
     def _pump(self, behaviour: Run) -> None:
         trigger = self._oom() if behaviour.oom_on_output else None
+        lose_at, lost_status_after = None, behaviour.node_lost_status_after
         if behaviour.evict_on_output:
             trigger = ("Evicted", behaviour.evict_on_output, "Error")
         while data := os.read(self.process.stdout.fileno(), 65536):
             self.api.append_log(self.name, data)
+            if behaviour.node_lost_on_output and b"\nO " in b"\n" + data and not lose_at:
+                # A moment later: the follower has read what was written before.
+                lose_at = threading.Timer(
+                    NODE_LOST_AFTER, self.api.lose_node, args=(self.name,), kwargs={"status_after": lost_status_after}
+                )
+                lose_at.start()
             if trigger and b"\nO " in b"\n" + data:
                 self._end(*trigger)
                 trigger = None
@@ -698,6 +863,25 @@ def _terminated(pod: dict, code: int, ended_by: tuple[str, str, str] | None) -> 
     _container(pod, state, phase="Succeeded" if exit_code == 0 else "Failed")
     if reason:
         pod["status"].update(reason=reason, message=message)
+    if reason == "Evicted":
+        _condition(pod, "DisruptionTarget", "True", "TerminationByKubelet", message)
+
+
+def _condition(pod: dict, kind: str, status: str, reason: str, message: str) -> None:
+    conditions = [each for each in pod["status"].get("conditions") or [] if each["type"] != kind]
+    condition = {"type": kind, "status": status, "reason": reason, "lastTransitionTime": now()}
+    pod["status"]["conditions"] = [*conditions, condition | ({"message": message} if message else {})]
+
+
+def _scheduled(pod: dict) -> None:
+    pod["spec"]["nodeName"] = "fake-node-1"
+    _condition(pod, "PodScheduled", "True", "", "")
+
+
+def _node_lost(pod: dict) -> None:
+    node = pod["spec"].get("nodeName", "fake-node-1")
+    message = f"Node {node} which was running pod {pod['metadata']['name']} is unresponsive"
+    pod["status"].update(phase="Unknown", reason="NodeLost", message=message)
 
 
 def _unschedulable(pod: dict) -> None:

@@ -198,6 +198,8 @@ def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
         KUBERNETES_RUNTIME_IMAGES="python3.13=repo/py:3.13, python3.12=repo/py:3.12",
         KUBERNETES_IMAGE_PULL_TIMEOUT="90",
         KUBERNETES_NODE_SELECTOR="pool=sandbox",
+        KUBERNETES_MAX_STARTING="4",
+        KUBERNETES_LOG_IDLE_TIMEOUT="20",
     )
     assert config["BACKEND"] == render_pod.KUBERNETES_BACKEND
     assert config["OPTIONS"] == {
@@ -207,6 +209,10 @@ def test_the_kubernetes_runner_is_configured_from_the_environment(tmp_path):
         "image_pull_timeout": 90.0,
         "node_selector": {"pool": "sandbox"},
         "user_namespaces": True,
+        "max_starting": 4,
+        "delete_grace": 2,
+        "log_idle_timeout": 20.0,
+        "probe_timeout": 10.0,
     }
     KubernetesRunner(**config["OPTIONS"])  # every option is one the runner knows
 

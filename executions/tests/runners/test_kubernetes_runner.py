@@ -9,23 +9,26 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from conftest import wait_until
 from executions import services
 from executions.caller import Caller
 from executions.documents import Execution, Status
 from executions.engine import Dispatcher
-from executions.runners.base import ErrorType, FileCaps, RunFile, RunnerError, Stream
+from executions.runners.base import ErrorType, FileCaps, RunFile, RunnerError, RunResult, Stream
 from executions.runners.kubernetes import manifests as kube_manifests
+from executions.runners.kubernetes import runner as kube_runner
 from executions.runners.kubernetes import status
 from executions.runners.kubernetes.client import NO_CONFIG
 from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.runners.outcome import Flag
 from executions.tests.runners import fake_kube_api
-from executions.tests.runners.fake_kube_api import FakeKubeApi, Fault, LogCut, Run, Stuck
+from executions.tests.runners.fake_kube_api import Each, FakeKubeApi, Fault, LogCut, Run, Stuck
 from executions.tests.runners.test_kubernetes_scenarios import (
     RecordingSink,
     RunnerScenarios,
+    _wait_in_thread,
     run,
     spec,
     validate_manifest,
@@ -90,8 +93,13 @@ def test_every_object_the_runner_creates_is_valid_for_every_supported_kubernetes
 
 def test_the_pod_and_config_map_are_deleted_when_the_run_ends(runner, fake):
     run(runner, "print('done')")
-    assert (fake.pods, fake.config_maps) == ({}, {})
+    assert fake.config_maps == {}
+    # Deleted with a grace period: terminating until its kubelet confirms, then gone.
+    (pod,) = fake.pods.values() or [{"metadata": {"deletionTimestamp": "gone already"}}]
+    assert pod["metadata"]["deletionTimestamp"]
+    wait_until(lambda: not fake.pods, timeout=5, message="the kubelet to confirm the deletion")
     assert fake.count("DELETE", r"/pods/sandbox-") == 1 and fake.count("DELETE", r"/configmaps/sandbox-") == 1
+    assert "gracePeriodSeconds=2" in fake.queries("DELETE", r"/pods/sandbox-")[0]
 
 
 def test_the_pod_log_is_followed_only_once_the_container_started(runner, fake):
@@ -142,7 +150,7 @@ def test_a_sandbox_still_running_past_the_host_deadline_is_deleted_as_timeout(ma
     )
     result, _ = run(runner, "import time; time.sleep(60)", wall_seconds=0.2)
     assert (result.error_type, result.message) == (ErrorType.TIMEOUT, status.HOST_TIMEOUT)
-    assert fake.pods == {}
+    wait_until(lambda: not fake.pods, timeout=5, message="the pod to go")
 
 
 # --- pods that never start ------------------------------------------------------------------
@@ -304,18 +312,23 @@ def test_reap_removes_config_maps_left_without_a_pod(runner, fake):
 
 
 def test_the_dispatcher_runs_an_execution_in_a_pod_from_queue_to_stored_result(runner, fake):
-    dispatcher = Dispatcher(concurrency=1, runner=runner)
-    dispatcher.start()
-    try:
-        script = "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)"
-        execution, _ = services.execution_submit(caller=Caller.internal(), script=script)
-        done = wait_until(lambda: _final(execution.execution_id), timeout=30, message="the execution to finish")
-    finally:
-        dispatcher.shutdown(grace=5)
+    script = "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)"
+    (done,) = _dispatched(runner, script)
     assert (done.status, done.error_message) == (Status.COMPLETED, "")
     assert (done.output, done.errors, done.runner) == ("to stdout\n", "to stderr\n", "kubernetes")
     assert done.peak_memory_kb > 0
-    assert (fake.pods, fake.config_maps) == ({}, {})
+    wait_until(lambda: (fake.pods, fake.config_maps) == ({}, {}), timeout=5, message="the sandbox to go")
+
+
+def _dispatched(runner, *scripts: str, concurrency: int = 1) -> list[Execution]:
+    """The scripts submitted to a dispatcher of their own, as stored once final."""
+    dispatcher = Dispatcher(concurrency=concurrency, runner=runner)
+    dispatcher.start()
+    try:
+        ids = [services.execution_submit(caller=Caller.internal(), script=s)[0].execution_id for s in scripts]
+        return [wait_until(lambda i=i: _final(i), timeout=60, message="the executions to finish") for i in ids]
+    finally:
+        dispatcher.shutdown(grace=5)
 
 
 def _final(execution_id: str) -> Execution | None:
@@ -405,3 +418,170 @@ def test_file_records_a_script_prints_are_only_its_output(runner):
 
     assert result.succeeded and sink.text(Stream.STDOUT) == f"{forged}\nT\n"
     assert (result.files, result.files_truncated) == ([], False)
+
+
+# --- failures of ours: the cluster's doing, not the script's ------------------------------------
+
+
+def _pod_name(fake) -> str:
+    return wait_until(lambda: next(iter(fake.pods), None), timeout=10, message="a pod")
+
+
+def _disrupted_run(runner, fake, disrupt) -> RunResult:
+    sink = RecordingSink()
+    sandbox = runner.start(spec("import time\nprint('working', flush=True)\ntime.sleep(60)"), sink)
+    waiter = _wait_in_thread(sandbox)
+    sink.wait_for(Stream.STDOUT, "working", timeout=30)
+    disrupt(sandbox.plan.name)
+    return waiter.result(timeout=30)
+
+
+def test_the_config_map_is_there_before_its_pod_and_is_then_made_the_pods(runner, fake):
+    result, _ = run(runner, "print(1)")
+    assert result.succeeded
+    order = [(method, path.rsplit("/", 2)[-2 if method == "PATCH" else -1]) for method, path in fake.requests]
+    writes = [entry for entry in order if entry[0] in ("POST", "PATCH")]
+    assert writes[:3] == [("POST", "configmaps"), ("POST", "pods"), ("PATCH", "configmaps")]
+    assert fake.missing_volumes == []  # the kubelet never looked for it in vain
+    patch = fake.queries("PATCH", r"/configmaps/")
+    assert len(patch) == 1
+
+
+def test_a_pod_left_pending_past_the_start_limit_is_ours_and_worth_another_try(make_runner, fake):
+    fake.behaviour = Stuck()  # no node has room
+    result, _ = run(make_runner(image_pull_timeout=0.3), "print(1)")
+    assert result.error_type == ErrorType.SYSTEM_ERROR and result.message.startswith("The sandbox pod did not start")
+    assert (result.infrastructure, result.retryable) == ("not_started", True)
+
+
+def test_a_slow_schedule_and_container_creation_are_waited_out(runner, fake):
+    fake.behaviour = Run(schedule_delay=0.2, start_delay=0.3)
+    result, sink = run(runner, "print('late but fine')")
+    assert result.succeeded and sink.text(Stream.STDOUT) == "late but fine\n"
+    assert fake.missing_volumes == []
+
+
+@pytest.mark.parametrize(
+    "reason, kind, words",
+    [
+        ("PreemptionByScheduler", "preempted", status.PREEMPTED),
+        ("EvictionByEvictionAPI", "evicted", status.EVICTED_BY_API),
+    ],
+)
+def test_a_preemption_or_an_eviction_mid_run_is_ours_and_retryable(runner, fake, reason, kind, words):
+    message = "Preempted in order to admit critical pod" if kind == "preempted" else "Eviction API: evicting"
+    result = _disrupted_run(runner, fake, lambda name: fake.disrupt(name, reason, message))
+    assert (result.error_type, result.message) == (ErrorType.SYSTEM_ERROR, words.format(detail=f"{reason}: {message}"))
+    assert (result.infrastructure, result.retryable) == (kind, True)
+
+
+def test_a_node_pressure_eviction_for_disk_is_ours_not_the_scripts_disk_limit(runner, fake):
+    message = "The node was low on resource: ephemeral-storage. Threshold quantity: 10Gi, available: 9Gi."
+    fake.behaviour = Run(evict_on_output=message)
+    result, _ = run(runner, "import time\nprint('filling', flush=True)\ntime.sleep(60)")
+    assert (result.error_type, result.message) == (ErrorType.SYSTEM_ERROR, status.EVICTED.format(detail=message))
+    assert (result.infrastructure, result.retryable) == ("evicted", True)
+
+
+def test_an_eviction_for_the_log_beyond_our_allowance_is_ours_and_not_retried(runner, fake):
+    message = 'Container sandbox exceeded its local ephemeral storage limit "20Mi". '
+    fake.behaviour = Run(evict_on_output=message)
+    result, _ = run(runner, "import time\nprint('chatty', flush=True)\ntime.sleep(60)")
+    expected = status.LOG_ALLOWANCE_EXCEEDED.format(detail=message.strip())
+    assert (result.error_type, result.message) == (ErrorType.SYSTEM_ERROR, expected)
+    assert (result.infrastructure, result.retryable) == ("evicted_log", False)
+
+
+def test_an_eviction_for_scratch_space_over_its_size_is_the_scripts_disk_limit(runner, fake):
+    message = 'Usage of EmptyDir volume "work" exceeds the limit "16Mi". '
+    fake.behaviour = Run(evict_on_output=message)
+    result, _ = run(runner, "import time\nprint('filling', flush=True)\ntime.sleep(60)")
+    assert (result.error_type, result.infrastructure) == (ErrorType.DISK_LIMIT, "")
+
+
+def test_a_node_lost_mid_run_is_noticed_by_the_silent_log_and_is_ours(make_runner, fake):
+    fake.behaviour = Run(node_lost_on_output=True)
+    runner = make_runner(log_idle_timeout=0.5, probe_timeout=0.5)
+    started = time.monotonic()
+    result, sink = run(runner, "import time\nprint('before', flush=True)\ntime.sleep(60)", wall_seconds=30)
+    assert time.monotonic() - started < 15
+    assert sink.text(Stream.STDOUT) == "before\n"
+    assert result.error_type == ErrorType.SYSTEM_ERROR and result.message.startswith(
+        "The node running the sandbox pod was lost: NodeLost"
+    )
+    assert (result.infrastructure, result.retryable) == ("node_lost", True)
+
+
+def test_a_kubelet_that_stops_answering_is_ours_even_before_the_node_is_marked(make_runner, fake):
+    fake.behaviour = Run(node_lost_on_output=True, node_lost_status_after=None)
+    runner = make_runner(log_idle_timeout=0.5, probe_timeout=0.5)
+    result, _ = run(runner, "import time\nprint('before', flush=True)\ntime.sleep(60)", wall_seconds=30)
+    assert result.error_type == ErrorType.SYSTEM_ERROR and "stopped answering" in result.message
+    assert (result.infrastructure, result.retryable) == ("kubelet_unresponsive", True)
+
+
+def test_a_silent_node_at_the_host_deadline_is_not_the_scripts_timeout(make_runner, fake):
+    fake.behaviour = Run(node_lost_on_output=True, node_lost_status_after=None)
+    runner = make_runner(log_idle_timeout=60, probe_timeout=0.5, host_grace=0.2)
+    result, _ = run(runner, "import time\nprint('before', flush=True)\ntime.sleep(60)", wall_seconds=1)
+    assert (result.error_type, result.infrastructure) == (ErrorType.SYSTEM_ERROR, "kubelet_unresponsive")
+
+
+def test_a_quiet_script_outlasts_a_short_log_idle_timeout(make_runner, fake):
+    runner = make_runner(log_idle_timeout=0.3)
+    result, sink = run(runner, "import time\nprint('a', flush=True)\ntime.sleep(1.2)\nprint('b')")
+    assert result.succeeded, result
+    assert sink.text(Stream.STDOUT) == "a\nb\n"
+
+
+def test_reap_counts_terminating_pods_once_and_forces_out_those_stuck_on_a_lost_node(runner, fake, monkeypatch):
+    fake.behaviour = Stuck("ContainerCreating")
+    runner.start(spec("print(1)"), RecordingSink()).watch.stop()
+    name = next(iter(fake.pods))
+    fake.lose_node(name, status_after=None)
+    assert runner.reap(older_than=timedelta(seconds=-1)) == 1  # deleted: terminating, never confirmed
+    assert fake.pods[name]["metadata"]["deletionTimestamp"]
+    assert runner.reap(older_than=timedelta(seconds=-1)) == 0  # already going: not counted again
+    monkeypatch.setattr(kube_runner, "STUCK_TERMINATING", timedelta(seconds=-1))
+    assert runner.reap(older_than=timedelta(seconds=-1)) == 1  # stuck: forced out
+    assert fake.pods == {}
+
+
+# --- backpressure and requeues, with the dispatcher ---------------------------------------------
+
+
+def _counter(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(f"integr8scode_{name}", labels) or 0.0
+
+
+def test_no_more_pods_start_at_once_than_allowed_and_claims_wait_for_them(make_runner, fake):
+    fake.behaviour = Run(start_delay=0.3)
+    runner = make_runner(max_starting=1)
+    for done in _dispatched(runner, *(f"print({n})" for n in range(3)), concurrency=3):
+        assert done.status == Status.COMPLETED, done.error_message
+    assert fake.starting_peak == 1
+    assert _counter("sandboxes_starting", runner="kubernetes") == 0
+
+
+def test_a_run_whose_node_is_lost_is_requeued_and_its_output_starts_afresh(make_runner, fake, settings):
+    settings.EXECUTION_MAX_ATTEMPTS = 2
+    fake.behaviour = Each(Run(node_lost_on_output=True), Run())
+    runner = make_runner(log_idle_timeout=0.5, probe_timeout=0.5)
+    before = _counter("infrastructure_failures_total", runner="kubernetes", kind="node_lost", outcome="requeued")
+    (done,) = _dispatched(runner, "import time\nprint('once', flush=True)\ntime.sleep(0.5)")
+    assert (done.status, done.output, done.attempts) == (Status.COMPLETED, "once\n", 2)
+    after = _counter("infrastructure_failures_total", runner="kubernetes", kind="node_lost", outcome="requeued")
+    assert after == before + 1
+
+
+def test_a_pod_that_never_starts_ends_as_a_system_error_once_attempts_run_out(make_runner, fake, settings):
+    settings.EXECUTION_MAX_ATTEMPTS = 2
+    fake.behaviour = Stuck()
+    runner = make_runner(image_pull_timeout=0.3)
+    labels = {"runner": "kubernetes", "kind": "not_started"}
+    before = [_counter("infrastructure_failures_total", **labels, outcome=o) for o in ("requeued", "failed")]
+    (done,) = _dispatched(runner, "print(1)")
+    assert (done.status, done.error_type, done.attempts) == (Status.FAILED, ErrorType.SYSTEM_ERROR.value, 2)
+    assert done.error_message.startswith("The sandbox pod did not start within 0.3s: Unschedulable")
+    after = [_counter("infrastructure_failures_total", **labels, outcome=o) for o in ("requeued", "failed")]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1]
