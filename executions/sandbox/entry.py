@@ -126,7 +126,8 @@ def read_settings(args):
         line, rest = read_line_from_stdin()
         parse_args(line.decode().split(), args)
     if args["stdin"] != "-" and args["build_wait"] != "1":
-        rest = close_settings_pipe()
+        close_settings_pipe()
+        rest = b""
     return rest
 
 
@@ -134,7 +135,6 @@ def close_settings_pipe():
     """fd 0 carried only the settings (and the go line): now it is /dev/null."""
     posix.close(0)
     posix.open("/dev/null", posix.O_RDONLY)  # the lowest free descriptor: 0 again
-    return b""
 
 
 def read_line_from_stdin():
@@ -1149,7 +1149,8 @@ def main():
     if args["build_wait"] == "1":
         typed = wait_for_go(typed)
         if args["stdin"] != "-":
-            typed = close_settings_pipe()
+            close_settings_pipe()
+            typed = b""
     in_r, in_w = posix.pipe() if args["stdin"] == "-" else (-1, -1)
     out_r, out_w = posix.pipe()
     err_r, err_w = posix.pipe()

@@ -259,7 +259,7 @@ class LocalSandbox(Sandbox):
                 self.cgroup.reclaim()
                 self.cgroup.limit(memory_bytes=memory, pids=pids)
                 self.cgroup.reset_peak()
-            self.cpu_base_ns += self._compile_cpu_ns()
+            self.cpu_base_ns += self.cpu_ns()  # the build's: not the program's
             self.started_at = now
             given = self.spec.stdin.encode() if self.spec.interactive else b""
             try:
@@ -269,11 +269,6 @@ class LocalSandbox(Sandbox):
                 pass  # the entry is gone: the run ends without its program
             if not self.spec.interactive or self._input_ended_early:
                 self.proc.stdin.close()
-
-    def _compile_cpu_ns(self) -> int:
-        cgroup = self.cgroup
-        used = cgroup.cpu_ns() if cgroup is not None else None
-        return max(0, (used if used is not None else _tree_cpu_ns(self.proc.pid)) - self.cpu_base_ns)
 
     def feed(self, data: bytes) -> bool:
         """Pass typed input on to the entry (which relays it to the script's stdin as it reads):

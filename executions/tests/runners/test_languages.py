@@ -13,8 +13,8 @@ import pytest
 from executions.runners.base import ErrorType, FileCaps, Limits, RunSpec, Stream
 from executions.runners.languages import HELLO, LANGUAGES
 from executions.runners.local.runner import LocalRunner
-from executions.tests.runners.test_local import NEEDS_ROOT
-from executions.tests.runners.test_local_interactive import Followed, Sink
+from executions.tests.runners.test_local import NEEDS_ROOT, Sink
+from executions.tests.runners.test_local_interactive import Followed
 
 pytestmark = NEEDS_ROOT
 

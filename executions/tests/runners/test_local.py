@@ -39,13 +39,23 @@ TEARDOWN_SECONDS = 1.0
 class Sink:
     chunks: list[tuple[Stream, str]] = field(default_factory=list)
     first_output: threading.Event = field(default_factory=threading.Event)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def write(self, stream: Stream, text: str) -> None:
-        self.chunks.append((stream, text))
+        with self.changed:
+            self.chunks.append((stream, text))
+            self.changed.notify_all()
         self.first_output.set()
 
-    def text(self, stream: Stream) -> str:
-        return "".join(text for s, text in self.chunks if s == stream)
+    def text(self, stream: Stream = Stream.STDOUT) -> str:
+        with self.changed:
+            return "".join(text for s, text in self.chunks if s == stream)
+
+    def wait_for(self, text: str, timeout: float = 10.0) -> None:
+        """Until ``text`` is in the stdout so far (the run is followed in another thread)."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: text in self.text(), timeout=timeout):
+                raise AssertionError(f"{text!r} did not come; the output so far: {self.text()!r}")
 
 
 @dataclass

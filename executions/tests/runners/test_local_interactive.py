@@ -6,38 +6,18 @@ import shutil
 import textwrap
 import threading
 import time
-from dataclasses import dataclass, field
 
 import pytest
 
+from conftest import wait_until
 from executions.runners.base import ErrorType, Limits, RunSpec, Stream
 from executions.runners.local.runner import LocalRunner
-from executions.tests.runners.test_local import NEEDS_ROOT
+from executions.tests.runners.test_local import NEEDS_ROOT, Sink
 
 pytestmark = NEEDS_ROOT
 
 LIMITS = Limits(wall_seconds=20, cpu_seconds=5, memory_mb=96, processes=16, disk_mb=4, output_bytes=64 * 1024)
 DEADLINE_SECONDS = 10.0
-
-
-@dataclass
-class Sink:
-    chunks: list[tuple[Stream, str]] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def write(self, stream: Stream, text: str) -> None:
-        with self.changed:
-            self.chunks.append((stream, text))
-            self.changed.notify_all()
-
-    def text(self, stream: Stream = Stream.STDOUT) -> str:
-        with self.changed:
-            return "".join(text for s, text in self.chunks if s == stream)
-
-    def wait_for(self, text: str) -> None:
-        with self.changed:
-            if not self.changed.wait_for(lambda: text in self.text(), timeout=DEADLINE_SECONDS):
-                raise AssertionError(f"{text!r} did not come; the output so far: {self.text()!r}")
 
 
 @pytest.fixture(scope="module", params=["forked", "cold", "gvisor"])
@@ -76,13 +56,6 @@ def start(runner, script: str, *, stdin: str = ""):
     spec = RunSpec("test", textwrap.dedent(script), stdin, next(iter(runner.runtimes())), LIMITS, interactive=True)
     sink = Sink()
     return Followed(runner.start(spec, sink)), sink
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
 
 
 def test_typed_lines_reach_input_one_at_a_time(runner):
@@ -149,7 +122,7 @@ def test_a_run_waiting_for_input_uses_no_cpu_and_one_computing_does(runner):
     time.sleep(0.3)  # measuring an interval: the CPU it takes while it waits
     assert sandbox.cpu_ns() - before < 15_000_000  # 5% (gVisor's kernel takes up to 4% by itself)
     sandbox.feed(b"go\n")
-    wait_until(lambda: sandbox.cpu_ns() - before > 100_000_000, "the loop after the input used no CPU")
+    wait_until(lambda: sandbox.cpu_ns() - before > 100_000_000, timeout=DEADLINE_SECONDS, message="the loop's CPU")
     sandbox.stop()
     assert sandbox.wait().error_type == ErrorType.CANCELLED
 
@@ -191,6 +164,6 @@ def test_a_paused_run_stands_still_until_it_is_resumed(runner):
     assert len(sink.text()) == before
     assert sandbox.cpu_ns() - cpu < 2_000_000
     sandbox.resume()
-    wait_until(lambda: len(sink.text()) > before, "the run went on after resume()")
+    wait_until(lambda: len(sink.text()) > before, timeout=DEADLINE_SECONDS, message="output after resume()")
     sandbox.stop()
     assert sandbox.wait().error_type == ErrorType.CANCELLED
