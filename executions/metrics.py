@@ -65,6 +65,28 @@ infrastructure_failures = Counter(
     "evicted, ...), whether they were requeued or failed.",
     ["runner", "kind", "outcome"],
 )
+pool_pods = Gauge(
+    f"{PREFIX}_sandbox_pool_pods",
+    "Idle pods of the Kubernetes warm pool, ready (running, waiting for a run) or starting.",
+    ["runtime", "memory_mb", "state"],
+)
+pool_claims = Counter(
+    f"{PREFIX}_sandbox_pool_claims",
+    "Runs that looked for an idle pod of their tier: hit (took one) or miss (took a cold pod).",
+    ["runtime", "outcome"],
+)
+pool_claim_seconds = Histogram(
+    f"{PREFIX}_sandbox_pool_claim_seconds",
+    "Time to claim an idle pod (the resourceVersion-guarded patch, and the retries it took).",
+    ["runtime"],
+    buckets=START_BUCKETS,
+)
+pool_refill_seconds = Histogram(
+    f"{PREFIX}_sandbox_pool_refill_seconds",
+    "Time from creating an idle pod until the pool saw it running.",
+    ["runtime"],
+    buckets=DURATION_BUCKETS,
+)
 lease_expiries = Counter(f"{PREFIX}_lease_expiries", "Running executions whose worker stopped renewing.", ["outcome"])
 
 

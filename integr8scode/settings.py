@@ -497,6 +497,31 @@ for _caps, _anonymous_caps in (
         if _value > _caps[_name]:
             raise ConfigError(f"An anonymous file cap ({_name}={_value}) must not exceed everyone's ({_caps[_name]})")
 
+# The Kubernetes runner's warm pool (KUBERNETES_POOL="python3.13=2,..."): per runtime, this many
+# idle pods for each of the two shapes runs take by default, signed-in and anonymous (their
+# caps; a run asking for less memory, disk or output takes a cold pod).
+if EXECUTION_RUNNER["BACKEND"] == _RUNNERS["kubernetes"] and env_str("KUBERNETES_POOL"):
+    _pool_sizes = _pairs("KUBERNETES_POOL") or {}
+    try:
+        _pool_sizes = {runtime: int(count) for runtime, count in _pool_sizes.items()}
+    except ValueError:
+        raise ConfigError("KUBERNETES_POOL must be runtime=count pairs, e.g. python3.13=2") from None
+    EXECUTION_RUNNER["OPTIONS"]["pool"] = [
+        {
+            "runtime": runtime,
+            "idle": count,
+            "limits": limits | runtime_limits.get(runtime, {}),
+            "file_caps": file_caps,
+        }
+        for runtime, count in _pool_sizes.items()
+        if count > 0
+        for limits, runtime_limits, file_caps in (
+            (EXECUTION_LIMITS, RUNTIME_EXECUTION_LIMITS, OUTPUT_FILE_CAPS),
+            (ANONYMOUS_EXECUTION_LIMITS, ANONYMOUS_RUNTIME_EXECUTION_LIMITS, ANONYMOUS_OUTPUT_FILE_CAPS),
+        )
+    ]
+    EXECUTION_RUNNER["OPTIONS"]["pool_ttl"] = env_float("KUBERNETES_POOL_TTL", 600.0, minimum=10.0)
+
 QUOTAS = {
     "anonymous": {  # per client IP address (per /64 for IPv6)
         "submissions_per_minute": env_int("QUOTA_ANON_SUBMISSIONS_PER_MINUTE", 10, minimum=0),

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from executions.runners.kubernetes import manifests as kube_manifests
+from executions.runners.kubernetes import pool_objects
 from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.tests.runners.test_kubernetes_scenarios import KUBERNETES_VERSIONS, validate_manifest
 
@@ -435,6 +436,10 @@ def sandbox_resources(values: dict, tmp_path) -> list[dict]:
     for runtime in loaded["options"]["runtime_images"]:
         limits = {**loaded["limits"], **loaded["runtime_limits"].get(runtime, {})}
         found.append(kube_manifests.resources(Limits(**limits), loaded["options"], caps))
+    options = {**loaded["options"], "pool_ttl": 600}
+    for tier in pool_objects.tiers_from({"pool": loaded["options"].get("pool", [])}):
+        idle = pool_objects.idle_pod(tier, options, identity="executor", owner_uid=kube_manifests.OWNER_UID_PLACEHOLDER)
+        found.append(idle["spec"]["containers"][0]["resources"])
     return found
 
 
@@ -446,6 +451,7 @@ BUDGETS = {
         "sandbox": {"cpuLimit": "1500m", "runtimeClass": {"name": "gvisor", "create": True}},
         "config": {"limits": {"outputBytes": 4 << 20, "memoryMb": 256, "diskMb": 32}, "filesOut": {"maxCount": 3}},
     },
+    "a warm pool": {**MINIMAL, "sandbox": {"pool": {"python3.13": 2, "python3.13-data": 1}}},
     "no files, no data runtime": {
         **MINIMAL,
         "runtimes": [{"name": "python3.13", "image": "py:3.13"}],
@@ -477,7 +483,8 @@ def test_the_quota_fits_every_executor_at_its_concurrency_with_each_sandbox_at_i
     executor = find(documents, "Deployment", "-executor")
     replicas = executor["spec"]["replicas"]
     concurrency = int(find(documents, "ConfigMap", "-env")["data"]["EXECUTOR_CONCURRENCY"])
-    pods = (replicas + math.ceil(replicas / 4)) * concurrency  # and a rolling update's extra executor
+    idle = 2 * sum(values.get("sandbox", {}).get("pool", {}).values())  # two shapes per runtime
+    pods = (replicas + math.ceil(replicas / 4)) * (concurrency + idle)  # and a rolling update's extra executor
     assert int(hard["pods"]) == pods
     overhead = (
         find(documents, "RuntimeClass")["overhead"]["podFixed"]
@@ -495,6 +502,31 @@ def test_the_quota_fits_every_executor_at_its_concurrency_with_each_sandbox_at_i
     assert runner_pod({})["spec"]["activeDeadlineSeconds"] > 0
     if values.get("prepull", {}).get("enabled", True):
         assert "activeDeadlineSeconds" not in find(documents, "DaemonSet")["spec"]["template"]["spec"]
+
+
+def test_a_warm_pool_gets_the_claim_and_the_attach_and_nothing_broader(tmp_path):
+    values = BUDGETS["a warm pool"]
+    documents = render(values)
+    rules = {tuple(rule["resources"]): set(rule["verbs"]) for rule in find(documents, "Role")["rules"]}
+    assert rules[("pods",)] == {"create", "delete", "get", "list", "watch", "patch"}
+    assert rules[("pods/attach",)] == {"create"}  # the renderer's Kubernetes is 1.30 or newer
+    assert not [rule for rule in rules if "pods/exec" in rule]
+    without = {tuple(rule["resources"]): set(rule["verbs"]) for rule in find(render(MINIMAL), "Role")["rules"]}
+    assert "patch" not in without[("pods",)] and ("pods/attach",) not in without
+    data = find(documents, "ConfigMap", "-env")["data"]
+    assert data["KUBERNETES_POOL"] == "python3.13=2,python3.13-data=1" and data["KUBERNETES_POOL_TTL"] == "600"
+    options = runner_options(values, tmp_path)["options"]
+    tiers = pool_objects.tiers_from(options)
+    # Each runtime at its signed-in and its anonymous caps.
+    assert sorted((t.runtime, t.idle, t.limits.memory_mb) for t in tiers) == [
+        ("python3.13", 2, 64),
+        ("python3.13", 2, 128),
+        ("python3.13-data", 1, 256),
+        ("python3.13-data", 1, 512),
+    ]
+    for tier in tiers:
+        owner = kube_manifests.OWNER_UID_PLACEHOLDER
+        validate_manifest(pool_objects.idle_pod(tier, options, identity="executor-1", owner_uid=owner))
 
 
 def test_quota_and_limit_range_entries_can_be_replaced_or_turned_off():

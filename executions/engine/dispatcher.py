@@ -138,6 +138,7 @@ class Dispatcher:
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
+        self.runner.prepare()
         for target in (self._claim_loop, self._heartbeat_loop, self._interactive_loop):
             thread = threading.Thread(target=target, name=f"dispatcher-{target.__name__}", daemon=True)
             thread.start()
@@ -165,6 +166,7 @@ class Dispatcher:
         self._pool.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=5)
+        self.runner.close()
         log.info("dispatcher stopped", extra={"worker": self.worker})
 
     def busy(self) -> int:

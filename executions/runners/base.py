@@ -181,6 +181,11 @@ class StartGate:
             self.starting += 1
             return True
 
+    def skip(self) -> None:
+        """A sandbox that needed no start (an idle one, already running): a reservation, if
+        any, is given back as :meth:`enter` would have taken it."""
+        self.cancel()
+
     def leave(self) -> None:
         """A sandbox runs now, or will not."""
         with self._changed:
@@ -245,6 +250,12 @@ class BaseRunner:
     def reap(self, *, older_than: timedelta) -> int:
         """Remove leftover sandboxes older than ``older_than``; return how many were removed."""
         raise NotImplementedError
+
+    def prepare(self) -> None:
+        """This process's dispatcher starts: start what runs ahead of runs (a warm pool)."""
+
+    def close(self) -> None:
+        """This process's dispatcher stopped: let go of what :meth:`prepare` started."""
 
     def check(self) -> list[str]:
         """Problems that stop this runner from working on this machine (empty when healthy)."""

@@ -96,6 +96,10 @@ DEFAULTS = {
     "build_wait": "",
     "build_dir": "",  # made (for the script's uid) before the build: where it writes
     "env": "",
+    # A directory: the settings line's "put.<name>=<base64>" pairs are written there as files
+    # before anything else (a runner that delivers the run over fd 0: a warm pod). Such a line
+    # ends with "sealed=1", or it was cut short and nothing runs.
+    "unpack": "",
 }
 SIGNALS_PENDING = 1024  # queued signals per run (the kernel counts them per uid, and per user namespace)
 # An F record stays under the host's longest line (64 KiB) with the longest name (1 KiB, in
@@ -125,10 +129,26 @@ def read_settings(args):
     if args.pop("settings", "") == "-":
         line, rest = read_line_from_stdin()
         parse_args(line.decode().split(), args)
+        if args["unpack"]:
+            write_run_files(args)
     if args["stdin"] != "-" and args["build_wait"] != "1":
         close_settings_pipe()
         rest = b""
     return rest
+
+
+def write_run_files(args):
+    """Write the run's files (its script, stdin, given files) that came in the settings line."""
+    if args.pop("sealed", "") != "1":
+        posix._exit(125)  # the runner's line was cut short: it is gone or gave up
+    for key in [key for key in args if key.startswith("put.")]:
+        name = key[4:]
+        if not name or "/" in name or name[0] == ".":
+            posix._exit(125)
+        flags = posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_CLOEXEC
+        fd = posix.open(args["unpack"] + "/" + name, flags, 0o444)
+        write_all(fd, binascii.a2b_base64(args.pop(key)))
+        posix.close(fd)
 
 
 def close_settings_pipe():
@@ -139,13 +159,12 @@ def close_settings_pipe():
 
 def read_line_from_stdin():
     """One line from fd 0, and whatever was read after it (an interactive run's input)."""
-    data = b""
-    while b"\n" not in data:
-        chunk = posix.read(0, 4096)
-        if not chunk:
+    chunks = []
+    while chunk := posix.read(0, 65536):  # a warm pod's line carries the run's files: up to ~1.4 MB
+        chunks.append(chunk)
+        if b"\n" in chunk:
             break
-        data += chunk
-    line, _, rest = data.partition(b"\n")
+    line, _, rest = b"".join(chunks).partition(b"\n")
     return line, rest
 
 

@@ -137,15 +137,26 @@ class KubeApi:
         self.options = options
         self.namespace = options["namespace"]
         self._core: client.CoreV1Api | None = None
+        self._attach_core: client.CoreV1Api | None = None
         self._lock = threading.Lock()
+        # The client's stream() swaps its ApiClient's transport while it connects: attaches get
+        # an ApiClient of their own, and connect one at a time.
+        self.attach_lock = threading.Lock()
 
     @property
     def core(self) -> client.CoreV1Api:
+        return self._built("_core")
+
+    @property
+    def attach_core(self) -> client.CoreV1Api:
+        return self._built("_attach_core")
+
+    def _built(self, attribute: str) -> client.CoreV1Api:
         with self._lock:
-            if self._core is None:
+            if getattr(self, attribute) is None:
                 api_client = load_api_client(kubeconfig=self.options["kubeconfig"], context=self.options["context"])
-                self._core = client.CoreV1Api(api_client)
-            return self._core
+                setattr(self, attribute, client.CoreV1Api(api_client))
+            return getattr(self, attribute)
 
     def call(self, what: str, function: Callable[..., T], *args, retry_timeouts: bool = True, **kwargs) -> T:
         attempts = self.options["api_retries"] + 1
@@ -172,16 +183,44 @@ class KubeApi:
             return existing
         return self.core.api_client.sanitize_for_serialization(created)
 
-    def set_owner(self, config_map: str, owners: list[dict]) -> None:
-        """Make the ConfigMap owned by its pod, once the pod exists (so it goes with it)."""
+    def patch_pod(self, name: str, patch: dict) -> dict:
+        """A merge patch; one that names the pod's resourceVersion applies only to that version
+        (409 Conflict otherwise)."""
+        patched = self.call(
+            "patch pod",
+            self.core.patch_namespaced_pod,
+            name,
+            self.namespace,
+            patch,
+            _content_type="application/merge-patch+json",
+        )
+        return self.core.api_client.sanitize_for_serialization(patched)
+
+    def create_or_read_config_map(self, body: dict) -> dict:
+        """The ConfigMap as the API server has it (with its uid), created if it was not there."""
+        try:
+            created = self.call("create configmap", self.core.create_namespaced_config_map, self.namespace, body)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            created = self.call(
+                "read configmap", self.core.read_namespaced_config_map, body["metadata"]["name"], self.namespace
+            )
+        return self.core.api_client.sanitize_for_serialization(created)
+
+    def patch_config_map(self, name: str, patch: dict) -> None:
         self.call(
             "patch configmap",
             self.core.patch_namespaced_config_map,
-            config_map,
+            name,
             self.namespace,
-            {"metadata": {"ownerReferences": owners}},
+            patch,
             _content_type="application/merge-patch+json",
         )
+
+    def set_owner(self, config_map: str, owners: list[dict]) -> None:
+        """Make the ConfigMap owned by its pod, once the pod exists (so it goes with it)."""
+        self.patch_config_map(config_map, {"metadata": {"ownerReferences": owners}})
 
     def create_config_map(self, body: dict) -> None:
         try:

@@ -111,8 +111,8 @@ def labels(spec: RunSpec) -> dict[str, str]:
     return SANDBOX_LABELS | own
 
 
-def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str) -> dict:
-    """The script (and stdin), owned by the pod so the API server's GC removes it with the pod."""
+def run_files(spec: RunSpec) -> dict[str, str]:
+    """The run's files for ``SCRIPT_DIR``, name -> base64: its script, stdin and given files."""
     data = {SCRIPT_KEY: _b64(spec.script)}
     if spec.stdin:
         data[STDIN_KEY] = _b64(spec.stdin)
@@ -121,6 +121,12 @@ def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str
             _file_key(number): base64.b64encode(file.data).decode("ascii") for number, file in enumerate(spec.files)
         }
         data[FILES_KEY] = _b64("".join(f"{_b64(file.name)} {_file_key(n)}\n" for n, file in enumerate(spec.files)))
+    return data
+
+
+def config_map(spec: RunSpec, sandbox: Sandbox, options: dict, *, owner_uid: str) -> dict:
+    """The script (and stdin), owned by the pod so the API server's GC removes it with the pod."""
+    data = run_files(spec)
     owner = {"apiVersion": "v1", "kind": "Pod", "name": sandbox.name, "uid": owner_uid, "blockOwnerDeletion": False}
     return {
         "apiVersion": "v1",

@@ -43,7 +43,7 @@ from executions.runners.base import (
     StartGate,
 )
 from executions.runners.files import reported_by
-from executions.runners.kubernetes import manifests, status
+from executions.runners.kubernetes import attach, manifests, pool_objects, status
 from executions.runners.kubernetes.client import (
     KubeApi,
     KubeConfigError,
@@ -53,6 +53,7 @@ from executions.runners.kubernetes.client import (
     timed_out,
 )
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
+from executions.runners.kubernetes.pool import OWNER_STALE, WarmPool
 from executions.runners.outcome import HostView, settle
 from executions.runners.packages import DATA_SUFFIX, locked_packages
 from executions.sandbox.protocol import Decoder
@@ -70,6 +71,11 @@ RUNNER_OPTIONS = {
     "delete_grace": 2,  # seconds: pods deleted with this grace show as terminating until confirmed
     "log_idle_timeout": 30.0,  # seconds of a silent log before the pod and its kubelet are checked
     "probe_timeout": 10.0,  # seconds the kubelet has to answer such a check
+    # The warm pool: [{"runtime", "idle", "limits", "file_caps"}, ...] (pool_objects.Tier), and
+    # how long an idle pod waits for a run before it is replaced.
+    "pool": [],
+    "pool_ttl": 600.0,
+    "pool_owner": None,  # the executor's name on its idle pods (default: host name and pid)
 }
 DEFAULT_OPTIONS = manifests.DEFAULT_OPTIONS | RUNNER_OPTIONS
 # A pod still terminating this long after its grace period ended is stuck (its node is gone):
@@ -87,6 +93,17 @@ class KubernetesRunner(BaseRunner):
         super().__init__(**{**DEFAULT_OPTIONS, **options})
         self.api = KubeApi(self.options)
         self.start_gate = StartGate(self.options["max_starting"])
+        self.pool = None
+        if self.options["pool"]:
+            self.pool = WarmPool(self.api, self.options, identity=self.options["pool_owner"])
+
+    def prepare(self) -> None:
+        if self.pool is not None:
+            self.pool.start()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     def runtimes(self) -> dict[str, RuntimeInfo]:
         """From the names: ``python3.13`` is CPython 3.13 alone, ``python3.13-data`` the same with
@@ -102,6 +119,15 @@ class KubernetesRunner(BaseRunner):
         if spec.runtime not in self.options["runtime_images"]:
             available = ", ".join(self.options["runtime_images"])
             raise RunnerError(status.UNKNOWN_RUNTIME.format(name=spec.runtime, available=available), permanent=True)
+        warm = self.pool.claim(spec) if self.pool is not None else None
+        if warm is not None:
+            try:
+                sandbox = KubeSandbox(self, spec, sink, warm=warm)
+            except RunnerError as exc:  # the idle pod took no run: a cold one will
+                log.warning("%s; starting a cold pod", exc)
+            else:
+                self.start_gate.skip()
+                return sandbox
         gate = self.start_gate
         if not gate.enter(timeout=self.options["image_pull_timeout"]):
             too_many = status.TOO_MANY_STARTING.format(count=gate.starting, seconds=self.options["image_pull_timeout"])
@@ -120,15 +146,22 @@ class KubernetesRunner(BaseRunner):
         """Delete sandbox pods (and ConfigMaps) older than ``older_than`` or whose execution
         ``finished`` says is final; returns how many pods and orphaned ConfigMaps went. A pod
         already terminating is left to finish (it was counted when it was deleted), unless it
-        is stuck so (``STUCK_TERMINATING`` past its grace: its node is gone) and forced out."""
+        is stuck so (``STUCK_TERMINATING`` past its grace: its node is gone) and forced out.
+
+        Idle pods of the warm pool have no run: they go when they ended, or when their executor
+        is gone (its owner ConfigMap stale, deleted here, or missing)."""
+        now = datetime.now(UTC)
+        owners = self._live_pool_owners(now)  # before the pods: a pod's owner is older than it
         pods = self.api.list_pods(manifests.SANDBOX_SELECTOR)
         maps = self.api.list_config_maps(manifests.SANDBOX_SELECTOR)
-        final = finished({_execution_of(item) for item in pods + maps}) if finished else set()
-        now = datetime.now(UTC)
+        runs = [item for item in pods + maps if not pool_objects.is_idle(item)]
+        final = finished({_execution_of(item) for item in runs}) if finished else set()
         cutoff = now - older_than
 
         def leftover(item: dict) -> bool:
-            return _created(item) < cutoff or _execution_of(item) in final
+            if pool_objects.is_idle(item):
+                return status.is_finished(item) or pool_objects.orphaned(item, owners, now=now)
+            return status.created_at(item) < cutoff or _execution_of(item) in final
 
         pod_names = {pod["metadata"]["name"] for pod in pods}
         live = [pod for pod in pods if not pod["metadata"].get("deletionTimestamp")]
@@ -144,31 +177,35 @@ class KubernetesRunner(BaseRunner):
                 removed += name not in pod_names
         return removed
 
+    def _live_pool_owners(self, now: datetime) -> set[str]:
+        """The executors whose idle pods may stay; stale owners are deleted (the GC takes their
+        idle pods along)."""
+        live = set()
+        for owner in self.api.list_config_maps(pool_objects.OWNER_SELECTOR):
+            if pool_objects.heartbeat_of(owner) < now - OWNER_STALE:
+                self.api.delete_config_map(owner["metadata"]["name"])
+            else:
+                live.add((owner.get("data") or {}).get("executor", ""))
+        return live
+
 
 def _execution_of(item: dict) -> str:
     return (item["metadata"].get("labels") or {}).get(manifests.EXECUTION_LABEL, "")
 
 
-def _created(item: dict) -> datetime:
-    return _time(item["metadata"]["creationTimestamp"])
-
-
 def _terminating_since(pod: dict, now: datetime) -> timedelta:
     """How long past its grace period a terminating pod is still there (zero when it is not)."""
     stamp = pod["metadata"].get("deletionTimestamp")
-    return now - _time(stamp) if stamp else timedelta(0)
-
-
-def _time(stamp) -> datetime:
-    if isinstance(stamp, datetime):
-        return stamp
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return now - status.parse_time(stamp) if stamp else timedelta(0)
 
 
 class KubeSandbox(Sandbox):
-    def __init__(self, runner: KubernetesRunner, spec: RunSpec, sink: OutputSink):
+    """One run's pod: a cold one made for it, or a ``warm`` idle pod the pool gave it."""
+
+    def __init__(self, runner: KubernetesRunner, spec: RunSpec, sink: OutputSink, *, warm: dict | None = None):
         self.api, self.options, self.spec, self.sink = runner.api, runner.options, spec, sink
-        self.plan = manifests.sandbox_for(spec, self.options)
+        self.warm = warm is not None
+        self.plan = _plan_of(warm) if warm else manifests.sandbox_for(spec, self.options)
         file_bytes = spec.file_caps.total_bytes if spec.file_caps else 0
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes, file_bytes=file_bytes)
         self.lines = LogLines(self._decode)
@@ -177,15 +214,25 @@ class KubeSandbox(Sandbox):
         self.failure: status.Failure | None = None
         self.log_bytes = 0  # what the log took so far, as the kubelet counts it (framing included)
         self.gate = runner.start_gate
-        self._starting = True  # holds a place of the start gate
+        self._starting = not self.warm  # holds a place of the start gate
         self.start_ms: int | None = None
         self._lock = threading.Lock()
         self._log: LogStream | None = None
         self._backstop: threading.Timer | None = None
         self.created_at = time.monotonic()
-        self.watch = PodWatch(self.api, self._create())
+        self.watch = PodWatch(self.api, self._deliver(warm) if warm else self._create())
 
     # --- creating -----------------------------------------------------------------------
+
+    def _deliver(self, pod: dict) -> dict:
+        """The run, to the entry waiting in a claimed idle pod: its settings line over attach."""
+        line = pool_objects.settings_line(self.spec, self.options)
+        try:
+            attach.write_stdin(self.api, self.plan.name, manifests.CONTAINER, line)
+        except Exception as exc:
+            self._delete()
+            raise RunnerError(status.DELIVERY_FAILED.format(pod=self.plan.name, detail=describe(exc))) from exc
+        return pod
 
     def _create(self) -> dict:
         """The ConfigMap first, so that the kubelet never looks for a volume that is not there
@@ -396,7 +443,8 @@ class KubeSandbox(Sandbox):
         self._delete()
 
     def _delete(self) -> None:
-        for delete in (self.api.delete_pod, self.api.delete_config_map):
+        deletes = (self.api.delete_pod,) if self.warm else (self.api.delete_pod, self.api.delete_config_map)
+        for delete in deletes:
             try:
                 delete(self.plan.name)
             except Exception as exc:  # the reaper removes what is left
@@ -422,6 +470,7 @@ class KubeSandbox(Sandbox):
             start_ms=self.start_ms,
             runner="kubernetes",
             pod=self.plan.name,
+            warm=self.warm,
             node=(pod.get("spec") or {}).get("nodeName"),
         )
         return result
@@ -451,6 +500,12 @@ class KubeSandbox(Sandbox):
             return self.failure
         allowance = manifests.log_allowance_mb(self.spec.limits, self.spec.file_caps) * manifests.MIB
         return status.classify_pod(pod, gone=self.watch.gone, log_bytes=self.log_bytes, log_allowance=allowance)
+
+
+def _plan_of(pod: dict) -> manifests.Sandbox:
+    spec = pod["spec"]
+    uid, image = spec["securityContext"]["runAsUser"], spec["containers"][0]["image"]
+    return manifests.Sandbox(pod["metadata"]["name"], uid, image)
 
 
 def _start_error(error: Exception) -> RunnerError:

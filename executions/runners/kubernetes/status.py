@@ -9,6 +9,7 @@ of the whole container, deadline, eviction, a broken node).
 from __future__ import annotations
 
 import signal
+from datetime import datetime
 from typing import NamedTuple
 
 from executions.runners.base import ErrorType
@@ -21,6 +22,7 @@ CREATE_FAILED = "The sandbox pod could not be created: {error}"
 IMAGE_PULL_FAILED = "The runtime image {image} could not be pulled within {seconds:g}s: {detail}"
 IMAGE_INVALID = "The runtime image {image} cannot be used: {detail}"
 NOT_STARTED = "The sandbox pod did not start within {seconds:g}s: {detail}"
+DELIVERY_FAILED = "The run could not be delivered to the idle sandbox pod {pod}: {detail}"
 TOO_MANY_STARTING = "No sandbox pod could be started: {count} others were still starting after {seconds:g}s"
 DEADLINE_EXCEEDED = "The sandbox pod reached its Kubernetes deadline (activeDeadlineSeconds) and was stopped"
 HOST_TIMEOUT = "The sandbox did not end by itself and was deleted at the host deadline"
@@ -91,6 +93,16 @@ def container_state(pod: dict) -> tuple[str, dict]:
         if state.get(key) is not None:
             return key, state[key]
     return "", {}
+
+
+def created_at(item: dict) -> datetime:
+    return parse_time(item["metadata"]["creationTimestamp"])
+
+
+def parse_time(stamp: str | datetime) -> datetime:
+    if isinstance(stamp, datetime):
+        return stamp
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def phase(pod: dict) -> str:

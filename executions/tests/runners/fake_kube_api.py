@@ -17,6 +17,8 @@ with no capabilities, so an attack on the entry from the script is as real as in
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -24,6 +26,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,6 +53,7 @@ CONTAINER_START = (
     'exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --bounding-set=-all -- "${@:2}"'
 )
 
+PATCHABLE_METADATA = frozenset({"resourceVersion", "labels", "ownerReferences"})
 NODE_LOST_AFTER = 0.3  # seconds after its first output that a pod's node is lost (Run.node_lost_on_output)
 WAIT_STEP = 0.5  # streaming handlers re-check whether the server is closing this often
 
@@ -99,6 +103,8 @@ class FakeKubeApi:
         self.requests: list[tuple[str, str]] = []
         self.query_strings: list[tuple[str, str, str]] = []  # method, path, query
         self.created: list[dict] = []  # every object as the client sent it
+        self.patches: list[tuple[str, dict]] = []  # every patch of a pod that applied
+        self.attached: list[tuple[str, str, bytes]] = []  # pod, protocol, what came on stdin
         self.faults: list[Fault] = []
         self.log_cuts: list[LogCut] = []
         self.oldest_watchable = 0  # watches from an older resourceVersion get 410 Gone
@@ -215,6 +221,60 @@ class FakeKubeApi:
 
             threading.Timer(delete_after, taint_manager).start()
 
+    def patch_pod(self, name: str, patch: dict) -> tuple[int, str, str] | None:
+        """Apply a merge patch (None), or say why not: (status, reason, message)."""
+        with self.changed:
+            pod = self.pods.get(name)
+            if pod is None:
+                return 404, "NotFound", f'pods "{name}" not found'
+            metadata = patch.get("metadata") or {}
+            expected = metadata.get("resourceVersion")
+            if expected is not None and expected != pod["metadata"]["resourceVersion"]:
+                message = (
+                    f'Operation cannot be fulfilled on pods "{name}": the object has been modified; '
+                    "please apply your changes to the latest version and try again"
+                )
+                return 409, "Conflict", message
+            spec = patch.get("spec") or {}
+            if set(spec) - {"activeDeadlineSeconds"} or set(metadata) - {
+                "resourceVersion",
+                "labels",
+                "ownerReferences",
+            }:
+                return 422, "Invalid", f'Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields'
+            deadline = spec.get("activeDeadlineSeconds")
+            current = pod["spec"].get("activeDeadlineSeconds")
+            if deadline is not None and current is not None and deadline > current:
+                message = (
+                    f'Pod "{name}" is invalid: spec.activeDeadlineSeconds: Invalid value: {deadline}: '
+                    "must be less than or equal to previous value"
+                )
+                return 422, "Invalid", message
+            labels = dict(pod["metadata"].get("labels") or {})
+            for key, value in (metadata.get("labels") or {}).items():
+                labels.pop(key) if value is None else labels.__setitem__(key, value)
+            pod["metadata"]["labels"] = labels
+            if "ownerReferences" in metadata:
+                owners = metadata["ownerReferences"]
+                pod["metadata"].pop("ownerReferences", None) if owners is None else pod["metadata"].update(
+                    ownerReferences=owners
+                )
+            if deadline is not None:
+                pod["spec"]["activeDeadlineSeconds"] = deadline
+            self.patches.append((name, json.loads(json.dumps(patch))))
+            self._record("MODIFIED", pod)
+        return None
+
+    def collect_dependents(self, owner_uid: str) -> None:
+        """What the garbage collector does once an owner is gone: its pods are deleted."""
+        owned = [
+            name
+            for name, pod in list(self.pods.items())
+            if any(owner["uid"] == owner_uid for owner in pod["metadata"].get("ownerReferences") or [])
+        ]
+        for name in owned:
+            self.terminate_pod(name, self.pods[name]["spec"].get("terminationGracePeriodSeconds", 30))
+
     def delete_pod(self, name: str) -> bool:
         with self.changed:
             pod = self.pods.get(name)
@@ -281,6 +341,7 @@ class FakeKubeApi:
 PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
 POD = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")
 POD_LOG = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/log$")
+POD_ATTACH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/attach$")
 MAPS = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps$")
 MAP = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")
 
@@ -362,6 +423,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._status(404, "NotFound", f'pods "{name}" not found')
         self._json(200, pod)
 
+    def patch_pod(self, namespace, name, body):
+        """A JSON merge patch of labels, ownerReferences and activeDeadlineSeconds (which may only
+        go down), refused with 409 when it names a resourceVersion the pod no longer has."""
+        if self.headers.get("Content-Type") != "application/merge-patch+json":
+            return self._status(415, "UnsupportedMediaType", f"unsupported patch {self.headers.get('Content-Type')}")
+        problem = self.fake.patch_pod(name, body)
+        if problem is not None:
+            return self._status(*problem)
+        self._json(200, self.fake.pods[name])
+
     def list_pods(self, namespace, body):
         if self.query.get("watch") == "true":
             return self._watch()
@@ -408,10 +479,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.changed.notify_all()
         self._json(200, config_map)
 
+    def get_map(self, namespace, name, body):
+        config_map = self.fake.config_maps.get(name)
+        if config_map is None:
+            return self._status(404, "NotFound", f'configmaps "{name}" not found')
+        self._json(200, config_map)
+
     def delete_map(self, namespace, name, body):
         removed = self.fake.config_maps.pop(name, None)
         if removed is None:
             return self._status(404, "NotFound", f'configmaps "{name}" not found')
+        self.fake.collect_dependents(removed["metadata"]["uid"])
         self._json(200, removed)
 
     def list_maps(self, namespace, body):
@@ -516,6 +594,92 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
 
+    # --- attach: Kubernetes' stream protocol over a WebSocket ---
+
+    def pod_attach(self, namespace, name, body):
+        """What the API server and the kubelet do for ``pods/attach``: the container's stdin
+        (only what the sandboxes use) over a WebSocket speaking ``v5.channel.k8s.io`` (a
+        ``[255, 0]`` message closes stdin) or ``v4.channel.k8s.io``/``channel.k8s.io``
+        (closing the session does, as the container has stdinOnce). Every message starts
+        with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the error channel (a Status at the end)."""
+        pod = self.fake.pods.get(name)
+        if pod is None:
+            return self._status(404, "NotFound", f'pods "{name}" not found')
+        container = pod["spec"]["containers"][0]
+        if self.query.get("container", container["name"]) != container["name"]:
+            return self._status(400, "BadRequest", f"container {self.query['container']} is not valid for pod {name}")
+        if self.query.get("stdin") == "true" and not container.get("stdin"):
+            return self._status(400, "BadRequest", f"stdin is not enabled for container {container['name']}")
+        if _container_state(pod) != "running":
+            return self._status(400, "BadRequest", f'container "{container["name"]}" in pod "{name}" is not running')
+        if self.headers.get("Upgrade", "").lower() != "websocket":
+            return self._status(400, "BadRequest", "Upgrade request required")
+        offered = [each.strip() for each in self.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        protocol = next((each for each in STREAM_PROTOCOLS if each in offered), None)
+        if protocol is None:
+            return self._status(400, "BadRequest", f"none of the offered protocols {offered} is supported")
+        accept = base64.b64encode(hashlib.sha1(self.headers["Sec-WebSocket-Key"].encode() + WEBSOCKET_GUID).digest())
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept.decode())
+        self.send_header("Sec-WebSocket-Protocol", protocol)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        kubelet = self.fake.kubelets[name]
+        received = bytearray()
+        while (message := self._ws_message()) is not None:
+            if protocol == STREAM_PROTOCOLS[0] and message[:1] == b"\xff":
+                if message[1:2] == b"\x00":
+                    kubelet.close_stdin()
+                continue
+            if message[:1] == b"\x00" and len(message) > 1:
+                received += message[1:]
+                kubelet.write_stdin(message[1:])
+        self.fake.attached.append((name, protocol, bytes(received)))
+        if container.get("stdinOnce"):
+            kubelet.close_stdin()
+        success = json.dumps({"metadata": {}, "status": "Success"}).encode()
+        with contextlib.suppress(OSError):
+            self._ws_send(0x2, b"\x03" + success)
+            self._ws_send(0x8, struct.pack("!H", 1000))
+
+    def _ws_message(self) -> bytes | None:
+        """The next data message from the client (frames put together), or None at its close."""
+        message = bytearray()
+        while True:
+            header = self.rfile.read(2)
+            if len(header) < 2:
+                return None
+            fin, opcode, masked, length = header[0] & 0x80, header[0] & 0x0F, header[1] & 0x80, header[1] & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", self.rfile.read(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if masked else b"\0\0\0\0"
+            payload = bytes(byte ^ mask[i % 4] for i, byte in enumerate(self.rfile.read(length)))
+            if opcode == 0x8:
+                return None
+            if opcode == 0x9:
+                self._ws_send(0xA, payload)
+                continue
+            if opcode in (0x0, 0x1, 0x2):
+                message += payload
+                if fin:
+                    return bytes(message)
+
+    def _ws_send(self, opcode: int, payload: bytes) -> None:
+        size = len(payload)
+        if size < 126:
+            header = struct.pack("!BB", 0x80 | opcode, size)
+        elif size < 1 << 16:
+            header = struct.pack("!BBH", 0x80 | opcode, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+        self.wfile.write(header + payload)
+        self.wfile.flush()
+
     # --- writing ---
 
     def _json(self, code: int, obj: dict) -> None:
@@ -561,12 +725,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+# What the API server offers, best first (v5 from Kubernetes 1.30 on).
+STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
+WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
 ROUTES = [
     (PODS, {"POST": "create_pod", "GET": "list_pods"}),
-    (POD, {"GET": "get_pod", "DELETE": "delete_pod"}),
+    (POD, {"GET": "get_pod", "DELETE": "delete_pod", "PATCH": "patch_pod"}),
     (POD_LOG, {"GET": "pod_log"}),
+    (POD_ATTACH, {"GET": "pod_attach"}),
     (MAPS, {"POST": "create_map", "GET": "list_maps"}),
-    (MAP, {"DELETE": "delete_map", "PATCH": "patch_map"}),
+    (MAP, {"GET": "get_map", "DELETE": "delete_map", "PATCH": "patch_map"}),
 ]
 
 
@@ -677,6 +846,10 @@ class Kubelet(threading.Thread):
         # Where the pod's uid can reach (the test's own temporary directory is private to root).
         self.workdir = Path(tempfile.mkdtemp(prefix=f"fake-kubelet-{name[:20]}-"))
         self.workdir.chmod(0o711)
+        volumes = self.pod["spec"].get("volumes") or []
+        self.config_map = next((v["configMap"]["name"] for v in volumes if "configMap" in v), None)
+        self.stdin_open = bool(self.pod["spec"]["containers"][0].get("stdin"))
+        self._settings = bytearray()  # stdin until its first line, which names paths of the image
 
     def run(self) -> None:
         self.behaviour.play(self)
@@ -729,6 +902,8 @@ class Kubelet(threading.Thread):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def wait_for_config_map(self) -> bool:
+        if self.config_map is None:  # an idle pod of the warm pool: its run comes over attach
+            return True
         with self.api.changed:
             if self.name not in self.api.config_maps:  # a real kubelet: FailedMount, and retries
                 self.api.missing_volumes.append(self.name)
@@ -754,7 +929,7 @@ class Kubelet(threading.Thread):
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if self.stdin_open else subprocess.DEVNULL,
             cwd=work,
             start_new_session=True,
             env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment},
@@ -771,19 +946,59 @@ class Kubelet(threading.Thread):
         filter the runtime image bakes in."""
         files = self.workdir / "sandbox"
         files.mkdir(mode=0o755)
-        for key, value in self.api.config_maps[self.name]["binaryData"].items():
-            (files / key).write_bytes(base64.b64decode(value))
+        if self.config_map is not None:
+            for key, value in self.api.config_maps[self.config_map]["binaryData"].items():
+                (files / key).write_bytes(base64.b64decode(value))
+        elif AS_A_CONTAINER:  # an emptyDir, for the entry to write the run's files into
+            os.chown(files, self.uid, self.uid)
         image = self.workdir / "image"
         image.mkdir(mode=0o755)
         (image / "filter.bpf").write_bytes(seccomp.program())
         shutil.copy(ENTRY, image / "entry.py")
         _, _, _, _, *args = self.pod["spec"]["containers"][0]["command"]
-        # One uid runs every fake pod: RLIMIT_NPROC would count them all together.
-        args = [re.sub(r"^nproc=.*", "nproc=0", arg).replace("=/sandbox/", f"={files}/") for arg in args]
-        args = [f"filter={image}/filter.bpf" if arg.startswith("filter=") else arg for arg in args]
+        args = self._in_image(args)
         if not AS_A_CONTAINER:
             return [sys.executable, "-I", "-S", str(image / "entry.py"), *args], {}
         return self._container_command(image, args)
+
+    def _in_image(self, args: list[str]) -> list[str]:
+        """The entry's arguments with the image's paths as they are here (the ConfigMap's or
+        emptyDir's /sandbox, the filter) and no RLIMIT_NPROC: one uid runs every fake pod, which
+        would count them all together."""
+        files, image = self.workdir / "sandbox", self.workdir / "image"
+        args = [re.sub(r"^nproc=.*", "nproc=0", arg) for arg in args]
+        args = [re.sub(r"=/sandbox(?=/|$)", f"={files}", arg) for arg in args]
+        return [f"filter={image}/filter.bpf" if arg.startswith("filter=") else arg for arg in args]
+
+    def write_stdin(self, data: bytes) -> None:
+        """What an attach sent on its stdin channel; its first line is the entry's settings."""
+        if self._settings is not None:
+            self._settings += data
+            if b"\n" not in self._settings:
+                return
+            line, _, data = bytes(self._settings).partition(b"\n")
+            self._settings = None
+            data = " ".join(self._in_image(line.decode().split())).encode() + b"\n" + data
+        self._stdin().write(data)
+        self._stdin().flush()
+
+    def close_stdin(self) -> None:
+        """The attach that had stdin ended (the container says stdinOnce): stdin reaches its end."""
+        with self.lock:
+            if not self.stdin_open:
+                return
+            self.stdin_open = False
+        try:
+            if self._settings:
+                self._stdin().write(bytes(self._settings))  # a line cut short, as it came
+            self._stdin().close()
+        except OSError:  # the container is gone
+            pass
+
+    def _stdin(self):
+        if self.process is None or self.process.stdin is None:
+            raise OSError("the container is not running")
+        return self.process.stdin
 
     def _container_command(self, image: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
         interpreter = os.path.realpath(sys._base_executable)
@@ -875,6 +1090,7 @@ def _condition(pod: dict, kind: str, status: str, reason: str, message: str) -> 
 
 def _scheduled(pod: dict) -> None:
     pod["spec"]["nodeName"] = "fake-node-1"
+    pod["status"].setdefault("startTime", now())  # the kubelet took the pod (its deadline counts from here)
     _condition(pod, "PodScheduled", "True", "", "")
 
 

@@ -16,6 +16,8 @@ from executions.runners.base import ErrorType, Stream
 from executions.runners.kubernetes import status
 from executions.runners.kubernetes.client import load_api_client
 from executions.runners.kubernetes.runner import KubernetesRunner
+from executions.tests.runners.test_kubernetes_pool import SCENARIO_SHAPES, WarmOnly
+from executions.tests.runners.test_kubernetes_pool import tier as pool_tier
 from executions.tests.runners.test_kubernetes_scenarios import RunnerScenarios, run
 
 KUBECONFIG = os.environ.get("KUBECONFIG", "")
@@ -67,6 +69,18 @@ def runner(make_runner):
 
 class TestAgainstARealCluster(RunnerScenarios):
     pass
+
+
+class TestWarmPodsOnARealCluster(RunnerScenarios):
+    """The same scenarios, each run in an idle pod of the warm pool, delivered over attach."""
+
+    @pytest.fixture
+    def runner(self, make_runner):
+        shapes = [pool_tier(limits, caps) for limits, caps in SCENARIO_SHAPES]
+        warm = make_runner(pool=shapes, pool_owner="cluster-test")
+        warm.prepare()
+        yield WarmOnly(warm)
+        warm.close()
 
 
 def test_a_container_that_outgrows_its_memory_limit_fails_with_memory_limit(runner):

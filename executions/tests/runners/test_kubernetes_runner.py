@@ -21,10 +21,10 @@ from executions.runners.kubernetes import manifests as kube_manifests
 from executions.runners.kubernetes import runner as kube_runner
 from executions.runners.kubernetes import status
 from executions.runners.kubernetes.client import NO_CONFIG
-from executions.runners.kubernetes.runner import KubernetesRunner
 from executions.runners.outcome import Flag
 from executions.tests.runners import fake_kube_api
-from executions.tests.runners.fake_kube_api import Each, FakeKubeApi, Fault, LogCut, Run, Stuck
+from executions.tests.runners.conftest import IMAGE
+from executions.tests.runners.fake_kube_api import Each, Fault, LogCut, Run, Stuck
 from executions.tests.runners.test_kubernetes_scenarios import (
     RecordingSink,
     RunnerScenarios,
@@ -33,32 +33,6 @@ from executions.tests.runners.test_kubernetes_scenarios import (
     spec,
     validate_manifest,
 )
-
-IMAGE = "registry.example/runtime-python:test"
-
-
-@pytest.fixture
-def fake(tmp_path):
-    api = FakeKubeApi(tmp_path).start()
-    yield api
-    api.close()
-
-
-@pytest.fixture
-def make_runner(fake, tmp_path):
-    kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
-
-    def make(**options) -> KubernetesRunner:
-        defaults = {
-            "kubeconfig": str(kubeconfig),
-            "namespace": "sandbox",
-            "api_backoff": 0.01,
-            "runtime_images": {"python3.13": IMAGE},
-            "image_pull_timeout": 30,
-        }
-        return KubernetesRunner(**{**defaults, **options})
-
-    return make
 
 
 @pytest.fixture

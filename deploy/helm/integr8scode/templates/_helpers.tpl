@@ -243,7 +243,7 @@ securityContext:
     "cpu" (include "integr8scode.millicores" .Values.sandbox.cpuLimit | int64)
     "cpuRequest" (include "integr8scode.millicores" .Values.sandbox.cpuRequest | int64)
     "memory" $memory
-    "storage" (add $disk (include "integr8scode.logAllowanceMb" . | int64))
+    "storage" (add $disk (include "integr8scode.logAllowanceMb" . | int64) (ternary 2 0 (gt (len .Values.sandbox.pool) 0)))
     "overheadCpu" $overheadCpu
     "overheadMemory" $overheadMemory
   | toJson -}}
@@ -253,7 +253,9 @@ securityContext:
      rolling update (maxSurge 25%, rounded up). */}}
 {{- define "integr8scode.sandboxPods" -}}
 {{- $replicas := .Values.executor.replicas | int64 -}}
-{{- mul (add $replicas (div (add $replicas 3) 4)) (.Values.executor.concurrency | int64) -}}
+{{- $idle := 0 -}}
+{{- range $runtime, $count := .Values.sandbox.pool }}{{ $idle = add $idle (mul 2 ($count | int64)) }}{{ end -}}
+{{- mul (add $replicas (div (add $replicas 3) 4)) (add (.Values.executor.concurrency | int64) $idle) -}}
 {{- end -}}
 
 {{/* Where the sandbox pods go (the prepull DaemonSet too): (dict "ctx" $ "tolerations" list). */}}
