@@ -1,13 +1,14 @@
 """The warm pool: idle sandbox pods, per tier, kept ready by one thread and claimed one run each.
 
-The refill thread looks at the executor's idle pods every ``REFILL_INTERVAL`` (at once when a
-claim took one), deletes those made for another configuration (their shape key), past their
-TTL, ended, or that did not start within the image pull timeout, and creates what each tier
-lacks. A claim takes the oldest running idle pod of the run's tier with one merge patch that
-names the pod's resourceVersion: it applies only if nothing changed the pod since it was seen
-(409 otherwise, and the next one is tried), labels it with the execution, removes it from the
-executor's ownership and lowers its deadline to the run's. No pod serves two runs: a claimed
-pod is never idle again. No idle pod fitting: the run takes a cold pod (a miss).
+The refill thread looks at the executor's idle pods, as the runner's shared watch sees them,
+every ``REFILL_INTERVAL`` (at once when a claim took one), deletes those made for another
+configuration (their shape key), past their TTL, ended, or that did not start within the image
+pull timeout, and creates what each tier lacks. A claim takes the oldest running idle pod of
+the run's tier with one merge patch that names the pod's resourceVersion: it applies only if
+nothing changed the pod since it was seen (409 otherwise, and the next one is tried), labels it
+with the execution, removes it from the executor's ownership and lowers its deadline to the
+run's. No pod serves two runs: a claimed pod is never idle again. No idle pod fitting: the run
+takes a cold pod (a miss).
 
 The executor's owner ConfigMap is renewed every ``HEARTBEAT_SECONDS``; ``close`` deletes it,
 and with it (the garbage collector) the idle pods.
@@ -26,8 +27,9 @@ from kubernetes.client.exceptions import ApiException
 
 from executions import metrics
 from executions.runners.base import RunSpec
-from executions.runners.kubernetes import manifests, pool_objects, status
+from executions.runners.kubernetes import pool_objects, status
 from executions.runners.kubernetes.client import KubeApi, describe, is_not_found
+from executions.runners.kubernetes.informer import PodInformer
 from executions.runners.kubernetes.pool_objects import IDLE, OWNER_LABEL, POOL_LABEL, SHAPE_LABEL, Tier
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,12 @@ RECENTLY_CLAIMED = 256  # names kept to skip in a listing made before their clai
 
 
 class WarmPool:
-    def __init__(self, api: KubeApi, options: dict, *, identity: str | None = None):
-        self.api, self.options = api, options
+    def __init__(self, api: KubeApi, informer: PodInformer, options: dict, *, identity: str | None = None):
+        self.api, self.informer, self.options = api, informer, options
         self.identity = identity or pool_objects.identity_of(socket.gethostname(), os.getpid())
         self.tiers = {pool_objects.shape_key(tier, options): tier for tier in pool_objects.tiers_from(options)}
-        self.selector = f"{manifests.SANDBOX_SELECTOR},{POOL_LABEL}={IDLE},{OWNER_LABEL}={self.identity}"
         self._ready: dict[str, list[dict]] = {key: [] for key in self.tiers}
-        self._created: dict[str, float] = {}  # pods made and not seen running yet -> when (monotonic)
+        self._created: dict[str, tuple[str, float]] = {}  # made, not seen running yet -> tier key, when
         self._claimed: list[str] = []
         self._owner_uid: str | None = None
         self._renewed = 0.0
@@ -147,11 +148,19 @@ class WarmPool:
     def _refill(self) -> None:
         now = datetime.now(UTC)
         owner_uid = self._renew_owner(now)
-        pods = self.api.list_pods(self.selector)
+        if not self.informer.wait_synced(timeout=REFILL_INTERVAL * 10):
+            return  # the watch has not listed the pods yet: nothing to count on
+        pods = self.informer.pods(self._mine)
         with self._lock:
             claimed = set(self._claimed)
         ready: dict[str, list[dict]] = {key: [] for key in self.tiers}
         starting = dict.fromkeys(self.tiers, 0)
+        seen = {pod["metadata"]["name"] for pod in pods}
+        for name, (key, _) in list(self._created.items()):
+            if self.informer.get(name)[1]:
+                self._created.pop(name, None)  # gone before it ever ran
+            elif name not in seen and key in starting:
+                starting[key] += 1  # created, and not in the watch's view yet
         for pod in sorted(pods, key=lambda pod: pod["metadata"]["creationTimestamp"]):
             name, key = pod["metadata"]["name"], pod["metadata"]["labels"].get(SHAPE_LABEL)
             if name in claimed or pod["metadata"].get("deletionTimestamp"):
@@ -172,6 +181,10 @@ class WarmPool:
             metrics.pool_pods.labels(*labels, "ready").set(len(ready[key]))
             metrics.pool_pods.labels(*labels, "starting").set(starting[key])
 
+    def _mine(self, pod: dict) -> bool:
+        labels = pod["metadata"].get("labels") or {}
+        return labels.get(POOL_LABEL) == IDLE and labels.get(OWNER_LABEL) == self.identity
+
     def _spent(self, pod: dict, now: datetime) -> bool:
         """Past its TTL, ended, or not started within the image pull timeout."""
         age = (now - status.created_at(pod)).total_seconds()
@@ -182,15 +195,16 @@ class WarmPool:
     def _refilled(self, name: str, key: str) -> None:
         made = self._created.pop(name, None)
         if made is not None:
-            metrics.pool_refill_seconds.labels(self.tiers[key].runtime).observe(time.monotonic() - made)
+            metrics.pool_refill_seconds.labels(self.tiers[key].runtime).observe(time.monotonic() - made[1])
 
     def _create(self, tier: Tier, owner_uid: str) -> None:
         body = pool_objects.idle_pod(tier, self.options, identity=self.identity, owner_uid=owner_uid)
-        self._created[body["metadata"]["name"]] = time.monotonic()
+        name = body["metadata"]["name"]
+        self._created[name] = (body["metadata"]["labels"][SHAPE_LABEL], time.monotonic())
         try:
-            self.api.create_pod(body)
+            self.informer.observe(self.api.create_pod(body))
         except Exception:
-            self._created.pop(body["metadata"]["name"], None)
+            self._created.pop(name, None)
             raise
 
     def _renew_owner(self, now: datetime) -> str:

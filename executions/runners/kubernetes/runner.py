@@ -1,15 +1,16 @@
 """The Kubernetes runner: one pod per run, in a namespace kept for sandboxes.
 
-The pod (see ``manifests``) runs the shared sandbox entry as PID 1 of a hardened
-container; its script comes in a ConfigMap, created before the pod (so the kubelet never waits
-for it) and then made the pod's (so it goes with the pod). The runner follows the pod
-with a watch until its container starts, then streams the pod log, which carries the
-entry's framed records, into the sink as it is written. How the run ended is settled like
+The pod (see ``manifests``) runs the shared sandbox entry as PID 1 of a hardened container; its
+script comes in a ConfigMap, created before the pod (so the kubelet never waits for it) and
+then made the pod's (so it goes with the pod), or the run goes to an idle pod of the warm pool
+(``pool``) over attach. The runner follows the pod through its one shared watch of the sandbox
+namespace (``informer``) until its container starts, then streams the pod log, which carries
+the entry's framed records, into the sink as it is written. How the run ended is settled like
 the local runner's (``outcome.settle``): the container's terminated state, as the kubelet
-reports it, is the host's own view (its exit status, an OOM kill), checked against the
-entry's exit record; when the entry could not write one, the pod's status says why. The pod
-and the ConfigMap are deleted when the run ends or is stopped; ``reap`` removes what a
-crashed runner left behind.
+reports it, is the host's own view (its exit status, an OOM kill), checked against the entry's
+exit record; when the entry could not write one, the pod's status says why. The pod and the
+ConfigMap are deleted when the run ends or is stopped; ``reap`` removes what a crashed runner
+left behind.
 
 What fails for reasons of the cluster's (a pod left Pending past the start limit, a node lost
 or silent, a preemption, an eviction the script did not cause) is a ``system_error`` that
@@ -53,6 +54,7 @@ from executions.runners.kubernetes.client import (
     timed_out,
 )
 from executions.runners.kubernetes.follow import LogLines, LogStream, PodWatch
+from executions.runners.kubernetes.informer import PodInformer
 from executions.runners.kubernetes.pool import OWNER_STALE, WarmPool
 from executions.runners.outcome import HostView, settle
 from executions.runners.packages import DATA_SUFFIX, locked_packages
@@ -93,9 +95,10 @@ class KubernetesRunner(BaseRunner):
         super().__init__(**{**DEFAULT_OPTIONS, **options})
         self.api = KubeApi(self.options)
         self.start_gate = StartGate(self.options["max_starting"])
+        self.informer = PodInformer(self.api, manifests.SANDBOX_SELECTOR)
         self.pool = None
         if self.options["pool"]:
-            self.pool = WarmPool(self.api, self.options, identity=self.options["pool_owner"])
+            self.pool = WarmPool(self.api, self.informer, self.options, identity=self.options["pool_owner"])
 
     def prepare(self) -> None:
         if self.pool is not None:
@@ -104,6 +107,7 @@ class KubernetesRunner(BaseRunner):
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+        self.informer.stop()
 
     def runtimes(self) -> dict[str, RuntimeInfo]:
         """From the names: ``python3.13`` is CPython 3.13 alone, ``python3.13-data`` the same with
@@ -204,6 +208,7 @@ class KubeSandbox(Sandbox):
 
     def __init__(self, runner: KubernetesRunner, spec: RunSpec, sink: OutputSink, *, warm: dict | None = None):
         self.api, self.options, self.spec, self.sink = runner.api, runner.options, spec, sink
+        self.informer = runner.informer
         self.warm = warm is not None
         self.plan = _plan_of(warm) if warm else manifests.sandbox_for(spec, self.options)
         file_bytes = spec.file_caps.total_bytes if spec.file_caps else 0
@@ -220,7 +225,7 @@ class KubeSandbox(Sandbox):
         self._log: LogStream | None = None
         self._backstop: threading.Timer | None = None
         self.created_at = time.monotonic()
-        self.watch = PodWatch(self.api, self._deliver(warm) if warm else self._create())
+        self.watch = PodWatch(self.informer, self.api, self._deliver(warm) if warm else self._create())
 
     # --- creating -----------------------------------------------------------------------
 

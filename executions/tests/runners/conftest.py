@@ -20,6 +20,7 @@ def fake(tmp_path):
 @pytest.fixture
 def make_runner(fake, tmp_path):
     kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
+    made = []
 
     def make(**options) -> KubernetesRunner:
         defaults = {
@@ -29,6 +30,9 @@ def make_runner(fake, tmp_path):
             "runtime_images": {"python3.13": IMAGE},
             "image_pull_timeout": 30,
         }
-        return KubernetesRunner(**{**defaults, **options})
+        made.append(KubernetesRunner(**{**defaults, **options}))
+        return made[-1]
 
-    return make
+    yield make
+    for runner in made:  # their shared watches, and warm pools
+        runner.close()

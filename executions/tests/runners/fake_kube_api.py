@@ -108,6 +108,8 @@ class FakeKubeApi:
         self.faults: list[Fault] = []
         self.log_cuts: list[LogCut] = []
         self.oldest_watchable = 0  # watches from an older resourceVersion get 410 Gone
+        self.bookmarks = 0  # BOOKMARK events sent
+        self.watch_epoch = 0  # drop_watches ends the watches of earlier epochs
         self.kubelets: dict[str, Kubelet] = {}
         self.missing_volumes: list[str] = []  # pods whose kubelet looked for their ConfigMap in vain
         self.silent: set[str] = set()  # pods whose node stopped answering: their log requests hang
@@ -309,6 +311,12 @@ class FakeKubeApi:
         self.events.append((rv, kind, json.loads(json.dumps(pod))))
         self.changed.notify_all()
 
+    def drop_watches(self) -> None:
+        """End every open watch (what an API server restart does to them)."""
+        with self.changed:
+            self.watch_epoch += 1
+            self.changed.notify_all()
+
     def expire_watch_history(self) -> None:
         with self.changed:
             self.oldest_watchable = self.next_rv()
@@ -441,7 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             {
                 "kind": "PodList",
                 "apiVersion": "v1",
-                "metadata": {"resourceVersion": "1"},
+                "metadata": {"resourceVersion": str(self.fake.events[-1][0] if self.fake.events else 1)},
                 "items": _select(self.fake.pods, self.query.get("labelSelector")),
             },
         )
@@ -506,8 +514,14 @@ class _Handler(BaseHTTPRequestHandler):
     # --- watch ---
 
     def _watch(self):
+        """A watch of one pod (``fieldSelector=metadata.name=``) or of the pods a labelSelector
+        picks, from ``resourceVersion``; with ``allowWatchBookmarks=true`` a BOOKMARK (an object
+        with only its resourceVersion) whenever nothing else came for a while, as the API server
+        sends them. Too old a version: an ERROR event carrying a 410 Status, in a 200 stream."""
         name = self.query.get("fieldSelector", "").removeprefix("metadata.name=")
+        wanted = _selector(self.query.get("labelSelector"))
         since = int(self.query.get("resourceVersion") or 0)
+        bookmarks = self.query.get("allowWatchBookmarks") == "true"
         deadline = _deadline(float(self.query.get("timeoutSeconds") or 30))
         self._start_chunked("application/json")
         if since < self.fake.oldest_watchable:
@@ -521,24 +535,35 @@ class _Handler(BaseHTTPRequestHandler):
             }
             self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             return self._end_chunked()
-        while (events := self._events_after(since, name, deadline)) is not None:
+
+        def picked(pod: dict) -> bool:
+            if name:
+                return pod["metadata"]["name"] == name
+            return _matches(pod, wanted)
+
+        epoch = self.fake.watch_epoch
+        while (events := self._events_after(since, picked, deadline, bookmarks, epoch)) is not None:
             for rv, kind, pod in events:
                 since = rv
                 self._chunk(json.dumps({"type": kind, "object": pod}).encode() + b"\n")
         self._end_chunked()
 
-    def _events_after(self, since: int, name: str, deadline) -> list | None:
-        """New events for ``name``; None when the watch should end (its timeout, or closing)."""
+    def _events_after(self, since: int, picked, deadline, bookmarks: bool, epoch: int) -> list | None:
+        """New events of the pods ``picked``; a bookmark when there were none for a while and
+        bookmarks were asked for; None when the watch should end (its timeout, or closing)."""
         with self.fake.changed:
             while True:
-                events = [
-                    event for event in self.fake.events if event[0] > since and event[2]["metadata"]["name"] == name
-                ]
+                events = [event for event in self.fake.events if event[0] > since and picked(event[2])]
                 if events:
                     return events
-                if self.fake.closing or deadline() <= 0:
+                if self.fake.closing or deadline() <= 0 or self.fake.watch_epoch != epoch:
                     return None
-                self.fake.changed.wait(min(deadline(), WAIT_STEP))
+                if not self.fake.changed.wait(min(deadline(), WAIT_STEP)) and bookmarks:
+                    latest = self.fake.events[-1][0] if self.fake.events else since
+                    if latest >= since:
+                        self.fake.bookmarks += 1
+                        bookmark = {"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": str(latest)}}
+                        return [(latest, "BOOKMARK", bookmark)]
 
     # --- log ---
 
@@ -740,12 +765,17 @@ ROUTES = [
 
 
 def _select(objects: dict[str, dict], selector: str | None) -> list[dict]:
-    wanted = dict(pair.split("=", 1) for pair in selector.split(",")) if selector else {}
-    return [
-        obj
-        for obj in objects.values()
-        if all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
-    ]
+    wanted = _selector(selector)
+    return [obj for obj in list(objects.values()) if _matches(obj, wanted)]
+
+
+def _selector(selector: str | None) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in selector.split(",")) if selector else {}
+
+
+def _matches(obj: dict, wanted: dict[str, str]) -> bool:
+    labels = obj["metadata"].get("labels") or {}
+    return all(labels.get(key) == value for key, value in wanted.items())
 
 
 def _container_state(pod: dict) -> str:

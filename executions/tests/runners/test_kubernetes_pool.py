@@ -53,18 +53,14 @@ def tier(limits: Limits = LIMITS, file_caps: FileCaps | None = None, *, idle: in
 @pytest.fixture
 def make_warm(make_runner):
     """A runner with a warm pool of ``tiers`` (one idle python3.13 pod at LIMITS by default),
-    started as a dispatcher starts it, closed after the test."""
-    made = []
+    started as a dispatcher starts it (``make_runner`` closes it after the test)."""
 
     def make(*tiers: dict, **options) -> KubernetesRunner:
         runner = make_runner(pool=list(tiers) or [tier()], pool_owner="executor-1", **options)
         runner.prepare()
-        made.append(runner)
         return runner
 
-    yield make
-    for runner in made:
-        runner.close()
+    return make
 
 
 def ready(runner: KubernetesRunner, count: int = 1, *, key: str | None = None) -> None:
