@@ -13,6 +13,7 @@ toolchain this machine has, and their versions are read from the toolchain.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -20,7 +21,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from executions.runners.base import RuntimeInfo
+from executions.runners.base import Limits, RuntimeInfo
 
 SOURCE_DIR = "/sandbox"  # the job directory, read-only in the sandbox
 BUILD_DIR = "/tmp/build"  # in the scratch space: what a build makes, and toolchain caches
@@ -54,13 +55,39 @@ class Language:
     def source_path(self) -> str:
         return f"{SOURCE_DIR}/{self.source}"
 
-    def command(self, template: tuple[str, ...]) -> list[str]:
-        """A command as the sandbox runs it: placeholders filled in, the program by its path."""
+    def command(self, template: tuple[str, ...], *, resolve: bool = True) -> list[str]:
+        """A command as the sandbox runs it: placeholders filled in, the program by its path:
+        its real one on this machine (``resolve``: a link through /etc/alternatives leads
+        nowhere in a bubblewrap sandbox), else where Debian's package puts it (an image)."""
         argv = [part.format(source=self.source_path, build=BUILD_DIR) for part in template]
-        if not argv[0].startswith(BUILD_DIR):
-            # By its real path: a link through /etc/alternatives leads nowhere in a sandbox.
+        if argv[0].startswith(BUILD_DIR):
+            return argv
+        if resolve:
             argv[0] = os.path.realpath(shutil.which(argv[0]) or argv[0])
+        elif not argv[0].startswith("/"):
+            argv[0] = f"/usr/bin/{argv[0]}"
         return argv
+
+    def run_settings(self, *, resolve: bool = True) -> dict:
+        """The entry's settings that run the program (``run=``, ``env=``, its source)."""
+        environment = [f"{name}={value}" for name, value in self.environment.items()]
+        return {
+            "script": self.source_path,
+            "run": pack(self.command(self.run, resolve=resolve)),
+            "env": pack(environment),
+        }
+
+    def build_settings(self, caps: Limits, *, output_bytes: int, memory: int, resolve: bool = True) -> dict:
+        """The entry's settings that build it first, with the build's own limits (``caps``;
+        ``memory`` its address space in bytes, 0 where a cgroup bounds it)."""
+        return {
+            "build": pack(self.command(self.build, resolve=resolve)),
+            "build_dir": BUILD_DIR,
+            "build_wall": caps.wall_seconds,
+            "build_cpu": caps.cpu_seconds,
+            "build_memory": memory,
+            "build_output": min(caps.output_bytes, output_bytes),
+        }
 
     @functools.cached_property
     def tool(self) -> str | None:
@@ -77,10 +104,11 @@ class Language:
         found = re.search(self.version_pattern, probe.stdout + probe.stderr)
         return found.group(1) if found else "(unknown version)"
 
-    def info(self) -> RuntimeInfo:
+    def info(self, *, version: str | None = None) -> RuntimeInfo:
+        """What it offers; its version as this machine's toolchain reports it, unless given."""
         return RuntimeInfo(
             self.language,
-            self.installed_version,
+            version or self.installed_version,
             interactive=self.interactive,
             compiled=self.compiled,
             source_file=self.source,
@@ -327,6 +355,11 @@ LANGUAGES += (
         support={"node-globals.d.ts": NODE_GLOBALS},
     ),
 )
+
+
+def pack(values: list[str]) -> str:
+    """A list for the entry's settings (``run=``, ``build=``, ``env=``): base64 of NUL-separated."""
+    return base64.b64encode("\0".join(values).encode()).decode("ascii")
 
 
 def installed() -> dict[str, Language]:

@@ -95,6 +95,9 @@ DEFAULTS = {
     "build_output": str(64 * 1024),
     "build_wait": "",
     "build_dir": "",  # made (for the script's uid) before the build: where it writes
+    # "1": build and end there (exit 0 after a good build's C record): the program runs in
+    # another container of the same pod (Kubernetes: the build is its init container).
+    "build_only": "",
     "env": "",
     # A directory: the settings line's "put.<name>=<base64>" pairs are written there as files
     # before anything else (a runner that delivers the run over fd 0: a warm pod). Such a line
@@ -1165,6 +1168,8 @@ def main():
     typed = read_settings(args)
     if args["build"]:
         build(args)
+        if args["build_only"] == "1":
+            posix._exit(0)
     if args["build_wait"] == "1":
         typed = wait_for_go(typed)
         if args["stdin"] != "-":

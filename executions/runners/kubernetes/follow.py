@@ -25,6 +25,7 @@ class PodWatch:
         self.name = pod["metadata"]["name"]
         self._last = pod
         self._stopped = False
+        self.view: Callable[[dict], dict] = lambda pod: pod  # how the runner wants to see it
         informer.observe(pod)
 
     @property
@@ -32,7 +33,7 @@ class PodWatch:
         current, _ = self.informer.get(self.name)
         if current is not None:
             self._last = current
-        return self._last
+        return self.view(self._last)
 
     @property
     def gone(self) -> bool:

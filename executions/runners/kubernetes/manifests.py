@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import astuple, dataclass
 
+from executions.runners import languages
 from executions.runners.base import FileCaps, Limits, RunSpec
 from executions.runners.files import DEPTH_MAX, NAME_MAX_BYTES
 from executions.runners.packages import DATA_SUFFIX
@@ -25,6 +26,7 @@ SANDBOX_LABELS = {MANAGED_BY: "integr8scode", COMPONENT: "sandbox"}
 SANDBOX_SELECTOR = ",".join(f"{key}={value}" for key, value in SANDBOX_LABELS.items())
 
 CONTAINER = "sandbox"
+BUILD_CONTAINER = "build"  # a compiled language's init container
 SCRIPT_DIR = "/sandbox"
 SCRIPT_KEY, STDIN_KEY, FILES_KEY = "main.py", "stdin", "files"
 PACKAGES_DIR = "/opt/packages"  # where the data runtime's image keeps its packages
@@ -52,6 +54,10 @@ LOG_SLACK_MB = 1  # the S, U, T and X records, and rounding
 # (10001, 65532) and nobody (65534).
 USERNS_UIDS = (20000, 40000)
 OWNER_UID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+# A build's limits when a run names none (the server's COMPILE_LIMIT_* defaults).
+COMPILE_DEFAULTS = Limits(
+    wall_seconds=30, cpu_seconds=30, memory_mb=1024, processes=64, disk_mb=256, output_bytes=64 << 10
+)
 
 DEFAULT_OPTIONS = {
     "namespace": "integr8scode-sandbox",
@@ -112,8 +118,12 @@ def labels(spec: RunSpec) -> dict[str, str]:
 
 
 def run_files(spec: RunSpec) -> dict[str, str]:
-    """The run's files for ``SCRIPT_DIR``, name -> base64: its script, stdin and given files."""
-    data = {SCRIPT_KEY: _b64(spec.script)}
+    """The run's files for ``SCRIPT_DIR``, name -> base64: its script (as the language's source
+    file, with what its build needs of ours), stdin and given files."""
+    language = languages.by_runtime(spec.runtime)
+    data = {(language.source if language else SCRIPT_KEY): _b64(spec.script)}
+    if language:
+        data |= {name: _b64(content) for name, content in language.support.items()}
     if spec.stdin:
         data[STDIN_KEY] = _b64(spec.stdin)
     if spec.files:
@@ -161,9 +171,10 @@ def _metadata(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
 
 
 def _pod_spec(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
+    language = languages.by_runtime(spec.runtime)
     pod_spec = {
         "restartPolicy": "Never",
-        "activeDeadlineSeconds": active_deadline_seconds(spec.limits, options),
+        "activeDeadlineSeconds": active_deadline_seconds(spec.limits, options, compile_limits_of(spec)),
         "terminationGracePeriodSeconds": 0,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -172,6 +183,8 @@ def _pod_spec(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
         "containers": [_container(spec, sandbox, options)],
         "volumes": _volumes(spec, sandbox),
     }
+    if language and language.compiled:
+        pod_spec["initContainers"] = [_build_container(spec, sandbox, options, language)]
     optional = {
         "runtimeClassName": options["runtime_class"],
         "nodeSelector": options["node_selector"],
@@ -184,9 +197,18 @@ def _pod_spec(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
     return pod_spec | {key: value for key, value in optional.items() if value}
 
 
-def active_deadline_seconds(limits: Limits, options: dict) -> int:
-    # Counted by the kubelet from the pod's start, image pull included.
-    return math.ceil(options["image_pull_timeout"] + limits.wall_seconds + options["deadline_grace"])
+def active_deadline_seconds(limits: Limits, options: dict, compile_limits: Limits | None = None) -> int:
+    # Counted by the kubelet from the pod's start, image pull (and a build) included.
+    build = compile_limits.wall_seconds if compile_limits else 0
+    return math.ceil(options["image_pull_timeout"] + build + limits.wall_seconds + options["deadline_grace"])
+
+
+def compile_limits_of(spec: RunSpec) -> Limits | None:
+    """The build's limits, for a compiled language (None: nothing is built)."""
+    language = languages.by_runtime(spec.runtime)
+    if not (language and language.compiled):
+        return None
+    return spec.compile_limits or COMPILE_DEFAULTS
 
 
 def _pod_security(sandbox: Sandbox) -> dict:
@@ -223,6 +245,39 @@ def _container(spec: RunSpec, sandbox: Sandbox, options: dict) -> dict:
     }
 
 
+def _build_container(spec: RunSpec, sandbox: Sandbox, options: dict, language: languages.Language) -> dict:
+    """The build of a compiled language, before the program: the same container (image, mounts,
+    hardening) with the build's limits as its own resources, so the build's memory is never the
+    program's. What it builds goes to BUILD_DIR, in the /tmp emptyDir the program's container
+    shares; its log holds the build's messages and its C record."""
+    caps = compile_limits_of(spec)
+    container = _container(spec, sandbox, options)
+    entry = container["command"][:4]
+    build = language.build_settings(caps, output_bytes=spec.limits.output_bytes, memory=0, resolve=False)
+    args = {**_arg_dict(entry_args(spec, options)), **build, "build_only": 1}
+    storage = math.ceil(2 * build["build_output"] * logged_record_bytes(1) / MIB) + LOG_SLACK_MB
+    return container | {
+        "name": BUILD_CONTAINER,
+        "command": [*entry, *(f"{key}={value}" for key, value in args.items())],
+        "resources": {
+            "requests": {
+                "cpu": options["cpu_request"],
+                "memory": f"{caps.memory_mb}Mi",
+                "ephemeral-storage": f"{storage}Mi",
+            },
+            "limits": {
+                "cpu": options["cpu_limit"],
+                "memory": f"{caps.memory_mb}Mi",
+                "ephemeral-storage": f"{storage}Mi",
+            },
+        },
+    }
+
+
+def _arg_dict(args: list[str]) -> dict[str, str]:
+    return dict(arg.split("=", 1) for arg in args)
+
+
 def entry_args(spec: RunSpec, options: dict) -> list[str]:
     limits = spec.limits
     args = {
@@ -241,6 +296,11 @@ def entry_args(spec: RunSpec, options: dict) -> list[str]:
         "given": f"{SCRIPT_DIR}/{FILES_KEY}" if spec.files else "",
         "collect": ",".join(str(cap) for cap in astuple(spec.file_caps)) if spec.file_caps else "",
     }
+    language = languages.by_runtime(spec.runtime)
+    if language:
+        # Its command instead of a script in this interpreter, by the image's paths; the
+        # container's cgroup bounds memory (V8 and Go reserve far more address space than they use).
+        args |= language.run_settings(resolve=False) | {"memory": 0}
     return [f"{key}={value}" for key, value in args.items() if value != ""]
 
 
@@ -298,10 +358,7 @@ def _base64_len(size: int) -> int:
 
 
 def _volumes(spec: RunSpec, sandbox: Sandbox) -> list[dict]:
-    keys = [SCRIPT_KEY, *([STDIN_KEY] if spec.stdin else [])]
-    if spec.files:
-        keys += [FILES_KEY, *(_file_key(number) for number in range(len(spec.files)))]
-    items = [{"key": key, "path": key} for key in keys]
+    items = [{"key": key, "path": key} for key in run_files(spec)]
     scratch = {"sizeLimit": f"{spec.limits.disk_mb}Mi"}
     return [
         {"name": "script", "configMap": {"name": sandbox.name, "items": items, "defaultMode": 0o444}},

@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from executions.runners import languages
 from executions.runners.base import FileCaps, Limits, RunSpec
 from executions.runners.kubernetes import manifests, status
 
@@ -36,6 +37,7 @@ HEARTBEAT_ANNOTATION = "integr8scode.io/heartbeat"
 UNPACK_MB = 2  # the run's files as the entry writes them (a ConfigMap's 1 MiB, and slack)
 OWNER_GRACE = timedelta(minutes=1)
 SHAPE_BYTES = 5  # of the hash: 10 hex digits in a label
+COMPILED_NOT_POOLED = "{runtime} is compiled: its runs cannot wait in an idle pod (remove it from KUBERNETES_POOL)"
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,13 @@ class Tier:
 
 
 def tiers_from(options: dict) -> list[Tier]:
+    """The configured tiers; none of a compiled language (its build runs in the pod's init
+    container, before anything could wait for a run)."""
     tiers = []
     for item in options["pool"]:
+        language = languages.by_runtime(item["runtime"])
+        if language is not None and language.compiled:
+            raise ValueError(COMPILED_NOT_POOLED.format(runtime=item["runtime"]))
         caps = item.get("file_caps")
         tiers.append(Tier(item["runtime"], item["idle"], Limits(**item["limits"]), FileCaps(**caps) if caps else None))
     return tiers

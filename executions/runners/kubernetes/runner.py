@@ -28,10 +28,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from kubernetes.client.exceptions import ApiException
 
+from executions.runners import languages
 from executions.runners.base import (
     BaseRunner,
     ErrorType,
@@ -98,7 +100,10 @@ class KubernetesRunner(BaseRunner):
         self.informer = PodInformer(self.api, manifests.SANDBOX_SELECTOR)
         self.pool = None
         if self.options["pool"]:
-            self.pool = WarmPool(self.api, self.informer, self.options, identity=self.options["pool_owner"])
+            try:
+                self.pool = WarmPool(self.api, self.informer, self.options, identity=self.options["pool_owner"])
+            except ValueError as exc:
+                raise RunnerError(str(exc), permanent=True) from exc
 
     def prepare(self) -> None:
         if self.pool is not None:
@@ -112,7 +117,7 @@ class KubernetesRunner(BaseRunner):
     def runtimes(self) -> dict[str, RuntimeInfo]:
         """From the names: ``python3.13`` is CPython 3.13 alone, ``python3.13-data`` the same with
         the data runtime's locked packages (its image is built from that lock file)."""
-        return {name: _runtime_info(name) for name in self.options["runtime_images"]}
+        return {name: _runtime_info(name, image) for name, image in self.options["runtime_images"].items()}
 
     def isolation_of(self, runtime: str) -> str:
         """A pod, with the runtime class that runs it where one is set (gVisor's, typically)."""
@@ -211,6 +216,13 @@ class KubeSandbox(Sandbox):
         self.informer = runner.informer
         self.warm = warm is not None
         self.plan = _plan_of(warm) if warm else manifests.sandbox_for(spec, self.options)
+        # A compiled language is built first, in the pod's init container: followed as the run's
+        # container until its C record, then the program's container is.
+        self.compile_limits = manifests.compile_limits_of(spec)
+        self.container = manifests.BUILD_CONTAINER if self.compile_limits else manifests.CONTAINER
+        self.compile_ms: int | None = None
+        self._build_began: float | None = None
+        self._skip_start = False
         file_bytes = spec.file_caps.total_bytes if spec.file_caps else 0
         self.decoder = Decoder(output_bytes=spec.limits.output_bytes, file_bytes=file_bytes)
         self.lines = LogLines(self._decode)
@@ -226,6 +238,7 @@ class KubeSandbox(Sandbox):
         self._backstop: threading.Timer | None = None
         self.created_at = time.monotonic()
         self.watch = PodWatch(self.informer, self.api, self._deliver(warm) if warm else self._create())
+        self.watch.view = self._view
 
     # --- creating -----------------------------------------------------------------------
 
@@ -272,7 +285,12 @@ class KubeSandbox(Sandbox):
             self._started()
             if started:
                 self._arm_backstop()
+                self._time_build()
                 self._stream_log()
+                if self._built():
+                    self._to_program()
+                    if self._await_start():
+                        self._stream_log()
             return self._result()
         except Exception as exc:
             log.exception("following sandbox pod %s failed", self.plan.name)
@@ -298,8 +316,45 @@ class KubeSandbox(Sandbox):
             self.failure = status.start_failure(pod, image=self.plan.image, seconds=timeout)
         return False
 
+    def _view(self, pod: dict) -> dict:
+        """The pod as if the container followed now were its only one (the build's, first)."""
+        if self.container == manifests.CONTAINER:
+            return pod
+        state = pod.get("status") or {}
+        builds = [each for each in state.get("initContainerStatuses") or [] if each.get("name") == self.container]
+        return pod | {
+            "status": state | {"containerStatuses": [each | {"name": manifests.CONTAINER} for each in builds]}
+        }
+
+    def _time_build(self) -> None:
+        """compile_ms: the runner's clock from the build container seen running to its C record;
+        the kubelet's (whole seconds) when the build was over before the runner saw it run."""
+        if self.container != manifests.BUILD_CONTAINER:
+            return
+        kind, details = status.container_state(self.watch.pod)
+        if kind == "running":
+            self._build_began = time.monotonic()
+        elif kind == "terminated" and details.get("startedAt") and details.get("finishedAt"):
+            took = status.parse_time(details["finishedAt"]) - status.parse_time(details["startedAt"])
+            self.compile_ms = round(took.total_seconds() * 1000)
+
+    def _built(self) -> bool:
+        """The build ended well (its C record says so) and the program is yet to run."""
+        compiled = self.decoder.compiled
+        return self.container == manifests.BUILD_CONTAINER and bool(compiled and compiled.built) and not self._done()
+
+    def _to_program(self) -> None:
+        """From the build's container to the program's: its log from its start, less the start
+        record the decoder already had from the build."""
+        self.container = manifests.CONTAINER
+        self.lines = LogLines(self._decode)
+        self.log_bytes = 0
+        self._skip_start = True
+        self.created_at = time.monotonic()  # the program's container starts from now
+
     def _arm_backstop(self) -> None:
-        delay = self.spec.limits.wall_seconds + self.options["host_grace"]
+        build = self.compile_limits.wall_seconds if self.compile_limits else 0
+        delay = build + self.spec.limits.wall_seconds + self.options["host_grace"]
         self._backstop = threading.Timer(delay, self._backstop_fire)
         self._backstop.daemon = True
         self._backstop.start()
@@ -327,7 +382,7 @@ class KubeSandbox(Sandbox):
         if self.watch.gone or status.is_finished(pod):
             return None  # the log says the rest
         try:
-            self.api.probe_log(self.plan.name, manifests.CONTAINER, timeout=self.options["probe_timeout"])
+            self.api.probe_log(self.plan.name, self.container, timeout=self.options["probe_timeout"])
         except Exception as exc:
             if isinstance(exc, ApiException) and not is_retryable(exc):
                 return None
@@ -375,9 +430,7 @@ class KubeSandbox(Sandbox):
         """Read the log until it ends: ENDED, BROKE (the connection broke rather than ended) or
         STALLED (nothing came for ``log_idle_timeout``)."""
         try:
-            stream = LogStream(
-                self.api, self.plan.name, manifests.CONTAINER, idle_timeout=self.options["log_idle_timeout"]
-            )
+            stream = LogStream(self.api, self.plan.name, self.container, idle_timeout=self.options["log_idle_timeout"])
         except ApiException as exc:
             if is_retryable(exc) or exc.status in (400, 404):  # 400: not started yet, or gone
                 return BROKE
@@ -411,6 +464,9 @@ class KubeSandbox(Sandbox):
                 self._log = None
 
     def _done_reading(self) -> bool:
+        return self._done() or (self.container == manifests.BUILD_CONTAINER and self.decoder.compiled is not None)
+
+    def _done(self) -> bool:
         return (
             self.decoder.exit is not None
             or self.stopped_as is not None
@@ -421,11 +477,17 @@ class KubeSandbox(Sandbox):
 
     def _decode(self, data: bytes) -> None:
         self.log_bytes += len(data) + manifests.LOG_LINE_FRAMING
-        had_started = self.decoder.started
+        if self._skip_start and data.startswith(b"S "):
+            self._skip_start = False
+            return
+        had_started, had_compiled = self.decoder.started, self.decoder.compiled is not None
         for stream, text in self.decoder.feed(data):
             self.sink.write(stream, text)
+        now = time.monotonic()
         if self.decoder.started and not had_started:
-            self.start_ms = round((time.monotonic() - self.created_at) * 1000)
+            self.start_ms = round((now - self.created_at) * 1000)
+        if self.decoder.compiled is not None and not had_compiled and self._build_began is not None:
+            self.compile_ms = round((now - self._build_began) * 1000)
 
     def _overflowed(self) -> bool:
         return any(self.decoder.overflowed.values())
@@ -471,6 +533,8 @@ class KubeSandbox(Sandbox):
             result.infrastructure, result.retryable = failure.infrastructure, failure.retryable
         if self.decoder.violation is None:
             result.files, result.files_truncated = files, self.decoder.files_truncated or left_out
+        if self.compile_limits is not None:
+            result.compile_ms = self.compile_ms
         result.extra.update(
             start_ms=self.start_ms,
             runner="kubernetes",
@@ -493,10 +557,14 @@ class KubeSandbox(Sandbox):
         ended = kind == "terminated" and self.stopped_as is None and not self.backstop_fired
         return HostView(
             status=details.get("exitCode") if ended and isinstance(details.get("exitCode"), int) else None,
-            memory_exhausted=status.memory_exhausted(pod, self.decoder.exit, memory_mb=self.spec.limits.memory_mb),
+            memory_exhausted=status.memory_exhausted(pod, self.decoder.exit, memory_mb=self._memory_mb()),
             stopped_as=self.stopped_as,
             backstop_fired=self.backstop_fired,
         )
+
+    def _memory_mb(self) -> int:
+        building = self.container == manifests.BUILD_CONTAINER and self.compile_limits
+        return self.compile_limits.memory_mb if building else self.spec.limits.memory_mb
 
     def _no_record(self, pod: dict) -> status.Failure:
         if self.backstop_fired:
@@ -524,9 +592,20 @@ def _is_permanent(error: Exception) -> bool:
     return error.status in (400, 401, 403, 404, 422) and not quota
 
 
-def _runtime_info(name: str) -> RuntimeInfo:
-    version = name.removeprefix("python").removesuffix(DATA_SUFFIX)
+def _runtime_info(name: str, image: str) -> RuntimeInfo:
     # Not interactive: a pod's stdin would need an attach stream per run, kept open across
     # dispatcher restarts (see docs/architecture.md, "Interactive runs").
+    language = languages.by_runtime(name)
+    if language is not None:
+        # Its toolchain is in the image, not here: its version is the image's tag (the
+        # workflow tags each language's image with the version its toolchain reports).
+        return replace(language.info(version=image_tag(image)), interactive=False)
+    version = name.removeprefix("python").removesuffix(DATA_SUFFIX)
     packages = locked_packages() if name.endswith(DATA_SUFFIX) else {}
     return RuntimeInfo("python", version, packages, interactive=False)
+
+
+def image_tag(image: str) -> str:
+    """``registry:5000/repo/name:tag@sha256:...`` -> ``tag`` ("latest" when there is none)."""
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"

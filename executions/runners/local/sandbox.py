@@ -6,7 +6,6 @@ the scratch space's fullness; see ``outcome.settle``), and the clean-up."""
 
 from __future__ import annotations
 
-import base64
 import os
 import select
 import threading
@@ -17,7 +16,7 @@ from typing import Protocol
 
 from executions.runners.base import ErrorType, OutputSink, RunResult, RunSpec, Sandbox
 from executions.runners.files import collect, reported_by
-from executions.runners.languages import BUILD_DIR, Language
+from executions.runners.languages import Language
 from executions.runners.local import cgroups
 from executions.runners.local.launcher import Isolation, Launcher
 from executions.runners.local.scratch import GIVEN_LIST, JOB_FILES
@@ -152,21 +151,13 @@ class LocalSandbox(Sandbox):
         """The language's commands for the entry. Its address space is not capped where a
         cgroup bounds memory (V8 and Go reserve far more than they use)."""
         language, caps = self.language, self.compile_limits
-        environment = [f"{name}={value}" for name, value in language.environment.items()]
-        settings = {"script": language.source_path, "run": _packed(language.command(language.run))}
-        settings["env"] = _packed(environment)
+        settings = language.run_settings()
         if self.cgroup is not None:
             settings["memory"] = 0
         if language.compiled:
-            settings.update(
-                build=_packed(language.command(language.build)),
-                build_dir=BUILD_DIR,
-                build_wall=caps.wall_seconds,
-                build_cpu=caps.cpu_seconds,
-                build_memory=0 if self.cgroup is not None else caps.memory_mb << 20,
-                build_output=min(caps.output_bytes, self.limits.output_bytes),
-                build_wait=1,
-            )
+            memory = 0 if self.cgroup is not None else caps.memory_mb << 20
+            settings |= language.build_settings(caps, output_bytes=self.limits.output_bytes, memory=memory)
+            settings["build_wait"] = 1
         return settings
 
     # --- following --------------------------------------------------------------------
@@ -399,11 +390,6 @@ class LocalSandbox(Sandbox):
             return ErrorType.TIMEOUT, HOST_TIMEOUT
         detail = self.bwrap_stderr.decode(errors="replace").strip() or _exit_detail(self.proc.returncode)
         return ErrorType.SYSTEM_ERROR, SANDBOX_BROKE.format(detail=detail)
-
-
-def _packed(values: list[str]) -> str:
-    """A list as the entry reads it (``run=``, ``build=``, ``env=``): NUL-separated, base64."""
-    return base64.b64encode("\0".join(values).encode()).decode()
 
 
 def _tree_cpu_ns(pid: int) -> int:

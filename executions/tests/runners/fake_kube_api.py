@@ -53,6 +53,7 @@ CONTAINER_START = (
     'exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all --bounding-set=-all -- "${@:2}"'
 )
 
+PACKED_ARGS = ("run", "build", "env")  # the entry's lists: base64 of NUL-separated strings
 PATCHABLE_METADATA = frozenset({"resourceVersion", "labels", "ownerReferences"})
 NODE_LOST_AFTER = 0.3  # seconds after its first output that a pod's node is lost (Run.node_lost_on_output)
 WAIT_STEP = 0.5  # streaming handlers re-check whether the server is closing this often
@@ -99,7 +100,8 @@ class FakeKubeApi:
         self.pods: dict[str, dict] = {}
         self.config_maps: dict[str, dict] = {}
         self.events: list[tuple[int, str, dict]] = []
-        self.logs: dict[str, PodLog] = {}
+        self.logs: dict[str, PodLog] = {}  # each pod's (main) container's log
+        self.init_logs: dict[tuple[str, str], PodLog] = {}  # (pod, init container) -> its log
         self.requests: list[tuple[str, str]] = []
         self.query_strings: list[tuple[str, str, str]] = []  # method, path, query
         self.created: list[dict] = []  # every object as the client sent it
@@ -285,6 +287,8 @@ class FakeKubeApi:
             self._record("DELETED", pod)
             del self.pods[name]
             self.logs[name].closed = True
+            for (pod_name, _), log in self.init_logs.items():
+                log.closed = log.closed or pod_name == name
             uid = pod["metadata"]["uid"]
             for cm_name, cm in list(self.config_maps.items()):  # what the API server's GC does
                 if any(owner["uid"] == uid for owner in cm["metadata"].get("ownerReferences", [])):
@@ -294,9 +298,9 @@ class FakeKubeApi:
             kubelet.kill()
         return True
 
-    def append_log(self, name: str, data: bytes, *, close: bool = False) -> None:
+    def append_log(self, name: str, data: bytes, *, close: bool = False, container: str | None = None) -> None:
         with self.changed:
-            log = self.logs[name]
+            log = self.init_logs.setdefault((name, container), PodLog()) if container else self.logs[name]
             log.data += data
             log.closed = log.closed or close
             self.changed.notify_all()
@@ -573,11 +577,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._status(404, "NotFound", f'pods "{name}" not found')
         if name in self.fake.silent:  # the API server waits for a kubelet that does not answer
             return self._hang()
-        state = _container_state(pod)
+        container = self.query.get("container", pod["spec"]["containers"][0]["name"])
+        inits = [each["name"] for each in pod["spec"].get("initContainers") or []]
+        state = _init_state(pod, container) if container in inits else _container_state(pod)
         if state not in ("running", "terminated"):
-            message = f'container "sandbox" in pod "{name}" is waiting to start: ContainerCreating'
+            waiting = "PodInitializing" if inits and container not in inits else "ContainerCreating"
+            message = f'container "{container}" in pod "{name}" is waiting to start: {waiting}'
             return self._status(400, "BadRequest", message)
-        self._stream_log(self.fake.logs[name], self.fake.take_log_cut(), self.query.get("follow") == "true")
+        log = (
+            self.fake.init_logs.setdefault((name, container), PodLog()) if container in inits else self.fake.logs[name]
+        )
+        self._stream_log(log, self.fake.take_log_cut(), self.query.get("follow") == "true")
 
     def _stream_log(self, log: PodLog, cut: LogCut | None, follow: bool) -> None:
         self._start_chunked("text/plain")
@@ -885,6 +895,9 @@ class Kubelet(threading.Thread):
         self.behaviour.play(self)
 
     def run_command(self, behaviour: Run) -> None:
+        for init in self.pod["spec"].get("initContainers") or []:
+            if not self._run_init(init):
+                return
         with self.lock:
             if self.killed.is_set():
                 return
@@ -901,6 +914,31 @@ class Kubelet(threading.Thread):
         self.api.update_pod(self.name, lambda pod: _terminated(pod, code, self.ended_by))
         if self.api.pods.get(self.name, {}).get("metadata", {}).get("deletionTimestamp"):
             self._confirm_deletion()
+
+    def _run_init(self, container: dict) -> bool:
+        """An init container, to its end, as the kubelet runs them: in order, before the
+        containers; one that fails fails the pod (restartPolicy Never), the rest never start."""
+        name = container["name"]
+        with self.lock:
+            if self.killed.is_set():
+                return False
+            self.process = self._popen(container, stdin=False)
+        started = now()
+        self.api.update_pod(self.name, lambda pod: _init(pod, name, {"running": {"startedAt": started}}))
+        while data := os.read(self.process.stdout.fileno(), 65536):
+            self.api.append_log(self.name, data, container=name)
+        code = self.process.wait()
+        self.api.append_log(self.name, b"", close=True, container=name)
+        if self.lost:
+            return False
+        if self.killed.is_set():  # deleted while it ran
+            if self.api.pods.get(self.name, {}).get("metadata", {}).get("deletionTimestamp"):
+                self._confirm_deletion()
+            return False
+        reason = "Completed" if code == 0 else "Error"
+        ended = {"terminated": {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": now()}}
+        self.api.update_pod(self.name, lambda pod: _init(pod, name, ended, failed=code != 0))
+        return code == 0
 
     def stop_for_deletion(self) -> None:
         """The pod is being deleted: the container is stopped (the entry, PID 1, ignores SIGTERM:
@@ -948,33 +986,41 @@ class Kubelet(threading.Thread):
         self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Pending"))
 
     def _spawn(self) -> None:
-        command, environment = self._local_command()
-        scratch, work = self.workdir / "tmp", self.workdir / "work"  # the pod's two emptyDirs
+        self.process = self._popen(self.pod["spec"]["containers"][0], stdin=self.stdin_open)
+        state = {"running": {"startedAt": now()}}
+        self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Running", ready=True))
+
+    def _popen(self, container: dict, *, stdin: bool) -> subprocess.Popen:
+        command, environment = self._local_command(container)
+        scratch, work = self.workdir / "tmp", self.workdir / "work"  # the pod's two emptyDirs, shared
         for directory in (scratch, work):
-            directory.mkdir(mode=0o700)
-            if AS_A_CONTAINER:
-                os.chown(directory, self.uid, self.uid)
-        assert self.pod["spec"]["containers"][0]["workingDir"] == "/work"
-        self.process = subprocess.Popen(
+            if not directory.exists():
+                directory.mkdir(mode=0o700)
+                if AS_A_CONTAINER:
+                    os.chown(directory, self.uid, self.uid)
+        assert container["workingDir"] == "/work"
+        return subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.PIPE if self.stdin_open else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             cwd=work,
             start_new_session=True,
-            env={"HOME": str(scratch), "LANG": "C.UTF-8", **environment},
+            # The container's environment, its /tmp (HOME) as it is here.
+            env={**{e["name"]: e["value"] for e in container.get("env") or []}, "HOME": str(scratch), **environment},
         )
-        state = {"running": {"startedAt": now()}}
-        self.api.update_pod(self.name, lambda pod: _container(pod, state, phase="Running", ready=True))
 
     @property
     def uid(self) -> int:
         return self.pod["spec"]["securityContext"]["runAsUser"]
 
-    def _local_command(self) -> tuple[list[str], dict[str, str]]:
+    def _local_command(self, container: dict) -> tuple[list[str], dict[str, str]]:
         """The pod's command, with this interpreter, the ConfigMap's files in a directory and the
         filter the runtime image bakes in."""
         files = self.workdir / "sandbox"
+        if files.exists():  # made for an init container before
+            _, _, _, _, *args = container["command"]
+            return self._with_runtime(self.workdir / "image", self._in_image(args))
         files.mkdir(mode=0o755)
         if self.config_map is not None:
             for key, value in self.api.config_maps[self.config_map]["binaryData"].items():
@@ -985,8 +1031,10 @@ class Kubelet(threading.Thread):
         image.mkdir(mode=0o755)
         (image / "filter.bpf").write_bytes(seccomp.program())
         shutil.copy(ENTRY, image / "entry.py")
-        _, _, _, _, *args = self.pod["spec"]["containers"][0]["command"]
-        args = self._in_image(args)
+        _, _, _, _, *args = container["command"]
+        return self._with_runtime(image, self._in_image(args))
+
+    def _with_runtime(self, image: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
         if not AS_A_CONTAINER:
             return [sys.executable, "-I", "-S", str(image / "entry.py"), *args], {}
         return self._container_command(image, args)
@@ -996,8 +1044,13 @@ class Kubelet(threading.Thread):
         emptyDir's /sandbox, the filter) and no RLIMIT_NPROC: one uid runs every fake pod, which
         would count them all together."""
         files, image = self.workdir / "sandbox", self.workdir / "image"
+
+        def here(text: str) -> str:
+            text = re.sub(r"(^|=)/sandbox(?=/|$)", rf"\g<1>{files}", text)
+            return re.sub(r"(^|=)/tmp/build(?=/|$)", rf"\g<1>{self.workdir}/tmp/build", text)
+
         args = [re.sub(r"^nproc=.*", "nproc=0", arg) for arg in args]
-        args = [re.sub(r"=/sandbox(?=/|$)", f"={files}", arg) for arg in args]
+        args = [_repacked(arg, here) if arg.split("=", 1)[0] in PACKED_ARGS else here(arg) for arg in args]
         return [f"filter={image}/filter.bpf" if arg.startswith("filter=") else arg for arg in args]
 
     def write_stdin(self, data: bytes) -> None:
@@ -1034,7 +1087,7 @@ class Kubelet(threading.Thread):
         interpreter = os.path.realpath(sys._base_executable)
         prefix = os.path.dirname(os.path.dirname(interpreter))
         runtime = image / "runtime"
-        runtime.mkdir()
+        runtime.mkdir(exist_ok=True)  # one per pod: its init containers' and its container's mount point
         python = str(runtime / os.path.relpath(interpreter, prefix))
         start = [
             "unshare",
@@ -1099,6 +1152,27 @@ def _container(pod: dict, state: dict, *, phase: str, ready: bool = False) -> No
             }
         ],
     )
+
+
+def _repacked(arg: str, change) -> str:
+    key, _, value = arg.partition("=")
+    parts = base64.b64decode(value).decode().split("\0") if value else []
+    return f"{key}=" + base64.b64encode("\0".join(change(part) for part in parts).encode()).decode()
+
+
+def _init_state(pod: dict, name: str) -> str:
+    statuses = [each for each in pod["status"].get("initContainerStatuses") or [] if each["name"] == name]
+    return next(iter(statuses[0].get("state") or {}), "") if statuses else ""
+
+
+def _init(pod: dict, name: str, state: dict, *, failed: bool = False) -> None:
+    """An init container's status; while they run the pod is Pending and its containers wait."""
+    spec = next(each for each in pod["spec"]["initContainers"] if each["name"] == name)
+    entry = {"name": name, "image": spec["image"], "imageID": "", "ready": False, "restartCount": 0, "state": state}
+    others = [each for each in pod["status"].get("initContainerStatuses") or [] if each["name"] != name]
+    waiting = {"waiting": {"reason": "PodInitializing"}}
+    _container(pod, waiting, phase="Failed" if failed else "Pending")
+    pod["status"]["initContainerStatuses"] = [*others, entry]
 
 
 def _terminated(pod: dict, code: int, ended_by: tuple[str, str, str] | None) -> None:
