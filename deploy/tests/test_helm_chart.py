@@ -388,12 +388,13 @@ def runner_options(values: dict, tmp_path) -> dict:
     environment = {**os.environ, **data, **secrets, "VAR_DIR": str(tmp_path)}
     code = (
         "import json, integr8scode.settings as s; print(json.dumps([s.EXECUTION_RUNNER, s.EXECUTION_LIMITS,"
-        " s.RUNTIME_EXECUTION_LIMITS, s.OUTPUT_FILE_CAPS, s.EXECUTOR_PROBE_DIR]))"
+        " s.RUNTIME_EXECUTION_LIMITS, s.OUTPUT_FILE_CAPS, s.EXECUTOR_PROBE_DIR, s.COMPILE_LIMITS]))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    runner, limits, runtime_limits, file_caps, probe_dir = json.loads(done.stdout)
+    runner, limits, runtime_limits, file_caps, probe_dir, compile_limits = json.loads(done.stdout)
     return {
+        "compile_limits": compile_limits,
         "options": {**kube_manifests.DEFAULT_OPTIONS, **runner["OPTIONS"]},
         "limits": limits,
         "runtime_limits": runtime_limits,
@@ -428,14 +429,17 @@ def millicores(quantity: str) -> int:
 def sandbox_resources(values: dict, tmp_path) -> list[dict]:
     """The container resources of a sandbox pod at the caps, for every runtime the values offer,
     as the runner computes them with the configuration the chart gives."""
-    from executions.runners.base import FileCaps, Limits
+    from executions.runners.base import FileCaps, Limits, RunSpec
 
     loaded = runner_options(values, tmp_path)
     caps = FileCaps(**loaded["file_caps"])
     found = []
     for runtime in loaded["options"]["runtime_images"]:
-        limits = {**loaded["limits"], **loaded["runtime_limits"].get(runtime, {})}
-        found.append(kube_manifests.resources(Limits(**limits), loaded["options"], caps))
+        limits = Limits(**{**loaded["limits"], **loaded["runtime_limits"].get(runtime, {})})
+        run = RunSpec("x", "", "", runtime, limits, file_caps=caps, compile_limits=Limits(**loaded["compile_limits"]))
+        options = {**kube_manifests.DEFAULT_OPTIONS, **loaded["options"]}
+        pod = kube_manifests.pod(run, kube_manifests.sandbox_for(run, options), options)
+        found += [c["resources"] for c in pod["spec"]["containers"] + pod["spec"].get("initContainers", [])]
     options = {**loaded["options"], "pool_ttl": 600}
     for tier in pool_objects.tiers_from({"pool": loaded["options"].get("pool", [])}):
         idle = pool_objects.idle_pod(tier, options, identity="executor", owner_uid=kube_manifests.OWNER_UID_PLACEHOLDER)
@@ -450,6 +454,14 @@ BUDGETS = {
         "executor": {"replicas": 5, "concurrency": 12},
         "sandbox": {"cpuLimit": "1500m", "runtimeClass": {"name": "gvisor", "create": True}},
         "config": {"limits": {"outputBytes": 4 << 20, "memoryMb": 256, "diskMb": 32}, "filesOut": {"maxCount": 3}},
+    },
+    "compiled languages": {
+        **MINIMAL,
+        "runtimes": [
+            {"name": "python3.13", "image": "py:3.13"},
+            {"name": "c", "image": "runtime-c:12.2.0"},
+            {"name": "javascript", "image": "runtime-javascript:18.19.0"},
+        ],
     },
     "a warm pool": {**MINIMAL, "sandbox": {"pool": {"python3.13": 2, "python3.13-data": 1}}},
     "no files, no data runtime": {
@@ -527,6 +539,14 @@ def test_a_warm_pool_gets_the_claim_and_the_attach_and_nothing_broader(tmp_path)
     for tier in tiers:
         owner = kube_manifests.OWNER_UID_PLACEHOLDER
         validate_manifest(pool_objects.idle_pod(tier, options, identity="executor-1", owner_uid=owner))
+
+
+def test_the_chart_knows_which_runtimes_are_compiled():
+    from executions.runners.languages import LANGUAGES
+
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text()
+    listed = helpers.split('define "integr8scode.compiledRuntimes" -}}')[1].split("{{")[0].split()
+    assert sorted(listed) == sorted(language.runtime for language in LANGUAGES if language.compiled)
 
 
 def test_quota_and_limit_range_entries_can_be_replaced_or_turned_off():

@@ -16,6 +16,7 @@ from executions.runners.base import ErrorType, Stream
 from executions.runners.kubernetes import status
 from executions.runners.kubernetes.client import load_api_client
 from executions.runners.kubernetes.runner import KubernetesRunner
+from executions.tests.runners.test_kubernetes_languages import HELLO_C, run_in
 from executions.tests.runners.test_kubernetes_pool import SCENARIO_SHAPES, WarmOnly
 from executions.tests.runners.test_kubernetes_pool import tier as pool_tier
 from executions.tests.runners.test_kubernetes_scenarios import RunnerScenarios, run
@@ -24,6 +25,8 @@ KUBECONFIG = os.environ.get("KUBECONFIG", "")
 NAMESPACE = os.environ.get("KUBERNETES_NAMESPACE", "integr8scode-sandbox")
 RUNTIME_IMAGE = os.environ.get("INTEGR8SCODE_TEST_RUNTIME_IMAGE", "integr8scode/runtime-python:3.13")
 PULL_POLICY = os.environ.get("INTEGR8SCODE_TEST_PULL_POLICY", "IfNotPresent")
+# Other languages' images loaded into the cluster, "c=image,javascript=image" (the CI's kind job).
+LANGUAGE_IMAGES = os.environ.get("INTEGR8SCODE_TEST_LANGUAGE_IMAGES", "")
 # Only where the CNI enforces NetworkPolicies (kind >= 0.24, Calico, Cilium...).
 NETWORK_POLICY_ENFORCED = os.environ.get("INTEGR8SCODE_TEST_NETWORK_POLICY") == "1"
 
@@ -124,3 +127,16 @@ def test_the_sandbox_cannot_reach_the_network(runner):
     )
     result, sink = run(runner, script)
     assert sink.text(Stream.STDOUT) == "blocked\n"
+
+
+@pytest.mark.skipif(not LANGUAGE_IMAGES, reason="INTEGR8SCODE_TEST_LANGUAGE_IMAGES not set: no language images to run")
+def test_an_interpreted_and_a_compiled_language_run_on_the_cluster(make_runner):
+    images = dict(pair.split("=", 1) for pair in LANGUAGE_IMAGES.split(","))
+    runner = make_runner(runtime_images=images)
+    result, sink = run_in(runner, "javascript", 'console.log("Hello, world!")')
+    assert result.succeeded and sink.text(Stream.STDOUT) == "Hello, world!\n", result
+    result, sink = run_in(runner, "c", HELLO_C)
+    assert result.succeeded and sink.text(Stream.STDOUT) == "Hello, world!\n", result
+    assert result.compile_ms is not None
+    result, sink = run_in(runner, "c", "int main(void) { return undeclared; }\n")
+    assert result.error_type is ErrorType.COMPILE_ERROR and "undeclared" in sink.text(Stream.STDERR)

@@ -231,6 +231,9 @@ securityContext:
 {{- $memory = max $memory ($.Values.config.dataLimits.memoryMb | int64) -}}
 {{- $disk = max $disk ($.Values.config.dataLimits.diskMb | int64) -}}
 {{- end -}}
+{{- if has .name (include "integr8scode.compiledRuntimes" $ | splitList " ") -}}
+{{- $memory = max $memory ($.Values.config.compileLimits.memoryMb | int64) -}}
+{{- end -}}
 {{- end -}}
 {{- $overheadCpu := 0 -}}
 {{- $overheadMemory := 0 -}}
@@ -251,6 +254,12 @@ securityContext:
 
 {{/* Sandbox pods at once: every executor at its concurrency, and the extra executor of a
      rolling update (maxSurge 25%, rounded up). */}}
+{{/* The compiled languages of executions/runners/languages.py (a test keeps them equal): their
+pods build in an init container with the compile limits. */}}
+{{- define "integr8scode.compiledRuntimes" -}}
+c cpp go rust java haskell typescript
+{{- end -}}
+
 {{- define "integr8scode.sandboxPods" -}}
 {{- $replicas := .Values.executor.replicas | int64 -}}
 {{- $idle := 0 -}}
