@@ -6,6 +6,7 @@ speaks it, then followed like any run."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from conftest import wait_until
-from executions.runners.base import FileCaps, Limits, Stream
+from executions.runners.base import FileCaps, Limits, RunFile, Stream
 from executions.runners.kubernetes import pool_objects
 from executions.runners.kubernetes.pool import OWNER_STALE
 from executions.runners.kubernetes.runner import KubernetesRunner
@@ -323,3 +324,16 @@ def test_the_entry_refuses_a_file_name_outside_its_directory(tmp_path):
         cwd=tmp_path,
     )
     assert entry.returncode == 125 and sorted(path.name for path in tmp_path.iterdir()) == ["sandbox"]
+
+
+def test_nearly_a_config_maps_worth_of_files_reaches_a_warm_pod_whole(make_warm, fake):
+    """~900 KB of binary data, base64 in the settings line (~1.2 MB over attach, in several
+    messages), written by the entry before the script starts."""
+    caps = FileCaps(20, 1 << 20, 1 << 20)
+    runner = make_warm(tier(LIMITS, caps))
+    ready(runner)
+    data = bytes(range(256)) * 3500
+    script = "import hashlib\nprint(hashlib.sha256(open('in/blob.bin', 'rb').read()).hexdigest())"
+    result, sink = run(runner, script, files=[RunFile("in/blob.bin", data)], file_caps=caps)
+    assert result.succeeded and result.extra["warm"], result
+    assert sink.text(Stream.STDOUT).strip() == hashlib.sha256(data).hexdigest()
