@@ -1,10 +1,11 @@
-"""One memory + pids (+ CPU accounting) cgroup per sandbox, on cgroup v1 or a delegated
-cgroup v2 subtree.
+"""One memory + pids (+ CPU accounting, + freezer) cgroup per sandbox, on cgroup v1 or a
+delegated cgroup v2 subtree.
 
 Run cgroups are created under the cgroups this process itself sits in (v1: one per
-controller, from ``/proc/self/cgroup``; ``cpuacct`` too where it is mounted and writable) or
-under a configured v2 directory whose ``cgroup.subtree_control`` enables ``memory`` and
-``pids`` (every v2 cgroup accounts CPU time in ``cpu.stat``). They are named with
+controller, from ``/proc/self/cgroup``; ``cpuacct`` and ``freezer`` too where they are mounted
+and writable) or under a configured v2 directory whose ``cgroup.subtree_control`` enables
+``memory`` and ``pids`` (every v2 cgroup accounts CPU time in ``cpu.stat`` and can be frozen
+with ``cgroup.freeze``). They are named with
 :data:`PREFIX` so a reaper can find the ones a crashed server left behind. What the host
 reports of a run (its CPU time, peak memory, OOM kills) is read here, never taken from the
 sandbox.
@@ -22,8 +23,9 @@ from pathlib import Path
 PREFIX = "integr8scode-"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 REMOVE_ATTEMPTS = 50  # rmdir fails with EBUSY until the killed tasks are fully gone
-PAUSE_ROUNDS = 50  # a fork bomb within its pids limit is stopped well within this
-PAUSE_SETTLE_SECONDS = 0.001
+FREEZE_SECONDS = 2.0  # a freeze not done by then (a task in uninterruptible sleep) is undone
+FREEZE_POLL_SECONDS = 0.001
+V2 = "unified"  # the one directory of a v2 run cgroup
 
 
 @dataclass(frozen=True)
@@ -35,22 +37,30 @@ class Usage:
 
 
 class RunCgroup:
-    """The cgroup directories of one run (v1: memory, pids and, where there is one, cpuacct;
-    v2: one directory)."""
+    """The cgroup directories of one run, by controller (v1: memory, pids and, where they are
+    there, cpuacct and freezer; v2: one directory, :data:`V2`)."""
 
-    def __init__(self, dirs: list[Path], *, v2: bool):
-        self.dirs = dirs
+    def __init__(self, dirs: dict[str, Path], *, v2: bool):
+        self.by_controller = dirs
         self.v2 = v2
 
     @property
+    def dirs(self) -> list[Path]:
+        return list(self.by_controller.values())
+
+    @property
     def memory_dir(self) -> Path:
-        return self.dirs[0]
+        return self._dir("memory")
+
+    def _dir(self, controller: str) -> Path | None:
+        return self.by_controller[V2] if self.v2 else self.by_controller.get(controller)
 
     @property
     def _cpu_file(self) -> Path | None:
         if self.v2:
             return self.memory_dir / "cpu.stat"
-        return self.dirs[2] / "cpuacct.usage" if len(self.dirs) > 2 else None
+        directory = self._dir("cpuacct")
+        return directory / "cpuacct.usage" if directory else None
 
     def cpu_ns(self) -> int | None:
         """CPU time of every process that has been in the cgroup, in nanoseconds."""
@@ -79,7 +89,7 @@ class RunCgroup:
             _write(memsw, memory_bytes)
         _write(self.memory_dir / "memory.limit_in_bytes", memory_bytes)
         _write(memsw, memory_bytes, missing_ok=True)
-        _write(self.dirs[1] / "pids.max", pids)
+        _write(self._dir("pids") / "pids.max", pids)
 
     def attach(self, pid: int = 0) -> None:
         """Move ``pid`` (0: the calling process) in, with every thread of it."""
@@ -108,6 +118,8 @@ class RunCgroup:
         for directory in self.dirs:
             for pid in read_pids(directory):
                 killed += kill(pid)
+        if killed:
+            self.resume()  # a frozen task dies of its SIGKILL only once thawed (v1)
         return killed
 
     def reclaim(self) -> None:
@@ -123,22 +135,51 @@ class RunCgroup:
             pass  # EAGAIN or EBUSY: it took what it could
 
     def pause(self) -> bool:
-        """Stop every process of the cgroup (SIGSTOP, which no process can catch), again and
-        again until none is left running: one not stopped yet could continue the others, or
-        fork. True once all are stopped; False when they do not settle (then they are resumed)."""
-        for _ in range(PAUSE_ROUNDS):
-            running = [pid for pid in read_pids(self.memory_dir) if _state(pid) not in ("T", "t", "Z", "X", "")]
-            if not running:
+        """Freeze every process of the cgroup at once (the freezer: no process sees it, none
+        can fork out of it meanwhile, and a tracer, as gVisor's sentry is of its stubs, is not
+        told, where a SIGSTOP would be reported to it and break it). True once frozen; False
+        where there is no freezer or the freeze did not complete in time (then it is undone)."""
+        directory = self._dir("freezer")
+        if directory is None:
+            return False
+        try:
+            if self.v2:
+                _write(directory / "cgroup.freeze", 1)
+            else:
+                (directory / "freezer.state").write_text("FROZEN")
+        except OSError:
+            return False
+        deadline = time.monotonic() + FREEZE_SECONDS
+        while time.monotonic() < deadline:
+            if self.frozen():
                 return True
-            for pid in running:
-                _signal(pid, signal.SIGSTOP)
-            time.sleep(PAUSE_SETTLE_SECONDS)  # a stop takes effect when the process next runs
+            time.sleep(FREEZE_POLL_SECONDS)
         self.resume()
         return False
 
+    def frozen(self) -> bool:
+        """Whether every process of it is frozen, as the kernel reports."""
+        directory = self._dir("freezer")
+        if directory is None:
+            return False
+        if self.v2:
+            return _read_key(directory / "cgroup.events", "frozen") == 1
+        try:
+            return (directory / "freezer.state").read_text().strip() == "FROZEN"
+        except OSError:
+            return False
+
     def resume(self) -> None:
-        for pid in read_pids(self.memory_dir):
-            _signal(pid, signal.SIGCONT)
+        directory = self._dir("freezer")
+        try:
+            if directory is None:
+                return
+            if self.v2:
+                _write(directory / "cgroup.freeze", 0)
+            else:
+                (directory / "freezer.state").write_text("THAWED")
+        except OSError:
+            pass  # gone with its run
 
     def owner(self) -> tuple[str, int] | None:
         """Who created it, from its name: ``("uid", n)`` for a sandbox uid, ``("pid", n)`` for a
@@ -166,22 +207,34 @@ class RunCgroup:
 
 
 class CgroupManager:
-    """Creates run cgroups under parent directories found once, at start-up."""
+    """Creates run cgroups under parent directories (by controller) found once, at start-up."""
 
-    def __init__(self, parents: list[Path], *, v2: bool):
-        self.parents = parents
+    def __init__(self, parents: dict[str, Path], *, v2: bool):
+        self.by_controller = parents
         self.v2 = v2
+        self.freezes = v2 or "freezer" in parents  # whether its cgroups can be frozen (the probe checks)
+
+    @property
+    def parents(self) -> list[Path]:
+        return list(self.by_controller.values())
 
     @property
     def accounts_cpu(self) -> bool:
         """Whether its cgroups count the CPU time of their processes (cpuacct, or v2)."""
-        return self.v2 or len(self.parents) > 2
+        return self.v2 or "cpuacct" in self.by_controller
 
     def create(self, label: str) -> RunCgroup:
         name = f"{PREFIX}{label}-{secrets.token_hex(4)}"
-        dirs = [parent / name for parent in self.parents]
-        for directory in dirs:
-            directory.mkdir()
+        dirs = {controller: parent / name for controller, parent in self.by_controller.items()}
+        made = []
+        try:
+            for directory in dirs.values():
+                directory.mkdir()
+                made.append(directory)
+        except OSError:
+            for directory in made:
+                _rmdir(directory)
+            raise
         return RunCgroup(dirs, v2=self.v2)
 
     def leftovers(self, *, older_than_seconds: float) -> list[RunCgroup]:
@@ -193,24 +246,27 @@ class CgroupManager:
             for entry in parent.iterdir()
             if entry.name.startswith(PREFIX) and _mtime(entry) < cutoff
         }
-        return [RunCgroup([parent / name for parent in self.parents], v2=self.v2) for name in sorted(names)]
+        return [
+            RunCgroup({controller: parent / name for controller, parent in self.by_controller.items()}, v2=self.v2)
+            for name in sorted(names)
+        ]
 
 
 def detect(*, v2_parent: str | None = None) -> CgroupManager | None:
     """A manager for this machine, or None when no writable memory+pids hierarchy exists."""
     if v2_parent:
-        return _probe(CgroupManager([Path(v2_parent)], v2=True))
+        return _probe(CgroupManager({V2: Path(v2_parent)}, v2=True))
     own = _own_cgroups()
     if "memory" not in own or "pids" not in own:
         return None
-    parents = [CGROUP_ROOT / controller / own[controller].lstrip("/") for controller in ("memory", "pids")]
-    if not all(p.is_dir() for p in parents):
+    parents = {controller: CGROUP_ROOT / controller / own[controller].lstrip("/") for controller in ("memory", "pids")}
+    if not all(p.is_dir() for p in parents.values()):
         return None
     manager = _probe(CgroupManager(parents, v2=False))
-    accounting = CGROUP_ROOT / "cpuacct" / own.get("cpuacct", "").lstrip("/")
-    if manager is not None and "cpuacct" in own and accounting.is_dir():
-        with_cpu = _probe(CgroupManager([*parents, accounting], v2=False))
-        return with_cpu or manager
+    for optional in ("cpuacct", "freezer"):  # each kept where it is mounted and writable
+        directory = CGROUP_ROOT / optional / own.get(optional, "").lstrip("/")
+        if manager is not None and optional in own and directory.is_dir():
+            manager = _probe(CgroupManager({**manager.by_controller, optional: directory}, v2=False)) or manager
     return manager
 
 
@@ -230,6 +286,12 @@ def _probe(manager: CgroupManager) -> CgroupManager | None:
         return None
     try:
         probe.limit(memory_bytes=64 << 20, pids=8)
+        if manager.freezes:
+            frozen = probe.pause()  # nothing in it: frozen at once where the kernel can
+            probe.resume()
+            if not frozen and not manager.v2:
+                return None  # this freezer cannot be used: the manager without it is taken
+            manager.freezes = frozen  # v2 before 5.2 has no cgroup.freeze
         return manager
     except OSError:
         return None
@@ -275,22 +337,6 @@ def kill(pid: int) -> int:
         return 1
     except ProcessLookupError:
         return 0
-
-
-def _signal(pid: int, number: int) -> None:
-    try:
-        os.kill(pid, number)
-    except ProcessLookupError:
-        pass
-
-
-def _state(pid: int) -> str:
-    """The process's state letter (R, S, T...), from /proc; empty when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3]
 
 
 REMOVED, GONE, BUSY = "removed", "gone", "busy"

@@ -189,8 +189,9 @@ class LocalRunner(BaseRunner):
 
     def runtimes(self) -> dict[str, RuntimeInfo]:
         # Interactive runs need the host to measure their CPU time (to tell one that waits for
-        # input) and to stop one that computes without a slot: a cgroup that accounts CPU.
-        interactive = self.cgroups is not None and self.cgroups.accounts_cpu
+        # input) and to stop one that computes without a slot: a cgroup that accounts CPU and
+        # can be frozen.
+        interactive = self.cgroups is not None and self.cgroups.accounts_cpu and self.cgroups.freezes
         infos = {name: runtime.info for name, runtime in self._runtimes.items()}
         infos |= {name: language.info() for name, language in self.languages.items()}
         return {name: replace(info, interactive=interactive and info.interactive) for name, info in infos.items()}
@@ -249,7 +250,7 @@ class LocalRunner(BaseRunner):
             and self.options["scratch_files"] is not None
             and isinstance(self.isolation, Bubblewrap)
             and manager is not None
-            and (manager.v2 or len(manager.parents) > 2)
+            and manager.accounts_cpu
         )
 
     def wait_for_templates(self, *, timeout: float) -> bool:

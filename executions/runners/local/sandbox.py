@@ -319,6 +319,7 @@ class LocalSandbox(Sandbox):
                 return  # the pid may already belong to someone else
             self._killed_at = self._killed_at or time.monotonic()
             self.launcher.kill_run(self)
+            self.resume()  # a frozen process dies of its SIGKILL only once thawed, before it runs a line
 
     def _kill_bwrap(self) -> None:
         with self._kill_lock:

@@ -147,7 +147,7 @@ print("done")
 
 def test_runs_that_compute_without_input_never_exceed_the_slots(dispatcher):
     """Four sessions go idle (their slots go back), then all compute at the same moment: two at
-    a time hold the two slots, the others are stopped (SIGSTOP, by the host) until a slot is theirs."""
+    a time hold the two slots, the others are frozen (by the host's freezer) until a slot is theirs."""
     finished(submit("print('warm')").execution_id)  # the runner's first sandboxes take a while
     at = time.time() + 6  # all four open and idle by then, even on a loaded machine
     executions = [submit(COMPUTES_AT.format(at=at)) for _ in range(4)]
@@ -160,7 +160,7 @@ def test_runs_that_compute_without_input_never_exceed_the_slots(dispatcher):
         assert sum(run.holds_slot for run in runs) <= dispatcher.concurrency
         for run in runs:
             cgroup = run.sandbox.cgroup if run.paused and run.sandbox is not None else None
-            if cgroup is not None and all(cgroups._state(pid) == "T" for pid in cgroups.read_pids(cgroup.memory_dir)):
+            if cgroup is not None and cgroup.frozen() and cgroups.read_pids(cgroup.memory_dir):
                 paused_for_real = True
         time.sleep(0.02)  # sampling the dispatcher's state while the runs go on
     assert paused_for_real, "no run computing without a slot was stopped"
