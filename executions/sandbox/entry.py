@@ -636,6 +636,8 @@ def process_cpu(pid):
         return 0.0
     try:
         fields = posix.read(fd, 4096).rpartition(b")")[2].split()
+    except OSError:  # ESRCH: it was reaped between the open and the read
+        return 0.0
     finally:
         posix.close(fd)
     try:
