@@ -44,7 +44,7 @@ class Language:
     # Host directories beyond /usr that its toolchain reads (configuration, package databases),
     # which every sandbox then sees read-only: world-readable package files, no secrets.
     host_paths: tuple[str, ...] = ()
-    # Files given beside the source in /sandbox (name -> content): what its build needs of ours.
+    # Files given beside the source in /sandbox (name -> content): what its build or run needs of ours.
     support: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -117,6 +117,15 @@ class Language:
 
 
 _C_FLAGS = ("-O2", "-pipe", "-o", "{build}/main", "{source}", "-lm")
+# Output as on a terminal, in every language: each line goes out as it is printed (live, and
+# not lost when the run is stopped at a limit), and a prompt shows before the program reads.
+# A pipe would make C's stdio (C, C++, Lua) block buffered: coreutils' stdbuf library (in every
+# Debian system) makes stdout line buffered, and stdin line buffered too, so that reading flushes
+# a prompt, as glibc does for a terminal. Ruby, Perl and PyPy buffer on their own: see theirs.
+# GHC's runtime too, with no switch for it (a program of its own imported as a module would make
+# a `main` without a signature ambiguous): a Haskell program sets hSetBuffering itself.
+LINE_BUFFERED_STDIO = {"LD_PRELOAD": "/usr/libexec/coreutils/libstdbuf.so", "_STDBUF_O": "L", "_STDBUF_I": "L"}
+RUBY_SYNC = "integr8scode_sync.rb"
 LANGUAGES = (
     Language(
         runtime="bash",
@@ -141,16 +150,18 @@ LANGUAGES = (
         runtime="ruby",
         language="ruby",
         source="main.rb",
-        run=("ruby", "{source}"),
+        run=("ruby", f"-r{SOURCE_DIR}/{RUBY_SYNC}", "{source}"),
         version=("ruby", "--version"),
         version_pattern=r"ruby (\d+\.\d+\.\d+)",
         packages=("ruby",),
+        support={RUBY_SYNC: "$stdout.sync = true\n$stderr.sync = true\n"},
     ),
     Language(
         runtime="perl",
         language="perl",
         source="main.pl",
-        run=("perl", "{source}"),
+        # Prepended to the program as `use IO::Handle;STDOUT->autoflush(1);` (lines unchanged).
+        run=("perl", "-MIO::Handle;STDOUT->autoflush(1)", "{source}"),
         version=("perl", "-e", "print $^V"),
         version_pattern=r"v(\d+\.\d+\.\d+)",
         packages=("perl",),
@@ -163,6 +174,7 @@ LANGUAGES = (
         version=("lua5.4", "-v"),
         version_pattern=r"Lua (\d+\.\d+\.\d+)",
         packages=("lua5.4",),
+        environment=LINE_BUFFERED_STDIO,
     ),
     Language(
         runtime="php",
@@ -184,6 +196,7 @@ LANGUAGES = (
         version=("gcc", "-dumpfullversion"),
         version_pattern=r"(\d+\.\d+\.\d+)",
         packages=("gcc", "libc6-dev"),
+        environment=LINE_BUFFERED_STDIO,
     ),
     Language(
         runtime="cpp",
@@ -195,6 +208,7 @@ LANGUAGES = (
         version=("g++", "-dumpfullversion"),
         version_pattern=r"(\d+\.\d+\.\d+)",
         packages=("g++",),
+        environment=LINE_BUFFERED_STDIO,
     ),
     Language(
         runtime="go",
@@ -243,6 +257,7 @@ LANGUAGES += (
         version=("/usr/bin/pypy3", "--version"),
         version_pattern=r"PyPy (\d+\.\d+\.\d+)",
         packages=("pypy3",),
+        environment={"PYTHONUNBUFFERED": "1"},
     ),
     Language(
         runtime="r",

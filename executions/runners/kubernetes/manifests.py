@@ -119,7 +119,7 @@ def labels(spec: RunSpec) -> dict[str, str]:
 
 def run_files(spec: RunSpec) -> dict[str, str]:
     """The run's files for ``SCRIPT_DIR``, name -> base64: its script (as the language's source
-    file, with what its build needs of ours), stdin and given files."""
+    file, with what its build or run needs of ours), stdin and given files."""
     language = languages.by_runtime(spec.runtime)
     data = {(language.source if language else SCRIPT_KEY): _b64(spec.script)}
     if language:

@@ -19,6 +19,7 @@ from executions.tests.runners.test_local_interactive import Followed
 pytestmark = NEEDS_ROOT
 
 LIMITS = Limits(wall_seconds=10, cpu_seconds=5, memory_mb=96, processes=32, disk_mb=8, output_bytes=64 * 1024)
+BUILT_AND_STARTED_SECONDS = 30  # the slowest build here (tsc) takes about 2 s
 COMPILE = Limits(wall_seconds=60, cpu_seconds=60, memory_mb=1024, processes=64, disk_mb=256, output_bytes=64 * 1024)
 CAPS = FileCaps(count=5, total_bytes=1 << 20, file_bytes=1 << 20)
 C_NETWORK = """
@@ -225,9 +226,68 @@ PROGRAMS["typescript"] = {
     "file": 'require("fs").writeFileSync("out.txt", "data");',
     "compile_error": "const n: number = undeclared;",
 }
+# Output as on a terminal: a line printed, then a long sleep (the line must come meanwhile, and
+# stay when the run is stopped); and a line, a prompt without a newline (flushed where the
+# language wants that even on a terminal), a line read, a greeting.
+LIVE = {
+    "python3.13": 'import time\nprint("first")\ntime.sleep(30)',
+    "bash": "echo first\nsleep 30",
+    "javascript": 'console.log("first");\nsetTimeout(() => {}, 30000);',
+    "typescript": 'console.log("first");\nsetTimeout(() => {}, 30000);',
+    "ruby": 'puts "first"\nsleep 30',
+    "perl": 'print "first\\n";\nsleep 30;',
+    "lua": 'print("first")\nos.execute("sleep 30")',
+    "php": '<?php\necho "first\\n";\nsleep(30);',
+    "r": 'cat("first\\n")\nSys.sleep(30)',
+    "c": '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("first\\n"); sleep(30); return 0; }',
+    "cpp": '#include <iostream>\n#include <unistd.h>\nint main() { std::cout << "first\\n"; sleep(30); }',
+    "go": 'package main\nimport ("fmt"; "time")\nfunc main() { fmt.Println("first"); time.Sleep(30 * time.Second) }',
+    "rust": 'fn main() { println!("first"); std::thread::sleep(std::time::Duration::from_secs(30)); }',
+    "java": _JAVA.format('System.out.println("first"); Thread.sleep(30000);'),
+}
+# GHC's runtime block-buffers stdout on a pipe, and no switch changes that (the README says so).
+NOT_LIVE = {"haskell": "GHC buffers a pipe's output: a program calls hSetBuffering stdout LineBuffering itself"}
+PROMPT = {
+    "python3.13": 'print("first")\nname = input("Your name? ")\nprint(f"Hello, {name}!")',
+    "bash": 'echo first\nprintf "Your name? "\nread -r name\necho "Hello, $name!"',
+    "javascript": 'console.log("first");\nconst rl = require("readline").createInterface({ input: process.stdin });\nprocess.stdout.write("Your name? ");\nrl.once("line", (name) => { console.log(`Hello, ${name}!`); rl.close(); });',
+    "typescript": 'console.log("first");\nconst rl = require("readline").createInterface({ input: process.stdin });\nprocess.stdout.write("Your name? ");\nrl.once("line", (name: string) => { console.log(`Hello, ${name}!`); rl.close(); });',
+    "ruby": 'puts "first"\nprint "Your name? "\nname = gets.chomp\nputs "Hello, #{name}!"',
+    "perl": 'print "first\\n";\nprint "Your name? ";\nmy $name = <STDIN>;\nchomp $name;\nprint "Hello, $name!\\n";',
+    "lua": 'print("first")\nio.write("Your name? ")\nlocal name = io.read("l")\nprint("Hello, " .. name .. "!")',
+    "php": '<?php\necho "first\\n";\necho "Your name? ";\n$name = trim(fgets(STDIN));\necho "Hello, $name!\\n";',
+    "r": 'cat("first\\n")\ncat("Your name? ")\nname <- readLines(file("stdin"), n = 1)\ncat("Hello, ", name, "!\\n", sep = "")',
+    "c": '#include <stdio.h>\nint main(void) {\n    char name[100];\n    puts("first");\n    printf("Your name? ");\n    if (scanf("%99s", name) != 1) return 1;\n    printf("Hello, %s!\\n", name);\n}',
+    "cpp": '#include <iostream>\n#include <string>\nint main() {\n    std::string name;\n    std::cout << "first\\n" << "Your name? ";\n    std::getline(std::cin, name);\n    std::cout << "Hello, " << name << "!\\n";\n}',
+    "go": 'package main\nimport ("bufio"; "fmt"; "os"; "strings")\nfunc main() {\n\tfmt.Println("first")\n\tfmt.Print("Your name? ")\n\tname, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\n\tfmt.Printf("Hello, %s!\\n", strings.TrimSpace(name))\n}',
+    "rust": 'use std::io::{self, Write};\nfn main() {\n    println!("first");\n    print!("Your name? ");\n    io::stdout().flush().unwrap();\n    let mut name = String::new();\n    io::stdin().read_line(&mut name).unwrap();\n    println!("Hello, {}!", name.trim());\n}',
+    "java": _JAVA.format(
+        'System.out.println("first"); System.out.print("Your name? "); String name = new java.util.Scanner(System.in).nextLine(); System.out.println("Hello, " + name + "!");'
+    ),
+    "haskell": 'import System.IO\nmain = do\n  putStrLn "first"\n  putStr "Your name? "\n  hFlush stdout\n  name <- getLine\n  putStrLn ("Hello, " ++ name ++ "!")',
+}
+for _runtime, _source in LIVE.items():
+    PROGRAMS[_runtime]["live"] = _source  # pypy3's are python3.13's
+for _runtime, _source in PROMPT.items():
+    PROGRAMS[_runtime]["prompt"] = _source
 for _runtime, _source in HELLO.items():  # one hello world in each, the bench's too
     PROGRAMS[_runtime]["hello"] = _source
-CASES = ("hello", "echo", "typed", "exit3", "error", "compile_error", "loop", "hog", "flood", "bomb", "network", "file")
+CASES = (
+    "hello",
+    "echo",
+    "typed",
+    "live",
+    "prompt",
+    "exit3",
+    "error",
+    "compile_error",
+    "loop",
+    "hog",
+    "flood",
+    "bomb",
+    "network",
+    "file",
+)
 LANGUAGE_OF = {language.runtime: language for language in LANGUAGES}
 
 
@@ -238,12 +298,11 @@ def runner():
     runner.launchers.close()
 
 
-def run(runner, runtime: str, case: str, *, typed: tuple[str, ...] | None = None, **limits):
-    """Run one case; with ``typed``, interactively: the texts are typed, then end of file."""
+def start(runner, runtime: str, case: str, *, interactive: bool = False, **limits) -> tuple[Followed, Sink]:
     if runtime not in runner.runtimes():
         pytest.skip(f"{runtime} is not installed here (make RUNTIMES={runtime} installs it)")
     source = textwrap.dedent(PROGRAMS[runtime][case])
-    stdin = "" if typed is not None else "one\ntwo\n"
+    stdin = "" if interactive else "one\ntwo\n"
     spec = RunSpec(
         "conformance",
         source,
@@ -252,10 +311,15 @@ def run(runner, runtime: str, case: str, *, typed: tuple[str, ...] | None = None
         replace(LIMITS, **limits),
         file_caps=CAPS,
         compile_limits=COMPILE,
-        interactive=typed is not None,
+        interactive=interactive,
     )
     sink = Sink()
-    sandbox = Followed(runner.start(spec, sink))
+    return Followed(runner.start(spec, sink)), sink
+
+
+def run(runner, runtime: str, case: str, *, typed: tuple[str, ...] | None = None, **limits):
+    """Run one case; with ``typed``, interactively: the texts are typed, then end of file."""
+    sandbox, sink = start(runner, runtime, case, interactive=typed is not None, **limits)
     for text in typed or ():
         sandbox.feed(text.encode())
     if typed is not None:
@@ -288,6 +352,34 @@ def check_typed(runner, runtime):
     """Interactive: typed while it runs (or builds), then end of file."""
     result, out, err = run(runner, runtime, "echo", typed=("one\n", "two\n"))
     assert (result.error_type, out) == (None, "one\ntwo\n"), err
+
+
+def check_live(runner, runtime):
+    """A line comes as it is printed (the program sleeps on), and stays when the run is stopped."""
+    if runtime in NOT_LIVE:
+        pytest.skip(NOT_LIVE[runtime])
+    sandbox, sink = start(runner, runtime, "live", wall_seconds=40)
+    try:
+        sink.wait_for("first\n", timeout=BUILT_AND_STARTED_SECONDS)
+    finally:
+        sandbox.stop()
+    result = sandbox.wait()
+    assert (result.error_type, sink.text()) == (ErrorType.CANCELLED, "first\n"), sink.text(Stream.STDERR)
+
+
+def check_prompt(runner, runtime):
+    """Interactive: the line and the prompt come before anything is typed, as on a terminal."""
+    sandbox, sink = start(runner, runtime, "prompt", interactive=True)
+    try:
+        sink.wait_for("first\nYour name? ", timeout=BUILT_AND_STARTED_SECONDS)
+    except AssertionError:
+        sandbox.stop()
+        sandbox.wait()
+        raise
+    assert sandbox.feed(b"Ada\n")
+    sandbox.end_input()
+    result = sandbox.wait()
+    assert (result.error_type, sink.text()) == (None, "first\nYour name? Hello, Ada!\n"), sink.text(Stream.STDERR)
 
 
 def check_exit3(runner, runtime):
