@@ -160,8 +160,9 @@ LANGUAGES = (
         runtime="perl",
         language="perl",
         source="main.pl",
-        # Prepended to the program as `use IO::Handle;STDOUT->autoflush(1);` (lines unchanged).
-        run=("perl", "-MIO::Handle;STDOUT->autoflush(1)", "{source}"),
+        # Prepended to the program as `use UNIVERSAL;$|=1;` (lines unchanged): STDOUT flushed at
+        # each print. UNIVERSAL is a no-op to use and tiny (IO::Handle's autoflush cost 9 ms).
+        run=("perl", "-MUNIVERSAL;$|=1", "{source}"),
         version=("perl", "-e", "print $^V"),
         version_pattern=r"v(\d+\.\d+\.\d+)",
         packages=("perl",),
